@@ -1,0 +1,5 @@
+"""``python -m ocitool``."""
+
+from ocitool.cli import run
+
+run()

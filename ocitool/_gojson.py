@@ -1,0 +1,108 @@
+"""JSON text exactly as Go's ``encoding/json`` writes it.
+
+Docker's outputs are Go's: ``json.Marshal`` escapes ``<``, ``>`` and ``&`` (HTML-safe) and
+U+2028/U+2029, writes control characters other than ``\\n``, ``\\r``, ``\\t`` as ``\\u00XX``,
+keeps other non-ASCII characters as they are, and ``MarshalIndent`` puts ``": "`` after keys.
+The docker CLI's ``{{json .}}`` template function turns HTML escaping off. Mappings keep their
+insertion order: callers build them in the Go struct's field order (or sorted, as Go sorts maps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["RawJSON", "dumps", "quote"]
+
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+
+
+class RawJSON(str):
+    """JSON text emitted verbatim (as Go's ``json.RawMessage``), e.g. a number's original text."""
+
+
+def quote(s: str, *, escape_html: bool = True) -> str:
+    """A Go-encoded JSON string literal."""
+    out = ['"']
+    for ch in s:
+        short = _SHORT.get(ch)
+        if short is not None:
+            out.append(short)
+        elif escape_html and ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch < " " or ch in "\u2028\u2029":
+            out.append(f"\\u{ord(ch):04x}")
+        elif "\ud800" <= ch <= "\udfff":
+            # A lone surrogate (from undecodable bytes): Go writes U+FFFD for invalid UTF-8.
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def _float(value: float) -> str:
+    if value == int(value) and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value)
+
+
+def dumps(value: Any, *, indent: str | None = None, escape_html: bool = True, sort_keys: bool = False) -> str:
+    """Encode ``value`` as Go would; ``indent`` as for ``json.MarshalIndent(v, "", indent)``."""
+    parts: list[str] = []
+    _encode(value, parts, indent, "", escape_html, sort_keys)
+    return "".join(parts)
+
+
+def _encode(value: Any, out: list[str], indent: str | None, level: str, esc: bool, sort_keys: bool) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, RawJSON) or isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, str):
+        out.append(quote(value, escape_html=esc))
+    elif isinstance(value, Mapping):
+        items = sorted(value.items()) if sort_keys else list(value.items())
+        if not items:
+            out.append("{}")
+            return
+        inner = level + indent if indent is not None else level
+        out.append("{")
+        for i, (k, v) in enumerate(items):
+            if i:
+                out.append(",")
+            if indent is not None:
+                out.append("\n" + inner)
+            out.append(quote(str(k), escape_html=esc))
+            out.append(": " if indent is not None else ":")
+            _encode(v, out, indent, inner, esc, sort_keys)
+        if indent is not None:
+            out.append("\n" + level)
+        out.append("}")
+    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+        if not value:
+            out.append("[]")
+            return
+        inner = level + indent if indent is not None else level
+        out.append("[")
+        for i, v in enumerate(value):
+            if i:
+                out.append(",")
+            if indent is not None:
+                out.append("\n" + inner)
+            _encode(v, out, indent, inner, esc, sort_keys)
+        if indent is not None:
+            out.append("\n" + level)
+        out.append("]")
+    else:
+        to_json = getattr(value, "to_json", None)
+        if to_json is None:
+            raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+        _encode(to_json(), out, indent, level, esc, sort_keys)

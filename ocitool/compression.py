@@ -1,0 +1,155 @@
+"""Recognising compressed streams by their bytes, and streaming decompression.
+
+Formats are told from magic bytes, never from file names. Decompressors are streaming file
+objects (memory does not grow with the data), and every codec failure surfaces as
+:class:`~ocitool.errors.InvalidArchiveError` naming the file. gzip uses ISA-L (``isal``) when it is
+installed, which decompresses several times faster than zlib, and zlib otherwise.
+"""
+
+from __future__ import annotations
+
+import bz2
+import enum
+import gzip
+import io
+import lzma
+import zlib
+from typing import IO, Any, Final
+
+import zstandard
+
+from ocitool.errors import InvalidArchiveError
+from ocitool.mediatypes import LayerCompression
+
+_igzip: Any
+try:  # pragma: no cover - depends on what is installed
+    from isal import igzip as _igzip
+
+    HAVE_ISAL = True
+except ImportError:  # pragma: no cover
+    _igzip = None
+    HAVE_ISAL = False
+
+__all__ = [
+    "HAVE_ISAL",
+    "Compression",
+    "describe",
+    "is_tar_header",
+    "open_decompressed",
+    "sniff",
+]
+
+_CHUNK: Final = 1 << 20
+
+
+class Compression(enum.Enum):
+    """A stream's compression, as its first bytes show."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+    XZ = "xz"
+    BZIP2 = "bzip2"
+
+    def matches(self, declared: LayerCompression) -> bool:
+        """Whether content compressed this way fits a media type that declares ``declared``."""
+        if declared in (LayerCompression.ZSTD, LayerCompression.ZSTD_CHUNKED):
+            return self is Compression.ZSTD
+        if declared is LayerCompression.GZIP:
+            return self is Compression.GZIP
+        if declared is LayerCompression.NONE:
+            return self is Compression.NONE
+        return True
+
+
+_MAGIC: Final = (
+    (b"\x1f\x8b", Compression.GZIP),
+    (b"\x28\xb5\x2f\xfd", Compression.ZSTD),
+    (b"\xfd7zXZ\x00", Compression.XZ),
+    (b"BZh", Compression.BZIP2),
+)
+SNIFF_SIZE: Final = 6
+
+
+def sniff(head: bytes) -> Compression:
+    """The compression whose magic bytes start ``head`` (6 bytes suffice), else NONE."""
+    for magic, comp in _MAGIC:
+        if head.startswith(magic):
+            return comp
+    return Compression.NONE
+
+
+def is_tar_header(block: bytes) -> bool:
+    """Whether a 512-byte block is a valid tar header (ustar magic or a correct v7 checksum)."""
+    if len(block) < 512:
+        return False
+    if block[257:262] == b"ustar":
+        return True
+    try:
+        stored = int(block[148:156].replace(b"\x00", b" ").strip() or b"-1", 8)
+    except ValueError:
+        return False
+    computed = sum(block[:148]) + 8 * 32 + sum(block[156:512])
+    return stored == computed
+
+
+def describe(path: str) -> str:
+    """What python-magic (libmagic) says a file is, for error messages; '' when unavailable."""
+    try:
+        import magic
+
+        return str(magic.from_file(path))
+    except Exception:  # libmagic missing or unreadable file: the description is optional
+        return ""
+
+
+class _Decompressing(io.RawIOBase):
+    """Adapts a codec reader: maps its errors to InvalidArchiveError naming ``path``."""
+
+    def __init__(self, reader: IO[bytes], stream: IO[bytes], path: str) -> None:
+        self._reader = reader
+        self._stream = stream
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._reader.read(len(buffer))
+        except (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+            raise InvalidArchiveError(f"corrupt compressed data: {exc}", path=self._path) from None
+        n = len(data)
+        memoryview(buffer)[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._reader.close()
+            self._stream.close()
+        finally:
+            super().close()
+
+
+def open_decompressed(stream: IO[bytes], compression: Compression, *, path: str = "") -> IO[bytes]:
+    """A streaming reader of ``stream``'s decompressed bytes (``stream`` itself for NONE).
+
+    Closing the result closes ``stream``. Corruption raises InvalidArchiveError while reading.
+    """
+    reader: IO[bytes]
+    if compression is Compression.NONE:
+        return stream
+    if compression is Compression.GZIP:
+        if _igzip is not None:
+            reader = _igzip.IGzipFile(fileobj=stream, mode="rb")  # ISA-L: same format, faster
+        else:  # pragma: no cover
+            reader = gzip.GzipFile(fileobj=stream, mode="rb")
+    elif compression is Compression.ZSTD:
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            stream, read_size=_CHUNK, read_across_frames=True, closefd=True
+        )
+    elif compression is Compression.XZ:
+        reader = lzma.LZMAFile(stream, mode="rb")
+    else:
+        reader = bz2.BZ2File(stream, mode="rb")
+    return io.BufferedReader(_Decompressing(reader, stream, path), buffer_size=_CHUNK)

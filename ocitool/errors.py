@@ -1,0 +1,206 @@
+"""The exception hierarchy of ocitool.
+
+Every error ocitool raises on purpose derives from :class:`OcitoolError`, and each
+also extends the builtin it resembles, so callers may catch either::
+
+    OcitoolError
+    ├── InvalidDigestError(ValueError)          a string is not ``algorithm:encoded``
+    ├── UnsupportedAlgorithmError(ValueError)   a well-formed digest with an unknown algorithm
+    ├── DigestMismatchError(ValueError)         content hashed to something else
+    ├── SizeMismatchError(ValueError)           content is longer or shorter than declared
+    ├── InvalidPlatformError(ValueError)        a platform specifier does not parse
+    ├── InvalidReferenceError(ValueError)       an image name or transport reference does not parse
+    ├── InvalidDocumentError(ValueError)        a JSON document is malformed or breaks its schema
+    ├── InvalidConfigError(InvalidDocumentError) an image config moby would refuse
+    ├── InvalidArchiveError(ValueError)         a tar (or compressed stream) is corrupt or unsafe
+    ├── UnsupportedMediaTypeError(ValueError)   a media type ocitool cannot handle here
+    ├── NotAnImageError(ValueError)             a file is readable but holds no image format
+    ├── EmptySourceError(LookupError)           an image source holds no image at all
+    ├── BlobNotFoundError(LookupError)          a referenced blob is absent
+    ├── ImageNotFoundError(LookupError)         no image matches a name, ID or index
+    ├── AmbiguousImageError(LookupError)        an ID prefix matches several images
+    └── PlatformNotFoundError(LookupError)      no manifest for the requested platform
+
+Errors carry structured fields (``path``, ``digest``, ``member``, ``field``, ``prefix``,
+``referenced_by``) so that callers can act on them without parsing messages; ``str()`` of
+an error is one line fit to show to a user.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousImageError",
+    "BlobNotFoundError",
+    "DigestMismatchError",
+    "EmptySourceError",
+    "ImageNotFoundError",
+    "InvalidArchiveError",
+    "InvalidConfigError",
+    "InvalidDigestError",
+    "InvalidDocumentError",
+    "InvalidPlatformError",
+    "InvalidReferenceError",
+    "NotAnImageError",
+    "OcitoolError",
+    "PlatformNotFoundError",
+    "SizeMismatchError",
+    "UnsupportedAlgorithmError",
+    "UnsupportedMediaTypeError",
+]
+
+
+class OcitoolError(Exception):
+    """Base of every error ocitool raises on purpose.
+
+    ``path`` names the file (archive, layout or member) the error is about when one is known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+
+    def __str__(self) -> str:
+        if self.path and self.path not in self.message:
+            return f"{self.path}: {self.message}"
+        return self.message
+
+
+class InvalidDigestError(OcitoolError, ValueError):
+    """A string is not a digest by the OCI descriptor grammar."""
+
+    def __init__(self, value: str, reason: str, *, path: str | None = None) -> None:
+        super().__init__(f"invalid digest {value!r}: {reason}", path=path)
+        self.value = value
+        self.reason = reason
+
+
+class UnsupportedAlgorithmError(InvalidDigestError):
+    """A grammatical digest whose algorithm ocitool cannot compute."""
+
+    def __init__(self, value: str, algorithm: str, *, path: str | None = None) -> None:
+        super().__init__(value, f"unsupported digest algorithm {algorithm!r}", path=path)
+        self.algorithm = algorithm
+
+
+class DigestMismatchError(OcitoolError, ValueError):
+    """Content hashed to a digest other than the one declared."""
+
+    def __init__(self, expected: str, actual: str, *, path: str | None = None, what: str = "content") -> None:
+        super().__init__(f"{what} digest mismatch: expected {expected}, got {actual}", path=path)
+        self.digest = expected
+        self.expected = expected
+        self.actual = actual
+
+
+class SizeMismatchError(OcitoolError, ValueError):
+    """Content is longer or shorter than its descriptor says."""
+
+    def __init__(self, digest: str, expected: int, actual: int, *, path: str | None = None) -> None:
+        super().__init__(f"size mismatch for {digest}: expected {expected} bytes, got {actual}", path=path)
+        self.digest = digest
+        self.expected = expected
+        self.actual = actual
+
+
+class InvalidPlatformError(OcitoolError, ValueError):
+    """A platform specifier such as ``linux/arm64/v8`` does not parse."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f"invalid platform {value!r}: {reason}")
+        self.value = value
+
+
+class InvalidReferenceError(OcitoolError, ValueError):
+    """An image reference, image name or transport string does not parse."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f"invalid reference {value!r}: {reason}")
+        self.value = value
+
+
+class InvalidDocumentError(OcitoolError, ValueError):
+    """A JSON document is not JSON, is too large or deep, or has a field of the wrong shape.
+
+    ``field`` is a JSON pointer (``/rootfs/diff_ids/0``) when the fault is in one field.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
+        where = f" (field {field})" if field else ""
+        super().__init__(f"{message}{where}", path=path)
+        self.field = field
+
+
+class InvalidConfigError(InvalidDocumentError):
+    """An image configuration that moby's ``NewFromJSON`` or ``Store.Create`` would refuse."""
+
+
+class InvalidArchiveError(OcitoolError, ValueError):
+    """A tar or compressed stream is corrupt, truncated, or breaks a safety limit."""
+
+    def __init__(self, message: str, *, path: str | None = None, member: str | None = None) -> None:
+        where = f" (member {member!r})" if member else ""
+        super().__init__(f"{message}{where}", path=path)
+        self.member = member
+
+
+class UnsupportedMediaTypeError(OcitoolError, ValueError):
+    """A media type ocitool cannot read in the place it was found."""
+
+    def __init__(self, media_type: str, *, path: str | None = None, digest: str | None = None) -> None:
+        where = f" ({digest})" if digest else ""
+        super().__init__(f"unsupported media type {media_type!r}{where}", path=path)
+        self.media_type = media_type
+        self.digest = digest
+
+
+class NotAnImageError(OcitoolError, ValueError):
+    """A file or directory exists and reads, but is no image format ocitool knows."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"{path}: not an image archive or layout{extra}", path=path)
+
+
+class EmptySourceError(OcitoolError, LookupError):
+    """A well-formed source that holds no image, e.g. a docker-save whose manifest.json is null."""
+
+    def __init__(self, path: str, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(f"{path}: holds no image{extra}", path=path)
+
+
+class BlobNotFoundError(OcitoolError, LookupError):
+    """A blob named by a descriptor is absent. ``referenced_by`` says what named it."""
+
+    def __init__(self, digest: str, *, referenced_by: str | None = None, path: str | None = None) -> None:
+        by = f", referenced by {referenced_by}" if referenced_by else ""
+        super().__init__(f"blob {digest} not found{by}", path=path)
+        self.digest = digest
+        self.referenced_by = referenced_by
+
+
+class ImageNotFoundError(OcitoolError, LookupError):
+    """No image matches a name, ID, ID prefix or ``@N`` index."""
+
+    def __init__(self, ref: str, *, path: str | None = None) -> None:
+        super().__init__(f"no such image: {ref}", path=path)
+        self.ref = ref
+
+
+class AmbiguousImageError(OcitoolError, LookupError):
+    """An ID prefix matches more than one image."""
+
+    def __init__(self, prefix: str, *, path: str | None = None) -> None:
+        super().__init__(f"ambiguous image ID prefix {prefix!r}: it matches several images", path=path)
+        self.prefix = prefix
+
+
+class PlatformNotFoundError(OcitoolError, LookupError):
+    """An index has no manifest for the requested platform."""
+
+    def __init__(self, platform: str, available: list[str], *, path: str | None = None) -> None:
+        have = ", ".join(available) if available else "none"
+        super().__init__(f"no image for platform {platform} (available: {have})", path=path)
+        self.platform = platform
+        self.available = available

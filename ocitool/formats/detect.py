@@ -1,0 +1,113 @@
+"""From what the user typed to an opened :class:`~ocitool.image.Source`.
+
+A source is ``TRANSPORT:PATH[:SUFFIX]`` in skopeo's grammar (``docker-archive:PATH[:NAME|:@N]``,
+``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``dir:PATH``) or a bare path whose format is
+detected from its content: a directory holding an OCI layout, a skopeo ``dir:`` or an unpacked
+docker save; a file holding a tar, itself maybe compressed whole (gzip, zstd, xz, bzip2).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final
+
+from ocitool._files import DirView, FileView
+from ocitool._tarindex import TarView
+from ocitool.compression import SNIFF_SIZE, Compression, describe, is_tar_header, open_decompressed, sniff
+from ocitool.errors import InvalidReferenceError, NotAnImageError
+from ocitool.formats.dockerarchive import DockerArchiveSource, is_docker_archive
+from ocitool.formats.ocilayout import OCILayoutSource, is_oci_layout
+from ocitool.formats.skopeodir import SkopeoDirSource, is_skopeo_dir
+from ocitool.image import Source
+
+__all__ = ["TRANSPORTS", "SourceSpec", "open_source", "parse_source"]
+
+TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed SOURCE: transport ('' to detect), path, and the image suffix ('' for none)."""
+
+    transport: str
+    path: str
+    image: str = ""
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Split ``TRANSPORT:PATH[:SUFFIX]``; a string with no known transport prefix is a path.
+
+    As in skopeo, the path ends at the first ``:`` after the transport (paths with colons need
+    the bare form).
+    """
+    transport, sep, rest = text.partition(":")
+    if sep and transport in TRANSPORTS:
+        if not rest:
+            raise InvalidReferenceError(text, f"{transport}: needs a path")
+        if transport == "dir":
+            return SourceSpec(transport, rest)
+        path, _, image = rest.partition(":")
+        if not path:
+            raise InvalidReferenceError(text, f"{transport}: needs a path")
+        return SourceSpec(transport, path, image)
+    return SourceSpec("", text)
+
+
+def _tar_view(path: str) -> TarView:
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    comp = sniff(head[:SNIFF_SIZE])
+    if comp is Compression.NONE:
+        if not is_tar_header(head):
+            raise NotAnImageError(path, describe(path) or "not a tar archive")
+    else:
+        with open(path, "rb") as raw, open_decompressed(raw, comp, path=path) as stream:
+            if not is_tar_header(stream.read(512)):
+                raise NotAnImageError(path, f"{comp.value}-compressed, but not a tar inside")
+    return TarView(path)
+
+
+def open_source(spec: SourceSpec | str) -> Source:
+    """Open a source for reading. Raises NotAnImageError, FileNotFoundError-like OcitoolErrors.
+
+    The result holds files open: use it as a context manager.
+    """
+    if isinstance(spec, str):
+        spec = parse_source(spec)
+    path = spec.path
+    if not os.path.exists(path):
+        raise NotAnImageError(path, "no such file or directory")
+    view: FileView = DirView(path) if os.path.isdir(path) else _tar_view(path)
+    try:
+        return _open_view(view, spec)
+    except BaseException:
+        view.close()
+        raise
+
+
+def _open_view(view: FileView, spec: SourceSpec) -> Source:
+    path = spec.path
+    transport = spec.transport
+    is_dir = isinstance(view, DirView)
+    if transport == "dir":
+        if not is_skopeo_dir(view):
+            raise NotAnImageError(path, "no skopeo dir: manifest.json and version")
+        return SkopeoDirSource(view, path=path)
+    if transport in ("oci", "oci-archive"):
+        if not view.exists("index.json"):
+            raise NotAnImageError(path, "no index.json: not an OCI layout")
+        return OCILayoutSource(view, transport="oci" if is_dir else "oci-archive", path=path)
+    if transport == "docker-archive":
+        if not is_docker_archive(view):
+            raise NotAnImageError(path, "no manifest.json or repositories: not a docker archive")
+        return DockerArchiveSource(view, path=path)
+    # Detection: Docker 25+ saves hold an OCI layout too; manifest.json carries their tags.
+    if is_skopeo_dir(view):
+        return SkopeoDirSource(view, path=path)
+    if is_docker_archive(view):
+        return DockerArchiveSource(view, path=path)
+    if is_oci_layout(view) or view.exists("index.json"):
+        return OCILayoutSource(view, transport="oci" if is_dir else "oci-archive", path=path)
+    detail = "a directory" if is_dir else "a tar with no manifest.json, repositories or index.json"
+    raise NotAnImageError(path, detail)

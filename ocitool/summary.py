@@ -1,0 +1,391 @@
+"""The Engine API's image shapes, built from images read out of archives and layouts.
+
+Field names and order follow moby's ``api/types/image`` as of Engine v28 (``Summary``,
+``InspectResponse``, ``HistoryResponseItem``, ``ManifestSummary``, ``RootFS``, ``Metadata``):
+each dataclass's ``to_json()`` returns a dict in the Go struct's field order with Go's
+``omitempty`` rules, ready for :mod:`ocitool._gojson`.
+
+What an archive cannot know is given the value a daemon shows right after ``docker load``:
+no RepoDigests, a zero ``Metadata.LastTagTime``, no containers. ``GraphDriver`` describes a
+daemon's storage and is empty here. See the README for the mapping to a 20.10 daemon (API 1.41).
+
+Sizes are the only values that read layer bytes (see :mod:`ocitool.layersize`); every
+builder takes ``with_size`` so that callers that do not show sizes read none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ocitool import mediatypes as mt
+from ocitool.config import ImageConfig
+from ocitool.descriptor import Descriptor
+from ocitool.image import Entry, Source, SourceImage
+from ocitool.layersize import unpacked_size
+from ocitool.lookup import Selected, is_attestation, is_platform_image
+from ocitool.platform import Platform
+from ocitool.timestamp import Timestamp
+
+__all__ = [
+    "HistoryResponseItem",
+    "InspectResponse",
+    "ManifestSummary",
+    "Metadata",
+    "RootFS",
+    "Summary",
+    "image_history",
+    "image_size",
+    "image_summary",
+    "inspect_image",
+    "manifest_summaries",
+]
+
+
+@dataclass(frozen=True)
+class RootFS:
+    type: str
+    layers: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.type:
+            out["Type"] = self.type
+        if self.layers:
+            out["Layers"] = list(self.layers)
+        return out
+
+
+@dataclass(frozen=True)
+class Metadata:
+    last_tag_time: Timestamp = field(default_factory=Timestamp.zero)
+
+    def to_json(self) -> dict[str, Any]:
+        # time.Time is a struct: Go's omitempty never omits it, so the zero time is printed.
+        return {"LastTagTime": self.last_tag_time.rfc3339nano()}
+
+
+@dataclass(frozen=True)
+class InspectResponse:
+    """``GET /images/{name}/json`` as Engine v28 answers it (API 1.50)."""
+
+    id: str
+    repo_tags: list[str]
+    repo_digests: list[str]
+    parent: str
+    comment: str
+    created: str
+    docker_version: str
+    author: str
+    config: dict[str, Any] | None
+    architecture: str
+    variant: str
+    os: str
+    os_version: str
+    size: int
+    root_fs: RootFS
+    metadata: Metadata
+    graph_driver: dict[str, Any] = field(default_factory=lambda: {"Data": None, "Name": ""})
+    descriptor: Descriptor | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Id": self.id,
+            "RepoTags": list(self.repo_tags),
+            "RepoDigests": list(self.repo_digests),
+            "Parent": self.parent,
+            "Comment": self.comment,
+        }
+        if self.created:
+            out["Created"] = self.created
+        out["DockerVersion"] = self.docker_version
+        out["Author"] = self.author
+        out["Config"] = self.config
+        out["Architecture"] = self.architecture
+        if self.variant:
+            out["Variant"] = self.variant
+        out["Os"] = self.os
+        if self.os_version:
+            out["OsVersion"] = self.os_version
+        out["Size"] = self.size
+        out["GraphDriver"] = self.graph_driver
+        out["RootFS"] = self.root_fs.to_json()
+        out["Metadata"] = self.metadata.to_json()
+        if self.descriptor is not None:
+            out["Descriptor"] = self.descriptor.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One row of ``GET /images/json`` (Engine v28)."""
+
+    id: str
+    parent_id: str
+    repo_tags: list[str]
+    repo_digests: list[str]
+    created: int
+    size: int
+    labels: dict[str, str]
+    containers: int = -1
+    shared_size: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Containers": self.containers,
+            "Created": self.created,
+            "Id": self.id,
+            "Labels": dict(sorted(self.labels.items())) if self.labels else None,
+            "ParentId": self.parent_id,
+            "RepoDigests": list(self.repo_digests),
+            "RepoTags": list(self.repo_tags),
+            "SharedSize": self.shared_size,
+            "Size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class HistoryResponseItem:
+    """One step of ``GET /images/{name}/history``, newest first."""
+
+    comment: str
+    created: int
+    created_by: str
+    id: str
+    size: int
+    tags: list[str] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Comment": self.comment,
+            "Created": self.created,
+            "CreatedBy": self.created_by,
+            "Id": self.id,
+            "Size": self.size,
+            "Tags": list(self.tags) if self.tags is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class ManifestSummary:
+    """One manifest of an image (``InspectResponse.Manifests``), Engine v28."""
+
+    id: str
+    descriptor: Descriptor
+    available: bool
+    content_size: int
+    total_size: int
+    kind: str
+    platform: Platform | None = None
+    unpacked_size: int = 0
+    attestation_for: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ID": self.id,
+            "Descriptor": self.descriptor.to_json(),
+            "Available": self.available,
+            "Size": {"Content": self.content_size, "Total": self.total_size},
+            "Kind": self.kind,
+        }
+        if self.kind == "image":
+            plat = self.platform or Platform(os="", architecture="")
+            out["ImageData"] = {
+                "Platform": plat.to_json(),
+                "Size": {"Unpacked": self.unpacked_size},
+                "Containers": [],
+            }
+        if self.kind == "attestation":
+            out["AttestationData"] = {"For": self.attestation_for}
+        return out
+
+
+def image_size(image: SourceImage) -> int:
+    """Docker's ``Size``: the overlay2 sizes of all layers (reads layer headers or bytes)."""
+    return sum(unpacked_size(layer) for layer in image.layers)
+
+
+def _parent_id(entry: Entry, source: Source) -> str:
+    """A legacy ``Parent`` counts only when that image is in the same source, as ``docker
+    load`` records a parent only when it has loaded it."""
+    if not entry.parent:
+        return ""
+    for other in source.entries:
+        if any(str(img.id) == entry.parent for img in other.images()):
+            return entry.parent
+    return ""
+
+
+def _created(config: ImageConfig) -> Timestamp | None:
+    return config.created
+
+
+def inspect_image(selected: Selected, source: Source, *, with_size: bool = True) -> InspectResponse:
+    """``docker image inspect`` of one image of a source."""
+    image = selected.image
+    config = image.config
+    created = _created(config)
+    run = config.config
+    return InspectResponse(
+        id=str(image.id),
+        repo_tags=list(selected.entry.repo_tags),
+        repo_digests=[],
+        parent=_parent_id(selected.entry, source),
+        comment=config.comment,
+        created=created.rfc3339nano() if created is not None else "",
+        docker_version=config.docker_version,
+        author=config.author,
+        config=run.to_oci_json() if run is not None else None,
+        architecture=config.architecture,
+        variant=config.variant,
+        os=config.os,
+        os_version=config.os_version,
+        size=image_size(image) if with_size else 0,
+        root_fs=RootFS(
+            type=config.rootfs.type if config.rootfs else "",
+            layers=[str(d) for d in config.rootfs.diff_ids] if config.rootfs else [],
+        ),
+        metadata=Metadata(),
+    )
+
+
+def image_summary(selected: Selected, source: Source, *, with_size: bool = True) -> Summary:
+    """``docker images`` row data (one per image; the CLI splits it per tag)."""
+    image = selected.image
+    config = image.config
+    created = _created(config)
+    labels = config.config.labels if config.config is not None else {}
+    return Summary(
+        id=str(image.id),
+        parent_id=_parent_id(selected.entry, source),
+        repo_tags=list(selected.entry.repo_tags),
+        repo_digests=[],
+        created=created.unix() if created is not None else 0,
+        size=image_size(image) if with_size else 0,
+        labels=dict(labels or {}),
+    )
+
+
+def image_history(selected: Selected, source: Source, *, with_size: bool = True) -> list[HistoryResponseItem]:
+    """``docker history``: one item per history entry, newest first, as moby's
+    ``ImageHistory``: sizes of non-empty steps, and IDs and tags walked up the parents."""
+    image = selected.image
+    config = image.config
+    layers = list(image.layers)
+    items: list[dict[str, Any]] = []
+    counter = 0
+    for h in config.history:
+        size = 0
+        if not h.empty_layer:
+            if counter >= len(layers):
+                from ocitool.errors import InvalidConfigError
+
+                raise InvalidConfigError(
+                    "too many non-empty layers in History section",
+                    path=image.blobs.where(image.manifest.config.digest),
+                    field="/history",
+                )
+            size = unpacked_size(layers[counter]) if with_size else 0
+            counter += 1
+        items.insert(
+            0,
+            {
+                "comment": h.comment,
+                "created": h.created.unix() if h.created is not None else 0,
+                "created_by": h.created_by,
+                "size": size,
+            },
+        )
+    # Fill in IDs and tags walking the parent chain, as far as the source has parents.
+    by_id: dict[str, Entry] = {}
+    for entry in source.entries:
+        for img in entry.images():
+            by_id.setdefault(str(img.id), entry)
+    current_id: str = str(image.id)
+    current_entry: Entry | None = selected.entry
+    ids: list[tuple[str, list[str] | None]] = []
+    for _ in items:
+        if not current_id or current_entry is None:
+            break
+        tags = sorted(current_entry.repo_tags) or None
+        ids.append((current_id, tags))
+        current_id = _parent_id(current_entry, source)
+        current_entry = by_id.get(current_id) if current_id else None
+    out = []
+    for i, item in enumerate(items):
+        item_id, tags = ids[i] if i < len(ids) else ("<missing>", None)
+        out.append(
+            HistoryResponseItem(
+                comment=item["comment"],
+                created=item["created"],
+                created_by=item["created_by"],
+                id=item_id,
+                size=item["size"],
+                tags=tags,
+            )
+        )
+    return out
+
+
+def _manifest_summary(desc: Descriptor, image: SourceImage | None, *, with_size: bool) -> ManifestSummary:
+    if image is None:
+        kind = "image" if mt.is_manifest(desc.media_type) and not _is_attestation_desc(desc) else "unknown"
+        if _is_attestation_desc(desc):
+            kind = "attestation"
+        return ManifestSummary(
+            id=str(desc.digest),
+            descriptor=desc,
+            available=False,
+            content_size=0,
+            total_size=0,
+            kind=kind,
+            platform=desc.platform,
+            attestation_for=desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST, ""),
+        )
+    available = image.available
+    content = image.content_size
+    if is_attestation(image):
+        return ManifestSummary(
+            id=str(desc.digest),
+            descriptor=desc,
+            available=available,
+            content_size=content,
+            total_size=content,
+            kind="attestation",
+            attestation_for=desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST, ""),
+        )
+    if not is_platform_image(image):
+        return ManifestSummary(
+            id=str(desc.digest),
+            descriptor=desc,
+            available=available,
+            content_size=content,
+            total_size=content,
+            kind="unknown",
+        )
+    unpacked = image_size(image) if (with_size and available) else 0
+    return ManifestSummary(
+        id=str(desc.digest),
+        descriptor=desc,
+        available=available,
+        content_size=content,
+        total_size=content + unpacked,
+        kind="image",
+        platform=image.platform,
+        unpacked_size=unpacked,
+    )
+
+
+def _is_attestation_desc(desc: Descriptor) -> bool:
+    return desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_TYPE) == mt.ATTESTATION_MANIFEST
+
+
+def manifest_summaries(entry: Entry, *, with_size: bool = True) -> list[ManifestSummary]:
+    """A ManifestSummary per manifest of an entry: its image, or every manifest below its
+    index (attestations, artifacts and absent platforms included)."""
+    node = entry.node
+    if isinstance(node, SourceImage):
+        return [_manifest_summary(node.descriptor, node, with_size=with_size)]
+    if node is None:
+        return [_manifest_summary(entry.descriptor, None, with_size=with_size)]
+    return [_manifest_summary(desc, img, with_size=with_size) for desc, img in node.walk()]
