@@ -10,6 +10,7 @@ insertion order: callers build them in the Go struct's field order (or sorted, a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 __all__ = ["RawJSON", "dumps", "quote"]
@@ -43,9 +44,21 @@ def quote(s: str, *, escape_html: bool = True) -> str:
 
 
 def _float(value: float) -> str:
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return repr(value)
+    """Go's float64 encoding: shortest digits, fixed notation for 1e-6 <= |x| < 1e21, else
+    exponent notation with no leading zero in the exponent (``1e-7``)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"json: unsupported value: {value}")
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-6 or magnitude >= 1e21):
+        text = repr(value)
+        mantissa, _, exponent = text.partition("e")
+        sign = exponent[0] if exponent[:1] in "+-" else "+"
+        digits = exponent.lstrip("+-").lstrip("0") or "0"
+        return f"{mantissa}e{sign}{digits.zfill(2) if sign == '+' else digits}"
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "-0" if text in ("-0", "-0.0") else text
 
 
 def dumps(value: Any, *, indent: str | None = None, escape_html: bool = True, sort_keys: bool = False) -> str:
@@ -62,7 +75,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: str, esc: boo
         out.append("true")
     elif value is False:
         out.append("false")
-    elif isinstance(value, RawJSON) or isinstance(value, int):
+    elif isinstance(value, (RawJSON, int)):
         out.append(str(value))
     elif isinstance(value, float):
         out.append(_float(value))

@@ -14,7 +14,7 @@ import gzip
 import io
 import lzma
 import zlib
-from typing import IO, Any, Final
+from typing import IO, Any, Final, cast
 
 import zstandard
 
@@ -143,13 +143,13 @@ def open_decompressed(stream: IO[bytes], compression: Compression, *, path: str 
         if _igzip is not None:
             reader = _igzip.IGzipFile(fileobj=stream, mode="rb")  # ISA-L: same format, faster
         else:  # pragma: no cover
-            reader = gzip.GzipFile(fileobj=stream, mode="rb")
+            reader = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
     elif compression is Compression.ZSTD:
         reader = zstandard.ZstdDecompressor().stream_reader(
             stream, read_size=_CHUNK, read_across_frames=True, closefd=True
         )
     elif compression is Compression.XZ:
-        reader = lzma.LZMAFile(stream, mode="rb")
+        reader = lzma.LZMAFile(stream, mode="rb")  # noqa: SIM115 - closed with the returned reader
     else:
         reader = bz2.BZ2File(stream, mode="rb")
     return io.BufferedReader(_Decompressing(reader, stream, path), buffer_size=_CHUNK)

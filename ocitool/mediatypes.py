@@ -138,7 +138,6 @@ def is_foreign_layer(media_type: str) -> bool:
 def layer_compression(media_type: str, annotations: dict[str, str] | None = None) -> LayerCompression:
     """The compression a layer's media type declares; zstd:chunked is told by its annotations."""
     comp = _LAYERS.get(media_type, LayerCompression.UNKNOWN)
-    if comp is LayerCompression.ZSTD and annotations:
-        if any(key in annotations for key in _ZSTD_CHUNKED_MARKERS):
-            return LayerCompression.ZSTD_CHUNKED
+    if comp is LayerCompression.ZSTD and any(key in (annotations or {}) for key in _ZSTD_CHUNKED_MARKERS):
+        return LayerCompression.ZSTD_CHUNKED
     return comp

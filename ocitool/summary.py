@@ -25,6 +25,7 @@ from ocitool.image import Entry, Source, SourceImage
 from ocitool.layersize import unpacked_size
 from ocitool.lookup import Selected, is_attestation, is_platform_image
 from ocitool.platform import Platform
+from ocitool.reference import try_parse_normalized
 from ocitool.timestamp import Timestamp
 
 __all__ = [
@@ -200,6 +201,16 @@ class ManifestSummary:
         return out
 
 
+def _sorted_tags(tags: list[str]) -> list[str]:
+    """Tags in the order a daemon's reference store gives them: sorted by full reference."""
+
+    def key(tag: str) -> str:
+        ref = try_parse_normalized(tag)
+        return str(ref.with_default_tag()) if ref else tag
+
+    return sorted(tags, key=key)
+
+
 def image_size(image: SourceImage) -> int:
     """Docker's ``Size``: the overlay2 sizes of all layers (reads layer headers or bytes)."""
     return sum(unpacked_size(layer) for layer in image.layers)
@@ -226,12 +237,16 @@ def inspect_image(selected: Selected, source: Source, *, with_size: bool = True)
     config = image.config
     created = _created(config)
     run = config.config
+    # As moby's ImageInspect: an image without a comment shows its last history step's.
+    comment = config.comment
+    if not comment and config.history:
+        comment = config.history[-1].comment
     return InspectResponse(
         id=str(image.id),
-        repo_tags=list(selected.entry.repo_tags),
+        repo_tags=_sorted_tags(selected.entry.repo_tags),
         repo_digests=[],
         parent=_parent_id(selected.entry, source),
-        comment=config.comment,
+        comment=comment,
         created=created.rfc3339nano() if created is not None else "",
         docker_version=config.docker_version,
         author=config.author,
@@ -258,7 +273,7 @@ def image_summary(selected: Selected, source: Source, *, with_size: bool = True)
     return Summary(
         id=str(image.id),
         parent_id=_parent_id(selected.entry, source),
-        repo_tags=list(selected.entry.repo_tags),
+        repo_tags=_sorted_tags(selected.entry.repo_tags),
         repo_digests=[],
         created=created.unix() if created is not None else 0,
         size=image_size(image) if with_size else 0,
@@ -307,7 +322,7 @@ def image_history(selected: Selected, source: Source, *, with_size: bool = True)
     for _ in items:
         if not current_id or current_entry is None:
             break
-        tags = sorted(current_entry.repo_tags) or None
+        tags = _sorted_tags(current_entry.repo_tags) or None
         ids.append((current_id, tags))
         current_id = _parent_id(current_entry, source)
         current_entry = by_id.get(current_id) if current_id else None

@@ -25,6 +25,7 @@ from ocitool import mediatypes as mt
 from ocitool._files import FileView, normalize_name
 from ocitool._jsondoc import expect_dict, load_json
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
+from ocitool.config import ContainerConfig
 from ocitool.descriptor import Descriptor
 from ocitool.digest import Digest, digest_bytes, digest_stream
 from ocitool.errors import (
@@ -429,10 +430,59 @@ def _history_from_v1(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_NO_FALLBACK_MIN_VERSION = "1.8.3"
+
+
+def _version_less(v1: str, v2: str) -> bool:
+    """moby's ``versions.LessThan``: dotted numbers compared part by part (non-numbers are 0)."""
+
+    def parts(v: str) -> list[int]:
+        return [int(p) if p.isdigit() else 0 for p in v.split(".")]
+
+    a, b = parts(v1), parts(v2)
+    width = max(len(a), len(b))
+    a += [0] * (width - len(a))
+    b += [0] * (width - len(b))
+    return a < b
+
+
+def _v1_image_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """The v1 JSON decoded into moby's ``V1Image`` and encoded again (fields in struct order,
+    their omitempty rules, container configs in ``container.Config``'s shape, other keys gone)."""
+    out: dict[str, Any] = {}
+    for key in ("id", "parent", "comment"):
+        if isinstance(doc.get(key), str) and doc[key]:
+            out[key] = doc[key]
+    created = doc.get("created")
+    out["created"] = Timestamp.parse(created).rfc3339nano() if isinstance(created, str) else None
+    if isinstance(doc.get("container"), str) and doc["container"]:
+        out["container"] = doc["container"]
+    container_config = ContainerConfig.from_dict(doc.get("container_config") or {})
+    out["container_config"] = container_config.to_json(keep_unknown=False)
+    for key in ("docker_version", "author"):
+        if isinstance(doc.get(key), str) and doc[key]:
+            out[key] = doc[key]
+    if isinstance(doc.get("config"), dict):
+        out["config"] = ContainerConfig.from_dict(doc["config"]).to_json(keep_unknown=False)
+    for key in ("architecture", "variant", "os"):
+        if isinstance(doc.get(key), str) and doc[key]:
+            out[key] = doc[key]
+    if isinstance(doc.get("Size"), int) and doc["Size"]:
+        out["Size"] = doc["Size"]
+    return out
+
+
 def _config_from_v1(raw_json: bytes, diff_ids: list[str], history: list[dict[str, Any]]) -> bytes:
     """moby's ``v1.MakeConfigFromV1Config``: the v1 JSON's fields, less the v1-only ones, plus
-    rootfs and history, marshalled as Go marshals a map (sorted keys, values compacted)."""
+    rootfs and history, marshalled as Go marshals a map (sorted keys, values compacted).
+
+    JSON written by Docker before 1.8.3 (or with no ``docker_version``) is first normalised
+    through ``V1Image``, as moby does for it.
+    """
     doc = _load_preserving_numbers(raw_json)
+    version = doc.get("docker_version")
+    if _version_less(version if isinstance(version, str) else "", _NO_FALLBACK_MIN_VERSION):
+        doc = _v1_image_json(doc)
     for key in ("id", "parent", "Size", "parent_id", "layer_id", "throwaway"):
         doc.pop(key, None)
     doc["rootfs"] = {"type": "layers", "diff_ids": diff_ids}

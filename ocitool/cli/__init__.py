@@ -1,0 +1,99 @@
+"""The ``ocitool`` command line: parse, call one library function, render.
+
+This package is the only place that prints, exits, or knows about terminals. Exit codes:
+0 success; 1 an error (as the docker CLI); 2 a check that ran and failed; 125 a usage error.
+Set ``OCITOOL_DEBUG=1`` to see a traceback for an unexpected internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from ocitool.errors import OcitoolError
+
+__all__ = ["EXIT_CHECK_FAILED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "run"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHECK_FAILED = 2
+EXIT_USAGE = 125
+
+
+class UsageError(Exception):
+    """A command line that does not parse (exit 125, as the docker CLI)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
+
+
+def _build_parser() -> _Parser:
+    from ocitool.cli import commands
+
+    parser = _Parser(
+        prog="ocitool",
+        description="Offline toolkit for container images: docker-save archives, OCI layouts and archives.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.register(sub)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run one command; returns the exit code. Never raises for user errors."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        parser = _build_parser()
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.version:
+            from importlib.metadata import version
+
+            out.write(f"ocitool {version('ocitool')}\n")
+            return EXIT_OK
+        handler: Handler | None = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(err)
+            return EXIT_USAGE
+        return handler(args, out, err)
+    except UsageError as exc:
+        err.write(f"{exc}\nSee 'ocitool --help'.\n")
+        return EXIT_USAGE
+    except OcitoolError as exc:
+        err.write(f"Error: {exc}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        err.write("Interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error worth a message.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the interpreter's flush at exit
+        return EXIT_OK
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.write(f"Error: {where}{exc.strerror or exc}\n")
+        return EXIT_ERROR
+    except Exception as exc:  # the promise is: never a traceback for users
+        if os.environ.get("OCITOOL_DEBUG"):
+            traceback.print_exc(file=err)
+        err.write(f"Error: internal error: {type(exc).__name__}: {exc} (set OCITOOL_DEBUG=1 for details)\n")
+        return EXIT_ERROR
+
+
+def run() -> NoReturn:
+    """Console-script entry point."""
+    sys.exit(main())

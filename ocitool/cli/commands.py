@@ -1,0 +1,525 @@
+"""The read-only commands of archive mode: inspect, images, history, manifests, config, manifest.
+
+Each handler parses nothing itself (argparse did), calls one :mod:`ocitool.query` function, and
+renders the result the way the docker v28 CLI renders the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ocitool import _gojson, query
+from ocitool.cli import render
+from ocitool.cli.templates import (
+    NIL_MAP,
+    NIL_POINTER,
+    NIL_SLICE,
+    GoStruct,
+    Template,
+    TemplateError,
+    go_generic,
+    render_table,
+)
+from ocitool.errors import OcitoolError
+from ocitool.platform import Platform
+from ocitool.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
+from ocitool.timestamp import Timestamp
+
+__all__ = ["register"]
+
+_IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+_IMAGES_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+_IMAGES_HEADERS = {
+    "ID": "IMAGE ID",
+    "Repository": "REPOSITORY",
+    "Tag": "TAG",
+    "Digest": "DIGEST",
+    "CreatedSince": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "Size": "SIZE",
+    "Containers": "CONTAINERS",
+    "VirtualSize": "VIRTUAL SIZE",
+    "SharedSize": "SHARED SIZE",
+    "UniqueSize": "UNIQUE SIZE",
+}
+_HISTORY_TABLE = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+_HISTORY_HEADERS = {
+    "ID": "IMAGE",
+    "CreatedSince": "CREATED",
+    "CreatedAt": "CREATED AT",
+    "CreatedBy": "CREATED BY",
+    "Size": "SIZE",
+    "Comment": "COMMENT",
+}
+# A bare dot (``{{.}}``, ``json .``) may print every field, sizes included.
+_BARE_DOT = re.compile(r"(?<![\w\]\)])\.(?![\w])")
+
+
+def _needs_size(fmt: str | None) -> bool:
+    """Whether output in ``fmt`` can show a size; only then are layer bytes read."""
+    if fmt is None or fmt in ("", "json", "table"):
+        return True
+    return "Size" in fmt or bool(_BARE_DOT.search(fmt))
+
+
+def _platform(value: str | None) -> Platform | None:
+    return Platform.parse(value) if value else None
+
+
+def _write_errors(errors: Sequence[OcitoolError], err: TextIO) -> None:
+    for exc in errors:
+        err.write(f"Error: {exc}\n")
+
+
+# -- inspect --------------------------------------------------------------------------------
+
+
+# InspectResponse's Go fields, in order, with their json tags where they differ and the
+# fields tagged omitempty: the typed struct the docker CLI runs templates against first.
+_INSPECT_FIELDS = (
+    "ID",
+    "RepoTags",
+    "RepoDigests",
+    "Parent",
+    "Comment",
+    "Created",
+    "Container",
+    "ContainerConfig",
+    "DockerVersion",
+    "Author",
+    "Config",
+    "Architecture",
+    "Variant",
+    "Os",
+    "OsVersion",
+    "Size",
+    "VirtualSize",
+    "GraphDriver",
+    "RootFS",
+    "Metadata",
+    "Descriptor",
+    "Manifests",
+)
+_INSPECT_OMITEMPTY = (
+    "Created",
+    "Container",
+    "ContainerConfig",
+    "Variant",
+    "OsVersion",
+    "VirtualSize",
+    "Descriptor",
+    "Manifests",
+)
+_INSPECT_ZERO: dict[str, Any] = {
+    "Created": "",
+    "Container": "",
+    "ContainerConfig": NIL_POINTER,
+    "Variant": "",
+    "OsVersion": "",
+    "VirtualSize": 0,
+    "Descriptor": NIL_POINTER,
+    "Manifests": NIL_SLICE,
+}
+_OCI_CONFIG_FIELDS = (
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+    "ArgsEscaped",
+    "Healthcheck",
+    "OnBuild",
+    "Shell",
+)
+
+
+class _GoTime:
+    """A Go ``time.Time`` in a template: prints as ``Time.String()``, marshals as RFC 3339."""
+
+    def __init__(self, text: str) -> None:
+        self.ts = Timestamp.parse(text)
+
+    def __str__(self) -> str:
+        return self.ts.go_string()
+
+    def template_json(self) -> str:
+        return self.ts.rfc3339nano()
+
+
+# DockerOCIImageConfig's fields (all omitempty) and the zero value each type prints as.
+_CONFIG_ZERO: dict[str, Any] = {
+    "User": "",
+    "ExposedPorts": NIL_MAP,
+    "Env": NIL_SLICE,
+    "Entrypoint": NIL_SLICE,
+    "Cmd": NIL_SLICE,
+    "Volumes": NIL_MAP,
+    "WorkingDir": "",
+    "Labels": NIL_MAP,
+    "StopSignal": "",
+    "ArgsEscaped": False,
+    "Healthcheck": NIL_POINTER,
+    "OnBuild": NIL_SLICE,
+    "Shell": NIL_SLICE,
+}
+_HEALTH_FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
+_HEALTH_ZERO: dict[str, Any] = {
+    "Test": NIL_SLICE,
+    "Interval": 0,
+    "Timeout": 0,
+    "StartPeriod": 0,
+    "StartInterval": 0,
+    "Retries": 0,
+}
+
+
+def _typed_config(config: dict[str, Any]) -> GoStruct:
+    typed: dict[str, Any] = {}
+    for field, zero in _CONFIG_ZERO.items():
+        value = config.get(field)
+        if value is None:
+            value = zero
+        elif field in ("ExposedPorts", "Volumes"):
+            # map[string]struct{}: each value is an empty struct, printed "{}"
+            value = {k: GoStruct() for k in value}
+        elif field == "Healthcheck":
+            value = GoStruct(
+                {f: value.get(f, _HEALTH_ZERO[f]) for f in _HEALTH_FIELDS},
+                type_name="v1.HealthcheckConfig",
+                omitempty=_HEALTH_FIELDS,
+            )
+        typed[field] = value
+    return GoStruct(typed, type_name="v1.DockerOCIImageConfig", omitempty=tuple(_CONFIG_ZERO))
+
+
+def _typed_inspect(doc: dict[str, Any]) -> GoStruct:
+    """The InspectResponse as the Go struct the docker CLI first runs templates against."""
+    values = {("ID" if k == "Id" else k): v for k, v in doc.items()}
+    typed: dict[str, Any] = {}
+    for key in _INSPECT_FIELDS:
+        value: Any = values.get(key, _INSPECT_ZERO.get(key))
+        if key == "Config":
+            value = _typed_config(value) if isinstance(value, dict) else NIL_POINTER
+        elif key == "RootFS":
+            value = GoStruct(
+                {"Type": value.get("Type", ""), "Layers": value.get("Layers")},
+                type_name="image.RootFS",
+                omitempty=("Type", "Layers"),
+            )
+        elif key == "GraphDriver":
+            value = GoStruct(value, type_name="storage.DriverData")
+        elif key == "Metadata":
+            value = GoStruct({"LastTagTime": _GoTime(value["LastTagTime"])}, type_name="image.Metadata")
+        typed[key] = value
+    return GoStruct(
+        typed, type_name="image.InspectResponse", omitempty=_INSPECT_OMITEMPTY, json_names={"ID": "Id"}
+    )
+
+
+def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    fmt: str | None = args.format
+    errors: list[OcitoolError] = []
+    results: list[InspectResponse] = query.inspect(
+        args.source,
+        args.image,
+        platform=_platform(args.platform),
+        all_platforms=args.all_platforms,
+        with_size=_needs_size(fmt),
+        errors=errors,
+    )
+    docs = [r.to_json() for r in results]
+    if fmt in (None, "", "json"):
+        out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
+    else:
+        template = Template.parse(fmt)
+        for doc in docs:
+            raw = json.loads(_gojson.dumps(doc))
+            try:
+                out.write(template.execute_with_fallback(_typed_inspect(doc), raw) + "\n")
+            except TemplateError as exc:
+                err.write(f"template parsing error: {exc}\n")
+                return 1
+    _write_errors(errors, err)
+    return 1 if errors else 0
+
+
+# -- images ---------------------------------------------------------------------------------
+
+
+class _ImageRow:
+    """docker/cli's imageContext: what ``{{.Field}}`` means in ``docker images --format``."""
+
+    def __init__(self, summary: Summary, repo: str, tag: str, digest: str, trunc: bool) -> None:
+        self.s = summary
+        self.repo, self.tag, self.digest, self.trunc = repo, tag, digest, trunc
+
+    def template_fields(self) -> dict[str, Any]:
+        s = self.s
+        return {
+            "Containers": "N/A" if s.containers == -1 else str(s.containers),
+            "CreatedAt": render.created_at_go(s.created),
+            "CreatedSince": render.created_since(s.created),
+            "Digest": self.digest,
+            "ID": render.truncate_id(s.id) if self.trunc else s.id,
+            "Repository": self.repo,
+            "SharedSize": "N/A" if s.shared_size == -1 else render.human_size(s.shared_size, 4),
+            "Size": render.human_size(s.size),
+            "Tag": self.tag,
+            "UniqueSize": "N/A" if s.shared_size == -1 else render.human_size(s.size - s.shared_size, 4),
+            "VirtualSize": render.human_size(s.size, 4),
+        }
+
+    def template_json(self) -> _gojson.RawJSON:
+        # docker/cli marshals a row context through a map: sorted keys, HTML-escaped.
+        return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
+
+
+def _image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[_ImageRow]:
+    rows: list[_ImageRow] = []
+    for s in summaries:
+        if not s.repo_tags:
+            rows.append(_ImageRow(s, "<none>", "<none>", "<none>", trunc))
+            continue
+        by_repo: dict[str, list[str]] = {}
+        for tag in s.repo_tags:
+            repo, _, t = tag.rpartition(":")
+            if not repo or "/" in t:
+                repo, t = tag, "<none>"
+            by_repo.setdefault(repo, []).append(t)
+        for repo in sorted(by_repo):
+            rows.extend(_ImageRow(s, repo, t, "<none>", trunc) for t in by_repo[repo])
+    return rows
+
+
+def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    fmt: str | None = args.format
+    if args.quiet:
+        fmt = "{{.ID}}"
+    summaries = query.images(
+        args.sources,
+        all_images=args.all,
+        filters=query.ImageFilters.parse(args.filter),
+        with_size=_needs_size(fmt) or args.tree,
+    )
+    if args.tree:
+        out.write(_tree(summaries, args))
+        return 0
+    rows = _image_rows(summaries, trunc=not args.no_trunc)
+    if fmt in (None, "", "table"):
+        fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
+    out.write(render_table(fmt, rows, _IMAGES_HEADERS))
+    return 0
+
+
+def _tree(summaries: Sequence[Summary], args: argparse.Namespace) -> str:
+    """``docker images --tree``: each image name, then its platform manifests below it."""
+    lines = [("IMAGE", "ID", "DISK USAGE", "CONTENT SIZE", "EXTRA")]
+    for source in args.sources:
+        for m_entry in _tree_entries(source):
+            name, ident, usage, content, children = m_entry
+            lines.append((name, ident, usage, content, ""))
+            for i, child in enumerate(children):
+                branch = "└─ " if i == len(children) - 1 else "├─ "
+                lines.append((branch + child[0], *child[1:], ""))
+    widths = [max(len(line[c]) for line in lines) for c in range(4)]
+    text = []
+    for line in lines:
+        text.append(
+            "   ".join(
+                line[c].ljust(widths[c])
+                if c < 1
+                else line[c].rjust(widths[c])
+                if c > 1
+                else line[c].ljust(widths[c])
+                for c in range(4)
+            ).rstrip()
+            + "\n"
+        )
+    return "".join(text)
+
+
+def _tree_entries(source: str) -> list[tuple[str, str, str, str, list[tuple[str, str, str, str]]]]:
+    from ocitool.formats.detect import open_source
+    from ocitool.summary import manifest_summaries
+
+    out = []
+    with open_source(source) as src:
+        for entry in src.entries:
+            names = entry.repo_tags or entry.ref_names or ["<untagged>"]
+            summaries: list[ManifestSummary] = manifest_summaries(entry)
+            children = [
+                (
+                    str(m.platform),
+                    render.truncate_id(m.id),
+                    render.human_size(m.unpacked_size),
+                    render.human_size(m.content_size),
+                )
+                for m in summaries
+                if m.kind == "image"
+            ]
+            usage = sum(m.unpacked_size for m in summaries)
+            content = sum(m.content_size for m in summaries)
+            for name in names:
+                out.append(
+                    (
+                        name,
+                        render.truncate_id(str(entry.descriptor.digest)),
+                        render.human_size(usage),
+                        render.human_size(content),
+                        children,
+                    )
+                )
+    return out
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+class _HistoryRow:
+    def __init__(self, item: HistoryResponseItem, *, trunc: bool, human: bool) -> None:
+        self.h, self.trunc, self.human = item, trunc, human
+
+    def template_fields(self) -> dict[str, Any]:
+        h = self.h
+        created_at = render.rfc3339_local(h.created)
+        created_by = h.created_by.replace("\t", " ")
+        return {
+            "Comment": h.comment,
+            "CreatedAt": created_at,
+            "CreatedBy": render.ellipsis(created_by, 45) if self.trunc else created_by,
+            "CreatedSince": render.created_since(h.created) if self.human else created_at,
+            "ID": render.truncate_id(h.id) if self.trunc else h.id,
+            "Size": render.human_size(h.size) if self.human else str(h.size),
+        }
+
+    def template_json(self) -> _gojson.RawJSON:
+        return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
+
+
+def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    fmt: str | None = args.format
+    if args.quiet:
+        fmt = "{{.ID}}"
+    items = query.history(
+        args.source, args.image or "", platform=_platform(args.platform), with_size=_needs_size(fmt)
+    )
+    rows = [_HistoryRow(i, trunc=not args.no_trunc, human=args.human) for i in items]
+    if fmt in (None, "", "table"):
+        fmt = _HISTORY_TABLE
+    out.write(render_table(fmt, rows, _HISTORY_HEADERS))
+    return 0
+
+
+# -- manifests, config, manifest --------------------------------------------------------------
+
+
+def _cmd_manifests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    fmt: str | None = args.format
+    summaries = query.manifests(args.source, args.image or "", with_size=_needs_size(fmt))
+    docs = [m.to_json() for m in summaries]
+    if fmt in (None, "", "json"):
+        out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
+        return 0
+    template = Template.parse(fmt)
+    for doc in docs:
+        out.write(template.execute(go_generic(doc, use_number=True)) + "\n")
+    return 0
+
+
+def _write_bytes(out: TextIO, data: bytes) -> None:
+    buffer = getattr(out, "buffer", None)
+    if buffer is not None:
+        out.flush()
+        buffer.write(data)
+        buffer.flush()
+    else:
+        out.write(data.decode("utf-8", "surrogateescape"))
+
+
+def _cmd_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _write_bytes(out, query.raw_config(args.source, args.image or "", platform=_platform(args.platform)))
+    return 0
+
+
+def _cmd_manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _write_bytes(out, query.raw_manifest(args.source, args.image or "", platform=_platform(args.platform)))
+    return 0
+
+
+# -- registration ---------------------------------------------------------------------------
+
+
+def _bool_flag(value: str) -> bool:
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {value!r}")
+
+
+def register(sub: Any) -> None:
+    """Add the archive-mode commands to the ``ocitool`` parser."""
+    p = sub.add_parser("inspect", help="show image details as docker image inspect does")
+    plat = p.add_mutually_exclusive_group()
+    plat.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
+    plat.add_argument("--all-platforms", action="store_true", help="one element per platform image")
+    p.add_argument("-f", "--format", help="json (default) or a Go template")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("image", metavar="IMAGE", nargs="*")
+    p.set_defaults(handler=_cmd_inspect)
+
+    p = sub.add_parser("images", help="list images as docker images does")
+    p.add_argument("-a", "--all", action="store_true", help="show intermediate images too")
+    p.add_argument("--digests", action="store_true", help="show digests")
+    p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    p.add_argument(
+        "-f",
+        "--filter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dangling, label, before, since, reference",
+    )
+    p.add_argument("--format", help="table (default), json, or a Go template")
+    p.add_argument("--tree", action="store_true", help="show each image's platform manifests")
+    p.add_argument("sources", metavar="SOURCE", nargs="+")
+    p.set_defaults(handler=_cmd_images)
+
+    p = sub.add_parser("history", help="show an image's history as docker history does")
+    p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    p.add_argument(
+        "-H",
+        "--human",
+        type=_bool_flag,
+        default=True,
+        metavar="BOOL",
+        help="human-readable sizes and dates (default true)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")
+    p.add_argument("--format", help="table (default), json, or a Go template")
+    p.add_argument("--platform", help="the image of this platform")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.set_defaults(handler=_cmd_history)
+
+    p = sub.add_parser("manifests", help="ManifestSummary of each manifest")
+    p.add_argument("--format", help="json (default) or a Go template")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.set_defaults(handler=_cmd_manifests)
+
+    for name, handler, what in (("config", _cmd_config, "config"), ("manifest", _cmd_manifest, "manifest")):
+        p = sub.add_parser(name, help=f"print the raw {what} bytes, unchanged")
+        p.add_argument("--platform", help="the image of this platform")
+        p.add_argument("source", metavar="SOURCE")
+        p.add_argument("image", metavar="IMAGE", nargs="?")
+        p.set_defaults(handler=handler)

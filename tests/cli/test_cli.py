@@ -1,0 +1,208 @@
+"""The CLI contract: outputs, IMAGE selection, exit codes, and one-line errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ocitool.cli import main
+from tests import peers
+
+F = peers.FIXTURES
+TWO = str(F / "docker" / "two-images.tar")
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def expected_ids(rel: str) -> list[str]:
+    return [
+        img["image_id"] for img in json.loads((peers.EXPECTED / "summary.json").read_text())[rel]["images"]
+    ]
+
+
+def test_inspect_all_images_of_a_multi_image_archive() -> None:
+    code, out, err = run("inspect", TWO)
+    assert code == 0, err
+    docs = json.loads(out)
+    assert sorted(d["Id"] for d in docs) == sorted(set(expected_ids("docker/two-images.tar")))
+    assert out.startswith('[\n    {\n        "Id": "sha256:')
+    assert list(docs[0])[:6] == ["Id", "RepoTags", "RepoDigests", "Parent", "Comment", "Created"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inspect", TWO, "ocitool-fixture/child:extra"],
+        ["inspect", TWO, "docker.io/ocitool-fixture/child:latest"],
+        ["inspect", TWO, "ocitool-fixture/child"],  # default tag latest
+        ["inspect", f"docker-archive:{TWO}:ocitool-fixture/child:extra"],
+    ],
+)
+def test_names_are_normalised_as_docker_does(argv: list[str]) -> None:
+    code, out, err = run(*argv)
+    assert code == 0, err
+    [doc] = json.loads(out)
+    assert "ocitool-fixture/child:extra" in doc["RepoTags"]
+
+
+def test_positions_ids_and_prefixes_choose_images() -> None:
+    _, out, _ = run("inspect", "--format", "{{.Id}}", TWO)
+    ids = out.split()
+    for n, image_id in enumerate(ids):
+        assert run("inspect", "--format", "{{.Id}}", TWO, f"@{n}")[1].strip() == image_id
+        assert run("inspect", "--format", "{{.Id}}", f"docker-archive:{TWO}:@{n}")[1].strip() == image_id
+        assert run("inspect", "--format", "{{.Id}}", TWO, image_id[7:19])[1].strip() == image_id
+        assert run("inspect", "--format", "{{.Id}}", TWO, image_id)[1].strip() == image_id
+
+
+def test_oci_ref_names_are_matched_as_written() -> None:
+    code, out, err = run("inspect", "--format", "{{.Os}}/{{.Architecture}}", str(F / "oci" / "zstd"), "zstd")
+    assert (code, out) == (0, "linux/amd64\n"), err
+    code, out, err = run("inspect", "--format", "{{.Architecture}}", f"oci:{F / 'oci' / 'zstd'}:zstd")
+    assert (code, out) == (0, "amd64\n"), err
+
+
+def test_multi_platform_index() -> None:
+    src = str(F / "oci" / "multiplatform")
+    code, out, _ = run(
+        "inspect", "--all-platforms", "--format", "{{.Os}}/{{.Architecture}}/{{.Variant}}", src
+    )
+    assert code == 0
+    assert sorted(out.split()) == ["linux/amd64/", "linux/arm/v7", "linux/arm64/"]
+    code, out, _ = run("inspect", "--platform", "linux/arm64/v8", "--format", "{{.Architecture}}", src)
+    assert (code, out) == (0, "arm64\n")
+    code, out, _ = run("inspect", "--platform", "linux/arm", "--format", "{{.Variant}}", src)
+    assert (code, out) == (0, "v7\n")
+    code, _, err = run("inspect", "--platform", "linux/s390x", src)
+    assert code == 1 and "s390x" in err and err.count("\n") == 1
+
+
+def test_manifests_lists_every_platform() -> None:
+    code, out, err = run("manifests", str(F / "oci" / "multiplatform"))
+    assert code == 0, err
+    docs = json.loads(out)
+    assert [d["Kind"] for d in docs] == ["image"] * 3
+    assert all(d["Available"] for d in docs)
+    assert {d["ImageData"]["Platform"]["architecture"] for d in docs} == {"amd64", "arm64", "arm"}
+    for d in docs:
+        assert d["Size"]["Total"] == d["Size"]["Content"] + d["ImageData"]["Size"]["Unpacked"]
+        assert list(d) == ["ID", "Descriptor", "Available", "Size", "Kind", "ImageData"]
+
+
+def test_config_and_manifest_are_raw_bytes(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    src = str(F / "oci" / "gzip")
+    proc = subprocess.run([sys.executable, "-m", "ocitool", "config", src], capture_output=True, check=True)
+    index = json.loads((F / "oci" / "gzip" / "index.json").read_bytes())
+    manifest_digest = index["manifests"][0]["digest"].split(":")[1]
+    manifest = (F / "oci" / "gzip" / "blobs" / "sha256" / manifest_digest).read_bytes()
+    config_digest = json.loads(manifest)["config"]["digest"].split(":")[1]
+    assert proc.stdout == (F / "oci" / "gzip" / "blobs" / "sha256" / config_digest).read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "ocitool", "manifest", src], capture_output=True, check=True)
+    assert proc.stdout == manifest
+
+
+def test_history_quiet_and_no_trunc() -> None:
+    code, out, _ = run("history", "-q", TWO, "ocitool-fixture/base:1.0")
+    lines = out.split()
+    assert code == 0 and len(lines[0]) == 12 and all(x == "<missing>" for x in lines[1:])
+    code, out, _ = run("history", "--no-trunc", "--format", "{{.ID}}", TWO, "ocitool-fixture/base:1.0")
+    assert out.split()[0].startswith("sha256:") and len(out.split()[0]) == 71
+
+
+def test_images_filters() -> None:
+    code, out, _ = run("images", "--format", "{{.Repository}}:{{.Tag}}", TWO)
+    assert sorted(out.split()) == [
+        "ocitool-fixture/base:1.0",
+        "ocitool-fixture/child:extra",
+        "ocitool-fixture/child:latest",
+    ]
+    _, out, _ = run("images", "--filter", "reference=*/child:extra", "--format", "{{.Tag}}", TWO)
+    assert out.split() == ["extra"]
+    _, out, _ = run(
+        "images",
+        "--filter",
+        "label=org.opencontainers.image.title=ocitool fixture base",
+        "--format",
+        "{{.Repository}}",
+        TWO,
+    )
+    assert out.split() == ["ocitool-fixture/base"]
+    untagged = str(F / "docker" / "untagged.tar")
+    _, out, _ = run("images", "--filter", "dangling=true", "--format", "{{.ID}}", untagged)
+    assert out.split() == [expected_ids("docker/untagged.tar")[0][7:19]]
+    # the same image tagged in another source is not dangling: sources are merged by ID
+    _, out, _ = run("images", "--filter", "dangling=true", "--format", "{{.ID}}", TWO, untagged)
+    assert out.split() == []
+    code, _, err = run("images", "--filter", "bogus=1", TWO)
+    assert code == 1 and "bogus" in err
+
+
+def test_whole_file_compressed_archives_are_detected_by_content(tmp_path: Path) -> None:
+    # a misleading name: the content decides
+    misnamed = tmp_path / "archive.tar"
+    misnamed.write_bytes((F / "compressed" / "two-images.tar.xz").read_bytes())
+    code, out, err = run("inspect", "--format", "{{.Id}}", str(misnamed))
+    assert code == 0, err
+    assert sorted(out.split()) == sorted(set(expected_ids("docker/two-images.tar")))
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (["inspect"], 125),
+        (["nosuchcommand"], 125),
+        (["inspect", "--platform", "linux/amd64", "--all-platforms", TWO], 125),
+        (["inspect", "/nonexistent/archive.tar"], 1),
+        (["inspect", TWO, "no/such:image"], 1),
+        (["inspect", TWO, "sha256:ffffffffffff"], 1),
+        (["inspect", "--platform", "not a platform!", TWO], 1),
+        (["config", __file__], 1),
+        (["history", "oci:/nonexistent"], 1),
+    ],
+)
+def test_exit_codes_and_one_line_errors(argv: list[str], code: int) -> None:
+    got, _, err = run(*argv)
+    assert got == code
+    assert "Traceback" not in err
+    if code == 1:
+        assert err.startswith("Error: ") and err.count("\n") == 1
+
+
+def test_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.oci"
+    bad.mkdir()
+    (bad / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    desc = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": "sha256:" + "a" * 64,
+        "size": 10,
+    }
+    (bad / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [desc]}))
+    code, _, err = run("inspect", str(bad))
+    assert code == 1
+    assert "index.json" in err or "sha256:" + "a" * 64 in err
+
+
+def test_ambiguous_prefix_is_its_own_error() -> None:
+    real = peers.real_fixture("regclient-testrepo")
+    code, out, _ = run("inspect", "--format", "{{.Id}}", str(real))
+    ids = sorted({i[7:] for i in out.split()})
+    shared = next(a[0] for a in ids for b in ids if a != b and a[0] == b[0])
+    code, _, err = run("inspect", str(real), shared)
+    assert code == 1 and "ambiguous" in err
+
+
+def test_python_dash_m_and_console_script() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ocitool", "--version"], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.startswith("ocitool ")

@@ -1,0 +1,115 @@
+"""Interop with skopeo: for every fixture, the config bytes (so the image ID), the diff IDs, the
+platforms and, where a manifest is stored, the manifest bytes equal what skopeo reads.
+
+skopeo 1.9 cannot read archives compressed whole nor pre-1.10 saves: those are compared with
+the same images in their plain form, or left to the docker oracle.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocitool import query
+from ocitool.formats.detect import open_source
+from ocitool.lookup import platform_images
+from tests import peers
+
+SUMMARY = json.loads((peers.EXPECTED / "summary.json").read_text())
+
+
+def _skopeo_refs(rel: str, info: dict[str, Any]) -> list[tuple[str, str]]:
+    """(skopeo reference, our IMAGE selector) pairs for a fixture."""
+    path = str(peers.FIXTURES / rel)
+    transport = info["transport"]
+    if transport == "docker-archive":
+        return [(f"docker-archive:{path}:@{img['index']}", f"@{img['index']}") for img in info["images"]]
+    if transport == "dir":
+        return [(f"dir:{path}", "")]
+    ref = info.get("ref_name", "")
+    return [(f"{transport}:{path}:{ref}", ref)]
+
+
+CASES = [
+    pytest.param(rel, sref, image, id=f"{rel}{image and ':' + image}")
+    for rel, info in SUMMARY.items()
+    if not rel.startswith("compressed/")
+    for sref, image in _skopeo_refs(rel, info)
+]
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize(("rel", "sref", "image"), CASES)
+def test_same_images_as_skopeo(rel: str, sref: str, image: str) -> None:
+    peers.require_tool("skopeo")
+    src = str(peers.FIXTURES / rel)
+    raw = peers.skopeo_raw(sref)
+    doc = json.loads(raw)
+    ours_raw = query.raw_manifest(src, image)
+    if SUMMARY[rel]["transport"] != "docker-archive":
+        # A stored manifest or index: the same bytes.
+        assert ours_raw == raw
+    if "manifests" in doc:
+        with open_source(src) as source:
+            [entry] = [e for e in source.entries if image in e.ref_names]
+            images = platform_images(entry)
+            assert [str(img.digest) for img in images] == [m["digest"] for m in doc["manifests"]]
+            for img, desc in zip(images, doc["manifests"], strict=True):
+                plat = desc["platform"]
+                overrides = [f"--override-os={plat['os']}", f"--override-arch={plat['architecture']}"]
+                if plat.get("variant"):
+                    overrides.append(f"--override-variant={plat['variant']}")
+                assert img.raw_config == peers.skopeo_raw(sref, config=True, overrides=overrides)
+                assert str(img.platform) == "/".join(
+                    p for p in (plat["os"], plat["architecture"], plat.get("variant", "")) if p
+                )
+        return
+    config = peers.skopeo_raw(sref, config=True)
+    assert query.raw_config(src, image) == config
+    [resp] = query.inspect(src, [image] if image else [], with_size=False)
+    assert resp.id == doc["config"]["digest"]
+    cfg = json.loads(config)
+    assert resp.root_fs.layers == cfg["rootfs"]["diff_ids"]
+    assert len(json.loads(ours_raw)["layers"]) == len(doc["layers"])
+    assert (resp.os, resp.architecture, resp.variant) == (
+        cfg["os"],
+        cfg["architecture"],
+        cfg.get("variant", ""),
+    )
+
+
+@pytest.mark.parametrize("suffix", ["gz", "zst", "xz"])
+def test_compressed_whole_equals_plain(suffix: str) -> None:
+    plain = query.inspect(str(peers.FIXTURES / "docker" / "two-images.tar"), with_size=False)
+    packed = query.inspect(str(peers.FIXTURES / "compressed" / f"two-images.tar.{suffix}"), with_size=False)
+    assert [(r.id, r.repo_tags, r.root_fs) for r in packed] == [(r.id, r.repo_tags, r.root_fs) for r in plain]
+
+
+REAL_SKOPEO = [
+    ("docker25-hello-world.tar", "docker-archive", "@0"),
+    ("legacy-bundle-two-images.tar", "docker-archive", "@0"),
+    ("legacy-bundle-two-images.tar", "docker-archive", "@1"),
+    ("docker1809-dive-14-layers.tar", "docker-archive", "@0"),
+    ("legacy-whiteout.tar", "docker-archive", "@0"),
+    ("foreign-layer.tar", "docker-archive", "@0"),
+    ("buildkit-oci-gzip.tar", "oci-archive", ""),
+    ("buildkit-oci-zstd.tar", "oci-archive", ""),
+]
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize(("name", "transport", "image"), REAL_SKOPEO)
+def test_real_archives_match_skopeo(name: str, transport: str, image: str) -> None:
+    peers.require_tool("skopeo")
+    path: Path = peers.real_fixture(name)
+    sref = f"{transport}:{path}" + (f":{image}" if image else "")
+    config = peers.skopeo_raw(sref, config=True)
+    ours = query.raw_config(str(path), image)
+    assert ours == config
+    doc = json.loads(peers.skopeo_raw(sref))
+    [resp] = query.inspect(str(path), [image] if image else [], with_size=False)
+    assert resp.id == doc["config"]["digest"]
+    assert resp.root_fs.layers == json.loads(config)["rootfs"]["diff_ids"]
