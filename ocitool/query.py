@@ -34,7 +34,9 @@ from ocitool.summary import (
 
 __all__ = [
     "ImageFilters",
+    "ImageTree",
     "history",
+    "image_tree",
     "images",
     "inspect",
     "manifests",
@@ -135,6 +137,32 @@ def raw_manifest(source: SourceArg, image: str = "", *, platform: Platform | Non
         if platform is None and entry.node is not None:
             return entry.node.raw_manifest
         return _one(src, name, platform).image.raw_manifest
+
+
+@dataclass(frozen=True)
+class ImageTree:
+    """One top-level image or index, as ``docker images --tree`` shows it: its names, its
+    digest, and a ManifestSummary per manifest below it."""
+
+    names: list[str]
+    digest: str
+    manifests: list[ManifestSummary]
+
+
+def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
+    """The entries of every source with their manifests (``docker images --tree``)."""
+    out: list[ImageTree] = []
+    for source in sources:
+        with opened(source) as (src, name):
+            for entry in find_entries(src, name):
+                out.append(
+                    ImageTree(
+                        names=entry.repo_tags or entry.ref_names,
+                        digest=str(entry.descriptor.digest),
+                        manifests=manifest_summaries(entry, with_size=with_size),
+                    )
+                )
+    return out
 
 
 # -- docker images -------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 from ocitool import mediatypes as mt
 from ocitool.config import ImageConfig
 from ocitool.descriptor import Descriptor
+from ocitool.errors import InvalidConfigError, InvalidDocumentError
 from ocitool.image import Entry, Source, SourceImage
 from ocitool.layersize import unpacked_size
 from ocitool.lookup import Selected, is_attestation, is_platform_image
@@ -293,8 +294,6 @@ def image_history(selected: Selected, source: Source, *, with_size: bool = True)
         size = 0
         if not h.empty_layer:
             if counter >= len(layers):
-                from ocitool.errors import InvalidConfigError
-
                 raise InvalidConfigError(
                     "too many non-empty layers in History section",
                     path=image.blobs.where(image.manifest.config.digest),
@@ -378,7 +377,19 @@ def _manifest_summary(desc: Descriptor, image: SourceImage | None, *, with_size:
             total_size=content,
             kind="unknown",
         )
-    unpacked = image_size(image) if (with_size and available) else 0
+    try:
+        platform = image.platform
+        unpacked = image_size(image) if (with_size and available) else 0
+    except InvalidDocumentError:
+        # An image manifest whose config is no image config (``{}``): not a runnable image.
+        return ManifestSummary(
+            id=str(desc.digest),
+            descriptor=desc,
+            available=available,
+            content_size=content,
+            total_size=content,
+            kind="unknown",
+        )
     return ManifestSummary(
         id=str(desc.digest),
         descriptor=desc,
@@ -386,7 +397,7 @@ def _manifest_summary(desc: Descriptor, image: SourceImage | None, *, with_size:
         content_size=content,
         total_size=content + unpacked,
         kind="image",
-        platform=image.platform,
+        platform=platform,
         unpacked_size=unpacked,
     )
 

@@ -26,7 +26,7 @@ from ocitool.cli.templates import (
 )
 from ocitool.errors import OcitoolError
 from ocitool.platform import Platform
-from ocitool.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
+from ocitool.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.timestamp import Timestamp
 
 __all__ = ["register"]
@@ -303,15 +303,15 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt: str | None = args.format
     if args.quiet:
         fmt = "{{.ID}}"
+    if args.tree:
+        out.write(_tree(query.image_tree(args.sources)))
+        return 0
     summaries = query.images(
         args.sources,
         all_images=args.all,
         filters=query.ImageFilters.parse(args.filter),
-        with_size=_needs_size(fmt) or args.tree,
+        with_size=_needs_size(fmt),
     )
-    if args.tree:
-        out.write(_tree(summaries, args))
-        return 0
     rows = _image_rows(summaries, trunc=not args.no_trunc)
     if fmt in (None, "", "table"):
         fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
@@ -319,65 +319,32 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _tree(summaries: Sequence[Summary], args: argparse.Namespace) -> str:
+def _tree(trees: Sequence[query.ImageTree]) -> str:
     """``docker images --tree``: each image name, then its platform manifests below it."""
-    lines = [("IMAGE", "ID", "DISK USAGE", "CONTENT SIZE", "EXTRA")]
-    for source in args.sources:
-        for m_entry in _tree_entries(source):
-            name, ident, usage, content, children = m_entry
-            lines.append((name, ident, usage, content, ""))
-            for i, child in enumerate(children):
-                branch = "└─ " if i == len(children) - 1 else "├─ "
-                lines.append((branch + child[0], *child[1:], ""))
-    widths = [max(len(line[c]) for line in lines) for c in range(4)]
-    text = []
-    for line in lines:
-        text.append(
-            "   ".join(
-                line[c].ljust(widths[c])
-                if c < 1
-                else line[c].rjust(widths[c])
-                if c > 1
-                else line[c].ljust(widths[c])
-                for c in range(4)
-            ).rstrip()
-            + "\n"
-        )
-    return "".join(text)
-
-
-def _tree_entries(source: str) -> list[tuple[str, str, str, str, list[tuple[str, str, str, str]]]]:
-    from ocitool.formats.detect import open_source
-    from ocitool.summary import manifest_summaries
-
-    out = []
-    with open_source(source) as src:
-        for entry in src.entries:
-            names = entry.repo_tags or entry.ref_names or ["<untagged>"]
-            summaries: list[ManifestSummary] = manifest_summaries(entry)
-            children = [
-                (
-                    str(m.platform),
-                    render.truncate_id(m.id),
-                    render.human_size(m.unpacked_size),
-                    render.human_size(m.content_size),
-                )
-                for m in summaries
-                if m.kind == "image"
-            ]
-            usage = sum(m.unpacked_size for m in summaries)
-            content = sum(m.content_size for m in summaries)
-            for name in names:
-                out.append(
+    rows: list[tuple[str, str, str, str]] = [("IMAGE", "ID", "DISK USAGE", "CONTENT SIZE")]
+    for tree in trees:
+        images = [m for m in tree.manifests if m.kind == "image"]
+        usage = render.human_size(sum(m.unpacked_size for m in tree.manifests))
+        content = render.human_size(sum(m.content_size for m in tree.manifests))
+        for name in tree.names or ["<untagged>"]:
+            rows.append((name, render.truncate_id(tree.digest), usage, content))
+            for i, m in enumerate(images):
+                branch = "└─ " if i == len(images) - 1 else "├─ "
+                rows.append(
                     (
-                        name,
-                        render.truncate_id(str(entry.descriptor.digest)),
-                        render.human_size(usage),
-                        render.human_size(content),
-                        children,
+                        branch + str(m.platform),
+                        render.truncate_id(m.id),
+                        render.human_size(m.unpacked_size),
+                        render.human_size(m.content_size),
                     )
                 )
-    return out
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    lines = []
+    for row in rows:
+        left = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        right = [row[2].rjust(widths[2]), row[3].rjust(widths[3])]
+        lines.append("   ".join(left + right).rstrip() + "\n")
+    return "".join(lines)
 
 
 # -- history --------------------------------------------------------------------------------
