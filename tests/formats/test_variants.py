@@ -84,7 +84,8 @@ def test_dot_slash_member_names_in_an_oci_archive(tmp_path: Path) -> None:
 
     out = tmp_path / "dot.tar"
     rewrite(src, out, dot)
-    assert all(n.startswith("./") for n in tarfile.open(out).getnames())
+    with tarfile.open(out) as tar:
+        assert all(n.startswith("./") for n in tar.getnames())
     assert reference(out) == reference(src)
     assert query.raw_manifest(str(out)) == query.raw_manifest(str(src))
 
