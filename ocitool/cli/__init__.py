@@ -37,8 +37,12 @@ class _Parser(argparse.ArgumentParser):
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
+# Modules under ocitool.cli whose ``register(subparsers)`` adds commands, in help order.
+_COMMAND_MODULES: tuple[str, ...] = ("commands",)
+
+
 def _build_parser() -> _Parser:
-    from ocitool.cli import commands
+    import importlib
 
     parser = _Parser(
         prog="ocitool",
@@ -46,7 +50,8 @@ def _build_parser() -> _Parser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.register(sub)
+    for name in _COMMAND_MODULES:
+        importlib.import_module(f"ocitool.cli.{name}").register(sub)
     return parser
 
 
