@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import IO, Final
 
 from ocitool import mediatypes as mt
+from ocitool._files import FileView
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.config import ImageConfig
 from ocitool.descriptor import Descriptor
@@ -32,7 +33,7 @@ from ocitool.errors import (
 from ocitool.manifest import Index, Manifest, parse_document
 from ocitool.platform import Platform
 
-__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Source", "SourceImage"]
+__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Source", "SourceImage", "ViewBlobs"]
 
 MAX_INDEX_DEPTH: Final = 8
 
@@ -78,6 +79,44 @@ class Blobs(ABC):
     def where(self, digest: Digest) -> str:
         """How error messages name the blob."""
         return f"{self.label}:{digest}"
+
+
+class ViewBlobs(Blobs):
+    """Blobs stored as files of a :class:`~ocitool._files.FileView`, one file per digest;
+    subclasses say how a digest names its file."""
+
+    def __init__(self, view: FileView) -> None:
+        self.view = view
+        self.label = view.label
+
+    @staticmethod
+    @abstractmethod
+    def name(digest: Digest) -> str:
+        """The file holding ``digest``'s blob (a parsed digest never climbs out of the view)."""
+
+    def has(self, digest: Digest) -> bool:
+        return self.view.exists(self.name(digest))
+
+    def size(self, digest: Digest) -> int:
+        try:
+            return self.view.size(self.name(digest))
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
+        try:
+            return self.view.open(self.name(digest), buffered=buffered)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def head(self, digest: Digest, n: int) -> bytes:
+        try:
+            return self.view.read_head(self.name(digest), n)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def where(self, digest: Digest) -> str:
+        return self.view.where(self.name(digest))
 
 
 class Layer:
@@ -143,12 +182,8 @@ class Layer:
         )
 
 
-class SourceImage:
-    """A single-platform image: a manifest, its config, and its layers.
-
-    ``raw_manifest`` and ``raw_config`` are the stored bytes, unchanged; ``id`` is the config's
-    digest (Docker's image ID). Everything is parsed on first use and cached.
-    """
+class _Node:
+    """What an image and an index share: stored bytes, the descriptor naming them, their blobs."""
 
     def __init__(self, blobs: Blobs, raw_manifest: bytes, descriptor: Descriptor, *, label: str) -> None:
         self.blobs = blobs
@@ -157,20 +192,29 @@ class SourceImage:
         self.label = label
 
     def __repr__(self) -> str:
-        return f"SourceImage({self.label}, {self.descriptor.digest})"
-
-    @cached_property
-    def manifest(self) -> Manifest:
-        return Manifest.from_bytes(
-            self.raw_manifest,
-            path=self.blobs.where(self.descriptor.digest),
-            media_type=self.descriptor.media_type,
-        )
+        return f"{type(self).__name__}({self.label}, {self.descriptor.digest})"
 
     @property
     def digest(self) -> Digest:
-        """The manifest's digest."""
+        """The digest of the stored manifest or index."""
         return self.descriptor.digest
+
+    @property
+    def where(self) -> str:
+        """How errors name the stored document."""
+        return self.blobs.where(self.descriptor.digest)
+
+
+class SourceImage(_Node):
+    """A single-platform image: a manifest, its config, and its layers.
+
+    ``raw_manifest`` and ``raw_config`` are the stored bytes, unchanged; ``id`` is the config's
+    digest (Docker's image ID). Everything is parsed on first use and cached.
+    """
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest.from_bytes(self.raw_manifest, path=self.where, media_type=self.descriptor.media_type)
 
     @cached_property
     def raw_config(self) -> bytes:
@@ -229,32 +273,18 @@ class SourceImage:
         return total
 
 
-class ImageIndex:
+class ImageIndex(_Node):
     """An index or manifest list, with lazy access to its children."""
 
     def __init__(
         self, blobs: Blobs, raw: bytes, descriptor: Descriptor, *, label: str, depth: int = 0
     ) -> None:
-        self.blobs = blobs
-        self.raw_manifest = raw
-        self.descriptor = descriptor
-        self.label = label
+        super().__init__(blobs, raw, descriptor, label=label)
         self.depth = depth
-
-    def __repr__(self) -> str:
-        return f"ImageIndex({self.label}, {self.descriptor.digest})"
 
     @cached_property
     def index(self) -> Index:
-        return Index.from_bytes(
-            self.raw_manifest,
-            path=self.blobs.where(self.descriptor.digest),
-            media_type=self.descriptor.media_type,
-        )
-
-    @property
-    def digest(self) -> Digest:
-        return self.descriptor.digest
+        return Index.from_bytes(self.raw_manifest, path=self.where, media_type=self.descriptor.media_type)
 
     def child(self, desc: Descriptor) -> SourceImage | ImageIndex:
         """The image or index ``desc`` names. Raises BlobNotFoundError when it is absent."""

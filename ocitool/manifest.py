@@ -7,6 +7,7 @@ digest of those bytes. Parsing checks structure and raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -41,6 +42,18 @@ def _optional_subject(doc: dict[str, Any], path: str) -> Descriptor | None:
     return Descriptor.from_dict(doc["subject"], path=path, field_path="/subject")
 
 
+def _open(
+    raw: bytes, path: str, media_type: str, default: str, accepts: Callable[[str], bool]
+) -> tuple[dict[str, Any], str]:
+    """The document and its media type (its own, else the descriptor's, else ``default``)."""
+    doc = expect_dict(load_json(raw, path=path), path=path)
+    _schema_version(doc, path)
+    declared = doc.get("mediaType") or media_type or default
+    if not isinstance(declared, str) or not accepts(declared):
+        raise UnsupportedMediaTypeError(str(declared), path=path)
+    return doc, declared
+
+
 @dataclass(frozen=True)
 class Manifest:
     """An image manifest (OCI image manifest or Docker schema2 manifest), or an OCI artifact."""
@@ -55,11 +68,7 @@ class Manifest:
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, path: str = "", media_type: str = "") -> Manifest:
-        doc = expect_dict(load_json(raw, path=path), path=path)
-        _schema_version(doc, path)
-        declared = doc.get("mediaType") or media_type or mt.OCI_MANIFEST
-        if not mt.is_manifest(declared):
-            raise UnsupportedMediaTypeError(str(declared), path=path)
+        doc, declared = _open(raw, path, media_type, mt.OCI_MANIFEST, mt.is_manifest)
         if "config" not in doc:
             raise InvalidDocumentError("manifest has no config", path=path, field="/config")
         layers_doc = doc.get("layers") or []
@@ -101,11 +110,7 @@ class Index:
 
     @classmethod
     def from_bytes(cls, raw: bytes, *, path: str = "", media_type: str = "") -> Index:
-        doc = expect_dict(load_json(raw, path=path), path=path)
-        _schema_version(doc, path)
-        declared = doc.get("mediaType") or media_type or mt.OCI_INDEX
-        if not mt.is_index(declared):
-            raise UnsupportedMediaTypeError(str(declared), path=path)
+        doc, declared = _open(raw, path, media_type, mt.OCI_INDEX, mt.is_index)
         manifests = doc.get("manifests")
         if manifests is None:
             # Docker 25's classic store writes "manifests": null into index.json.

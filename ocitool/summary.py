@@ -24,7 +24,7 @@ from ocitool.descriptor import Descriptor
 from ocitool.errors import InvalidConfigError, InvalidDocumentError
 from ocitool.image import Entry, Source, SourceImage
 from ocitool.layersize import unpacked_size
-from ocitool.lookup import Selected, is_attestation, is_platform_image
+from ocitool.lookup import Selected, is_platform_image
 from ocitool.platform import Platform
 from ocitool.reference import try_parse_normalized
 from ocitool.timestamp import Timestamp
@@ -342,63 +342,34 @@ def image_history(selected: Selected, source: Source, *, with_size: bool = True)
 
 
 def _manifest_summary(desc: Descriptor, image: SourceImage | None, *, with_size: bool) -> ManifestSummary:
-    if image is None:
-        kind = "image" if mt.is_manifest(desc.media_type) and not _is_attestation_desc(desc) else "unknown"
-        if _is_attestation_desc(desc):
-            kind = "attestation"
-        return ManifestSummary(
-            id=str(desc.digest),
-            descriptor=desc,
-            available=False,
-            content_size=0,
-            total_size=0,
-            kind=kind,
-            platform=desc.platform,
-            attestation_for=desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST, ""),
-        )
-    available = image.available
-    content = image.content_size
-    if is_attestation(image):
-        return ManifestSummary(
-            id=str(desc.digest),
-            descriptor=desc,
-            available=available,
-            content_size=content,
-            total_size=content,
-            kind="attestation",
-            attestation_for=desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST, ""),
-        )
-    if not is_platform_image(image):
-        return ManifestSummary(
-            id=str(desc.digest),
-            descriptor=desc,
-            available=available,
-            content_size=content,
-            total_size=content,
-            kind="unknown",
-        )
-    try:
-        platform = image.platform
-        unpacked = image_size(image) if (with_size and available) else 0
-    except InvalidDocumentError:
-        # An image manifest whose config is no image config (``{}``): not a runnable image.
-        return ManifestSummary(
-            id=str(desc.digest),
-            descriptor=desc,
-            available=available,
-            content_size=content,
-            total_size=content,
-            kind="unknown",
-        )
+    if _is_attestation_desc(desc):
+        kind = "attestation"
+    elif image is None:
+        kind = "image" if mt.is_manifest(desc.media_type) else "unknown"
+    else:
+        kind = "image" if is_platform_image(image) else "unknown"
+    available = image.available if image is not None else False
+    content = image.content_size if image is not None else 0
+    platform = desc.platform
+    unpacked = 0
+    if kind == "image" and image is not None:
+        try:
+            platform = image.platform
+            unpacked = image_size(image) if (with_size and available) else 0
+        except InvalidDocumentError:
+            kind = "unknown"  # an image manifest whose config is no image config (``{}``)
     return ManifestSummary(
         id=str(desc.digest),
         descriptor=desc,
         available=available,
         content_size=content,
         total_size=content + unpacked,
-        kind="image",
-        platform=platform,
+        kind=kind,
+        platform=platform if kind == "image" else None,
         unpacked_size=unpacked,
+        attestation_for=desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST, "")
+        if kind == "attestation"
+        else "",
     )
 
 

@@ -8,54 +8,24 @@ whose blobs are absent (``ctr export`` of some platforms only) stay listed, unav
 
 from __future__ import annotations
 
-from typing import IO
-
 from ocitool import mediatypes as mt
 from ocitool._files import FileView
 from ocitool._jsondoc import expect_dict, load_json
 from ocitool.digest import Digest
-from ocitool.errors import BlobNotFoundError, InvalidDocumentError, NotAnImageError
-from ocitool.image import Blobs, Entry, Source, open_descriptor
+from ocitool.errors import InvalidDocumentError, NotAnImageError
+from ocitool.image import Entry, Source, ViewBlobs, open_descriptor
 from ocitool.manifest import Index
 from ocitool.reference import try_parse_normalized
 
 __all__ = ["LayoutBlobs", "OCILayoutSource", "entry_names", "is_oci_layout"]
 
 
-class LayoutBlobs(Blobs):
+class LayoutBlobs(ViewBlobs):
     """Blobs stored as ``blobs/<algorithm>/<encoded>`` in a view."""
-
-    def __init__(self, view: FileView) -> None:
-        self.view = view
-        self.label = view.label
 
     @staticmethod
     def name(digest: Digest) -> str:
         return f"blobs/{digest.algorithm}/{digest.encoded}"
-
-    def has(self, digest: Digest) -> bool:
-        return self.view.exists(self.name(digest))
-
-    def size(self, digest: Digest) -> int:
-        try:
-            return self.view.size(self.name(digest))
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
-
-    def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
-        try:
-            return self.view.open(self.name(digest), buffered=buffered)
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
-
-    def head(self, digest: Digest, n: int) -> bytes:
-        try:
-            return self.view.read_head(self.name(digest), n)
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
-
-    def where(self, digest: Digest) -> str:
-        return self.view.where(self.name(digest))
 
 
 def is_oci_layout(view: FileView) -> bool:

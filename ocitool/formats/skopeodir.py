@@ -3,13 +3,13 @@ encoded digest (``<hex>`` for sha256, ``<algorithm>-<hex>`` otherwise)."""
 
 from __future__ import annotations
 
+import io
 from typing import IO
 
 from ocitool._files import FileView
 from ocitool.descriptor import Descriptor
 from ocitool.digest import SHA256, Digest, digest_bytes
-from ocitool.errors import BlobNotFoundError
-from ocitool.image import Blobs, Entry, Source, open_descriptor
+from ocitool.image import Entry, Source, ViewBlobs, open_descriptor
 from ocitool.manifest import parse_document
 
 __all__ = ["DirBlobs", "SkopeoDirSource", "is_skopeo_dir"]
@@ -26,10 +26,11 @@ def is_skopeo_dir(view: FileView) -> bool:
     )
 
 
-class DirBlobs(Blobs):
+class DirBlobs(ViewBlobs):
+    """Blobs named by their encoded digest, plus the manifest skopeo keeps as manifest.json."""
+
     def __init__(self, view: FileView) -> None:
-        self.view = view
-        self.label = view.label
+        super().__init__(view)
         self.extra: dict[Digest, bytes] = {}
 
     @staticmethod
@@ -37,36 +38,18 @@ class DirBlobs(Blobs):
         return digest.encoded if digest.algorithm == SHA256 else f"{digest.algorithm}-{digest.encoded}"
 
     def has(self, digest: Digest) -> bool:
-        return digest in self.extra or self.view.exists(self.name(digest))
+        return digest in self.extra or super().has(digest)
 
     def size(self, digest: Digest) -> int:
-        if digest in self.extra:
-            return len(self.extra[digest])
-        try:
-            return self.view.size(self.name(digest))
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
+        return len(self.extra[digest]) if digest in self.extra else super().size(digest)
 
     def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
         if digest in self.extra:
-            import io
-
             return io.BytesIO(self.extra[digest])
-        try:
-            return self.view.open(self.name(digest), buffered=buffered)
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
+        return super().open(digest, buffered=buffered)
 
     def head(self, digest: Digest, n: int) -> bytes:
-        if digest in self.extra:
-            return self.extra[digest][:n]
-        try:
-            return self.view.read_head(self.name(digest), n)
-        except FileNotFoundError:
-            raise BlobNotFoundError(str(digest), path=self.label) from None
-
-    def where(self, digest: Digest) -> str:
-        return self.view.where(self.name(digest))
+        return self.extra[digest][:n] if digest in self.extra else super().head(digest, n)
 
 
 class SkopeoDirSource(Source):
