@@ -206,3 +206,13 @@ def test_python_dash_m_and_console_script() -> None:
         [sys.executable, "-m", "ocitool", "--version"], capture_output=True, text=True, check=True
     )
     assert proc.stdout.startswith("ocitool ")
+
+
+def test_images_before_and_since() -> None:
+    fmt = ["--format", "{{.Repository}}:{{.Tag}}"]
+    _, out, _ = run("images", "--filter", "before=ocitool-fixture/child:latest", *fmt, TWO)
+    assert out.split() == ["ocitool-fixture/base:1.0"]
+    _, out, _ = run("images", "--filter", "since=ocitool-fixture/base:1.0", *fmt, TWO)
+    assert sorted(out.split()) == ["ocitool-fixture/child:extra", "ocitool-fixture/child:latest"]
+    code, _, err = run("images", "--filter", "since=nosuch:image", TWO)
+    assert code == 1 and "nosuch" in err
