@@ -9,6 +9,7 @@ docker save; a file holding a tar, itself maybe compressed whole (gzip, zstd, xz
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Final
 
@@ -76,9 +77,14 @@ def open_source(spec: SourceSpec | str) -> Source:
     if isinstance(spec, str):
         spec = parse_source(spec)
     path = spec.path
-    if not os.path.exists(path):
-        raise NotAnImageError(path, "no such file or directory")
-    view: FileView = DirView(path) if os.path.isdir(path) else _tar_view(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise NotAnImageError(path, "no such file or directory") from None
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        # A FIFO, socket or device would block or never end: only files and directories are read.
+        raise NotAnImageError(path, "not a regular file or directory")
+    view: FileView = DirView(path) if stat.S_ISDIR(mode) else _tar_view(path)
     try:
         return _open_view(view, spec)
     except BaseException:

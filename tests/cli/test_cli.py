@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -216,3 +217,10 @@ def test_images_before_and_since() -> None:
     assert sorted(out.split()) == ["ocitool-fixture/child:extra", "ocitool-fixture/child:latest"]
     code, _, err = run("images", "--filter", "since=nosuch:image", TWO)
     assert code == 1 and "nosuch" in err
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = run("inspect", str(fifo))
+    assert code == 1 and "not a regular file" in err
