@@ -7,6 +7,9 @@ The public API is this curated list; everything else is internal and may change.
     for resp in ocitool.inspect("image.tar"):          # docker image inspect, offline
         print(resp.id, resp.repo_tags, resp.size)
 
+    from ocitool.convert import convert                  # commands that share a module's name
+    from ocitool.verify import verify                    # are imported from their module
+
     with ocitool.open_source("oci:layout:latest") as src:  # the read-only model
         for entry in src.entries:
             for image in entry.images():
@@ -14,6 +17,9 @@ The public API is this curated list; everything else is internal and may change.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ocitool.config import ChildConfig, ContainerConfig, History, ImageConfig, RootFS, chain_id, chain_ids
 from ocitool.descriptor import Descriptor
@@ -23,6 +29,7 @@ from ocitool.errors import (
     BlobNotFoundError,
     DigestMismatchError,
     EmptySourceError,
+    ImageConflictError,
     ImageNotFoundError,
     InvalidArchiveError,
     InvalidConfigError,
@@ -33,6 +40,7 @@ from ocitool.errors import (
     NotAnImageError,
     OcitoolError,
     PlatformNotFoundError,
+    ReferenceConflictError,
     SizeMismatchError,
     UnsupportedAlgorithmError,
     UnsupportedMediaTypeError,
@@ -46,22 +54,119 @@ from ocitool.reference import Reference, parse_normalized
 from ocitool.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
 from ocitool.timestamp import Timestamp
 
+if TYPE_CHECKING:
+    from ocitool.analyze import Analysis, LayerStats
+    from ocitool.convert import ConvertedImage, ConvertProgress, ConvertResult, Destination, parse_destination
+    from ocitool.diff import ConfigChange, FileChange, ImageDiff
+    from ocitool.rootfs import MergedEntry, iter_merged, merged_tar
+    from ocitool.rules import CiResult, RuleResult, RuleStatus, run_ci
+    from ocitool.service import (
+        DeleteResponse,
+        DiskUsage,
+        ImageService,
+        LoadResult,
+        PruneReport,
+        RmiResult,
+        StoreFilters,
+        docker_root_images,
+    )
+    from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
+    from ocitool.store.content import LayerStore
+    from ocitool.store.images import ImageStore
+    from ocitool.store.references import ReferenceStore
+    from ocitool.store.root import StoreRoot
+    from ocitool.unpack import UnpackResult
+    from ocitool.validate import ValidationIssue, ValidationReport
+    from ocitool.verify import Problem, VerifyReport
+
+# Loaded on first use (PEP 562): the CLI imports this package for every command, and these
+# parts (store, convert, checks, analysis) would add tens of milliseconds to each run. None of
+# these names is also a submodule's name, so loading a module never hides one of them.
+_LAZY: dict[str, str] = {
+    "Analysis": "ocitool.analyze",
+    "CiResult": "ocitool.rules",
+    "ConfigChange": "ocitool.diff",
+    "ConvertProgress": "ocitool.convert",
+    "ConvertResult": "ocitool.convert",
+    "ConvertedImage": "ocitool.convert",
+    "DeleteResponse": "ocitool.service",
+    "Destination": "ocitool.convert",
+    "DiskUsage": "ocitool.service",
+    "FSBackend": "ocitool.store.backend",
+    "FileChange": "ocitool.diff",
+    "ImageDiff": "ocitool.diff",
+    "ImageService": "ocitool.service",
+    "ImageStore": "ocitool.store.images",
+    "LayerStats": "ocitool.analyze",
+    "LayerStore": "ocitool.store.content",
+    "LoadResult": "ocitool.service",
+    "MemoryBackend": "ocitool.store.backend",
+    "MergedEntry": "ocitool.rootfs",
+    "Problem": "ocitool.verify",
+    "PruneReport": "ocitool.service",
+    "ReferenceStore": "ocitool.store.references",
+    "RmiResult": "ocitool.service",
+    "RuleResult": "ocitool.rules",
+    "RuleStatus": "ocitool.rules",
+    "StoreBackend": "ocitool.store.backend",
+    "StoreFilters": "ocitool.service",
+    "StoreRoot": "ocitool.store.root",
+    "UnpackResult": "ocitool.unpack",
+    "ValidationIssue": "ocitool.validate",
+    "ValidationReport": "ocitool.validate",
+    "VerifyReport": "ocitool.verify",
+    "docker_root_images": "ocitool.service",
+    "iter_merged": "ocitool.rootfs",
+    "merged_tar": "ocitool.rootfs",
+    "parse_destination": "ocitool.convert",
+    "run_ci": "ocitool.rules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ocitool' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 __all__ = [
     "AmbiguousImageError",
+    "Analysis",
     "BlobNotFoundError",
     "ChildConfig",
+    "CiResult",
+    "ConfigChange",
     "ContainerConfig",
+    "ConvertProgress",
+    "ConvertResult",
+    "ConvertedImage",
+    "DeleteResponse",
     "Descriptor",
+    "Destination",
     "Digest",
     "DigestMismatchError",
+    "DiskUsage",
     "EmptySourceError",
     "Entry",
+    "FSBackend",
+    "FileChange",
     "History",
     "HistoryResponseItem",
     "ImageConfig",
+    "ImageConflictError",
+    "ImageDiff",
     "ImageFilters",
     "ImageIndex",
     "ImageNotFoundError",
+    "ImageService",
+    "ImageStore",
     "Index",
     "InspectResponse",
     "InvalidArchiveError",
@@ -71,37 +176,61 @@ __all__ = [
     "InvalidPlatformError",
     "InvalidReferenceError",
     "Layer",
+    "LayerStats",
+    "LayerStore",
+    "LoadResult",
     "Manifest",
     "ManifestSummary",
+    "MemoryBackend",
+    "MergedEntry",
     "NotAnImageError",
     "OcitoolError",
     "Platform",
     "PlatformNotFoundError",
+    "Problem",
+    "PruneReport",
     "Reference",
+    "ReferenceConflictError",
+    "ReferenceStore",
+    "RmiResult",
     "RootFS",
+    "RuleResult",
+    "RuleStatus",
     "SizeMismatchError",
     "Source",
     "SourceImage",
+    "StoreBackend",
+    "StoreFilters",
+    "StoreRoot",
     "Summary",
     "Timestamp",
+    "UnpackResult",
     "UnsupportedAlgorithmError",
     "UnsupportedMediaTypeError",
+    "ValidationIssue",
+    "ValidationReport",
+    "VerifyReport",
     "VerifyingReader",
     "chain_id",
     "chain_ids",
     "digest_bytes",
     "digest_stream",
+    "docker_root_images",
     "history",
     "host_platform",
     "images",
     "inspect",
+    "iter_merged",
     "manifests",
+    "merged_tar",
     "normalize",
     "only",
     "only_platform_with_fallback",
     "open_source",
+    "parse_destination",
     "parse_normalized",
     "parse_source",
     "raw_config",
     "raw_manifest",
+    "run_ci",
 ]

@@ -22,10 +22,31 @@ from ocitool._files import FileView, SectionReader, normalize_name
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError
 
-__all__ = ["MAX_LINK_HOPS", "Member", "TarView"]
+__all__ = ["DEFAULT_MAX_MEMBERS", "MAX_LINK_HOPS", "MAX_LONG_HEADER", "Member", "SafeTarInfo", "TarView"]
 
 MAX_LINK_HOPS: Final = 16
 _BUFFER: Final = 1 << 20
+# A PAX extended header or GNU long name/link is read whole into memory by tarfile: bound it.
+MAX_LONG_HEADER: Final = 1 << 20
+# The default bound on members per tar (an archive or a layer); callers may pass their own.
+DEFAULT_MAX_MEMBERS: Final = 1_000_000
+_LONG_TYPES: Final = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
+
+
+class SafeTarInfo(tarfile.TarInfo):
+    """A TarInfo that refuses PAX extended headers and GNU long names over ``MAX_LONG_HEADER``
+    before tarfile reads them into memory (pass as ``tarfile.open(..., tarinfo=SafeTarInfo)``).
+
+    Raises InvalidArchiveError naming the member whose header is too long.
+    """
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _LONG_TYPES and self.size > MAX_LONG_HEADER:
+            raise InvalidArchiveError(
+                f"extended header of {self.size} bytes, over the {MAX_LONG_HEADER}-byte limit",
+                member=self.name,
+            )
+        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +69,11 @@ class TarView(FileView):
     When a name appears twice, the last member wins, as for ``tar -x``.
     """
 
-    def __init__(self, path: str, *, label: str | None = None) -> None:
+    def __init__(
+        self, path: str, *, label: str | None = None, max_members: int = DEFAULT_MAX_MEMBERS
+    ) -> None:
         self.label = label or path
+        self.max_members = max_members
         self.path = path
         self.compression = Compression.NONE
         self.duplicates: list[str] = []
@@ -81,8 +105,12 @@ class TarView(FileView):
 
     def _scan(self) -> None:
         try:
-            with tarfile.open(fileobj=self._file, mode="r:") as tar:
-                for info in tar:
+            with tarfile.open(fileobj=self._file, mode="r:", tarinfo=SafeTarInfo) as tar:
+                for count, info in enumerate(tar, 1):
+                    if count > self.max_members:
+                        raise InvalidArchiveError(
+                            f"more than {self.max_members} members", path=self.label, member=info.name
+                        )
                     name = normalize_name(info.name)
                     if not name:
                         continue
@@ -95,6 +123,10 @@ class TarView(FileView):
                         kind=info.type,
                         linkname=info.linkname,
                     )
+        except InvalidArchiveError as exc:
+            if exc.path is None:
+                exc.path = self.label
+            raise
         except tarfile.TarError as exc:
             raise InvalidArchiveError(f"not a readable tar: {exc}", path=self.label) from None
         except EOFError:

@@ -22,10 +22,20 @@ from ocitool.errors import InvalidArchiveError
 from ocitool.mediatypes import LayerCompression
 
 _igzip: Any
+# The errors a codec raises on corrupt input; each becomes an InvalidArchiveError.
+_CODEC_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    zstandard.ZstdError,
+)
 try:  # pragma: no cover - depends on what is installed
     from isal import igzip as _igzip
+    from isal.igzip_lib import IsalError
 
     HAVE_ISAL = True
+    _CODEC_ERRORS = (*_CODEC_ERRORS, cast("type[Exception]", IsalError))
 except ImportError:  # pragma: no cover
     _igzip = None
     HAVE_ISAL = False
@@ -117,7 +127,7 @@ class _Decompressing(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._reader.read(len(buffer))
-        except (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError) as exc:
+        except _CODEC_ERRORS as exc:
             raise InvalidArchiveError(f"corrupt compressed data: {exc}", path=self._path) from None
         n = len(data)
         memoryview(buffer)[:n] = data

@@ -669,7 +669,6 @@ class ContainerConfig:
             return NotImplemented
         return self.to_json() == other.to_json()
 
-
     def __repr__(self) -> str:
         return f"ContainerConfig({self.to_json()!r})"
 
@@ -1163,17 +1162,9 @@ def validate_for_store(
         raise InvalidConfigError("invalid image JSON, no RootFS key", path=where, field="/rootfs")
     non_empty = sum(1 for h in image.history if not h.empty_layer)
     if non_empty > len(rootfs.diff_ids):
-        raise InvalidConfigError(
-            "too many non-empty layers in History section", path=where, field="/history"
-        )
+        raise InvalidConfigError("too many non-empty layers in History section", path=where, field="/history")
     if require_layers_type and rootfs.type != TYPE_LAYERS:
-        raise InvalidConfigError(
-            f"unsupported rootfs type {rootfs.type!r}", path=where, field="/rootfs/type"
-        )
-    if (
-        host is not None
-        and rootfs.diff_ids
-        and image.operating_system(default=host).lower() != host.lower()
-    ):
+        raise InvalidConfigError(f"unsupported rootfs type {rootfs.type!r}", path=where, field="/rootfs/type")
+    if host is not None and rootfs.diff_ids and image.operating_system(default=host).lower() != host.lower():
         raise InvalidConfigError("operating system is not supported", path=where, field="/os")
     return image

@@ -19,7 +19,9 @@ also extends the builtin it resembles, so callers may catch either::
     ├── BlobNotFoundError(LookupError)          a referenced blob is absent
     ├── ImageNotFoundError(LookupError)         no image matches a name, ID or index
     ├── AmbiguousImageError(LookupError)        an ID prefix matches several images
-    └── PlatformNotFoundError(LookupError)      no manifest for the requested platform
+    ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
+    ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
+    └── ReferenceConflictError(ValueError)      a tag already names another image
 
 Errors carry structured fields (``path``, ``digest``, ``member``, ``field``, ``prefix``,
 ``referenced_by``) so that callers can act on them without parsing messages; ``str()`` of
@@ -33,6 +35,7 @@ __all__ = [
     "BlobNotFoundError",
     "DigestMismatchError",
     "EmptySourceError",
+    "ImageConflictError",
     "ImageNotFoundError",
     "InvalidArchiveError",
     "InvalidConfigError",
@@ -43,6 +46,7 @@ __all__ = [
     "NotAnImageError",
     "OcitoolError",
     "PlatformNotFoundError",
+    "ReferenceConflictError",
     "SizeMismatchError",
     "UnsupportedAlgorithmError",
     "UnsupportedMediaTypeError",
@@ -204,3 +208,28 @@ class PlatformNotFoundError(OcitoolError, LookupError):
         super().__init__(f"no image for platform {platform} (available: {have})", path=path)
         self.platform = platform
         self.available = available
+
+
+class ImageConflictError(OcitoolError, ValueError):
+    """An image cannot be deleted (moby's ``imageDeleteConflict``).
+
+    ``hard`` conflicts (dependent child images) cannot be forced; soft ones (the image is
+    referenced in several repositories) can, with ``force``. ``image_id`` is the full ID,
+    ``reason`` moby's message (``image has dependent child images``).
+    """
+
+    def __init__(self, image_id: str, reason: str, *, hard: bool, path: str | None = None) -> None:
+        short = image_id.split(":", 1)[-1][:12]
+        forced = "cannot be forced" if hard else "must be forced"
+        super().__init__(f"conflict: unable to delete {short} ({forced}) - {reason}", path=path)
+        self.image_id = image_id
+        self.reason = reason
+        self.hard = hard
+
+
+class ReferenceConflictError(OcitoolError, ValueError):
+    """A tag or digest reference already names another image, or may not be created."""
+
+    def __init__(self, ref: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.ref = ref

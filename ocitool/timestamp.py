@@ -247,9 +247,7 @@ class Timestamp:
         year, month, day, hour, minute, second = self._local_parts(0)
         if not _dt.MINYEAR <= year <= _dt.MAXYEAR:
             raise ValueError(f"{self.rfc3339nano()} is outside the range of datetime")
-        return _dt.datetime(
-            year, month, day, hour, minute, second, self.nanos // 1000, tzinfo=_dt.UTC
-        )
+        return _dt.datetime(year, month, day, hour, minute, second, self.nanos // 1000, tzinfo=_dt.UTC)
 
     def __str__(self) -> str:
         return self.rfc3339nano()

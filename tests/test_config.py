@@ -103,15 +103,36 @@ def test_marshal_minimal_config_is_moby_byte_for_byte() -> None:
 
 def test_top_level_keys_sort_bytewise() -> None:
     img = ImageConfig(
-        size=10, os="linux", os_version="10.0", os_features=["win32k"], parent="sha256:p",
-        container="c", docker_version="28.3.0", variant="v8", v1_id="abc",
-        rootfs=RootFS(), history=[History(comment="x")], config=ContainerConfig(),
+        size=10,
+        os="linux",
+        os_version="10.0",
+        os_features=["win32k"],
+        parent="sha256:p",
+        container="c",
+        docker_version="28.3.0",
+        variant="v8",
+        v1_id="abc",
+        rootfs=RootFS(),
+        history=[History(comment="x")],
+        config=ContainerConfig(),
     )
     keys = list(json.loads(img.marshal_json()))
     # "Size" sorts first (upper case), and "os" < "os.features" < "os.version".
     assert keys == [
-        "Size", "config", "container", "container_config", "created", "docker_version",
-        "history", "id", "os", "os.features", "os.version", "parent", "rootfs", "variant",
+        "Size",
+        "config",
+        "container",
+        "container_config",
+        "created",
+        "docker_version",
+        "history",
+        "id",
+        "os",
+        "os.features",
+        "os.version",
+        "parent",
+        "rootfs",
+        "variant",
     ]
     assert keys == sorted(keys)
 
@@ -135,10 +156,12 @@ def test_image_os_not_empty() -> None:
 
 
 def test_platform_uses_stored_fields_only() -> None:
-    img = ImageConfig(os="windows", architecture="amd64", variant="", os_version="10.0.17763.1",
-                      os_features=["win32k"])
-    assert img.platform() == Platform(os="windows", architecture="amd64", os_version="10.0.17763.1",
-                                      os_features=("win32k",))
+    img = ImageConfig(
+        os="windows", architecture="amd64", variant="", os_version="10.0.17763.1", os_features=["win32k"]
+    )
+    assert img.platform() == Platform(
+        os="windows", architecture="amd64", os_version="10.0.17763.1", os_features=("win32k",)
+    )
     assert ImageConfig().platform() == Platform(os="", architecture="")
 
 
@@ -152,8 +175,14 @@ def test_new_child_image_from_image_with_rootfs() -> None:
     )
     container_config = ContainerConfig({"Cmd": ["echo", "foo"]})
     config = ContainerConfig()
-    child = ChildConfig(diff_id=L2, author="author", comment="comment",
-                        container_config=container_config, config=config, container_id="50a16564e727")
+    child = ChildConfig(
+        diff_id=L2,
+        author="author",
+        comment="comment",
+        container_config=container_config,
+        config=config,
+        container_id="50a16564e727",
+    )
     stamp = Timestamp.parse("2025-06-24T10:00:00.123456789Z")
     new = parent.new_child(child, "platform", created=stamp, default_arch="amd64")
 
@@ -166,8 +195,9 @@ def test_new_child_image_from_image_with_rootfs() -> None:
     assert new.docker_version == "28.3.0"
     assert new.architecture == "amd64"
     assert len(new.history) == 2
-    assert new.history[1] == History(created=stamp, created_by="echo foo", author="author",
-                                     comment="comment", empty_layer=False)
+    assert new.history[1] == History(
+        created=stamp, created_by="echo foo", author="author", comment="comment", empty_layer=False
+    )
     assert new.created == stamp
     # The RootFS and history are copied, not mutated.
     assert parent.rootfs is not None and parent.rootfs.diff_ids == [L1]
@@ -466,22 +496,42 @@ def test_strslice_accepts_string_or_array() -> None:
 
 
 def test_container_config_to_json_order_and_omitempty() -> None:
-    cfg = ContainerConfig({
-        "Shell": ["/bin/bash", "-c"],
-        "StopTimeout": 0,
-        "Healthcheck": {"Test": ["NONE"]},
-        "ExposedPorts": {"443/tcp": {}, "80/tcp": {"ignored": 1}},
-        "Volumes": {"/b": None, "/a": {}},
-        "Labels": {"b": "2", "a": "1"},
-        "MacAddress": "",
-        "NetworkDisabled": False,
-        "User": "app",
-    })
+    cfg = ContainerConfig(
+        {
+            "Shell": ["/bin/bash", "-c"],
+            "StopTimeout": 0,
+            "Healthcheck": {"Test": ["NONE"]},
+            "ExposedPorts": {"443/tcp": {}, "80/tcp": {"ignored": 1}},
+            "Volumes": {"/b": None, "/a": {}},
+            "Labels": {"b": "2", "a": "1"},
+            "MacAddress": "",
+            "NetworkDisabled": False,
+            "User": "app",
+        }
+    )
     out = cfg.to_json()
     assert list(out) == [
-        "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr",
-        "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env", "Cmd", "Healthcheck", "Image",
-        "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels", "StopTimeout", "Shell",
+        "Hostname",
+        "Domainname",
+        "User",
+        "AttachStdin",
+        "AttachStdout",
+        "AttachStderr",
+        "ExposedPorts",
+        "Tty",
+        "OpenStdin",
+        "StdinOnce",
+        "Env",
+        "Cmd",
+        "Healthcheck",
+        "Image",
+        "Volumes",
+        "WorkingDir",
+        "Entrypoint",
+        "OnBuild",
+        "Labels",
+        "StopTimeout",
+        "Shell",
     ]
     assert list(out["ExposedPorts"]) == ["443/tcp", "80/tcp"]
     assert out["ExposedPorts"]["80/tcp"] == {}
@@ -496,19 +546,47 @@ def test_container_config_to_json_order_and_omitempty() -> None:
 
 
 def test_to_oci_json_matches_docker_oci_image_config() -> None:
-    cfg = ContainerConfig({
-        "Hostname": "h", "Image": "sha256:abc", "AttachStdout": True,  # not in the OCI shape
-        "Shell": ["sh"], "OnBuild": ["RUN x"],
-        "Healthcheck": {"Test": ["CMD", "true"], "Interval": 30_000_000_000, "Retries": 3,
-                        "StartInterval": 0},
-        "ArgsEscaped": True, "StopSignal": "SIGTERM", "Labels": {"l": "v"}, "WorkingDir": "/w",
-        "Volumes": {"/v": {}}, "Cmd": ["c"], "Entrypoint": ["e"], "Env": ["E=1"],
-        "ExposedPorts": {"80/tcp": {}}, "User": "u", "StopTimeout": 5,
-    })
+    cfg = ContainerConfig(
+        {
+            "Hostname": "h",
+            "Image": "sha256:abc",
+            "AttachStdout": True,  # not in the OCI shape
+            "Shell": ["sh"],
+            "OnBuild": ["RUN x"],
+            "Healthcheck": {
+                "Test": ["CMD", "true"],
+                "Interval": 30_000_000_000,
+                "Retries": 3,
+                "StartInterval": 0,
+            },
+            "ArgsEscaped": True,
+            "StopSignal": "SIGTERM",
+            "Labels": {"l": "v"},
+            "WorkingDir": "/w",
+            "Volumes": {"/v": {}},
+            "Cmd": ["c"],
+            "Entrypoint": ["e"],
+            "Env": ["E=1"],
+            "ExposedPorts": {"80/tcp": {}},
+            "User": "u",
+            "StopTimeout": 5,
+        }
+    )
     out = cfg.to_oci_json()
     assert list(out) == [
-        "User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir", "Labels",
-        "StopSignal", "ArgsEscaped", "Healthcheck", "OnBuild", "Shell",
+        "User",
+        "ExposedPorts",
+        "Env",
+        "Entrypoint",
+        "Cmd",
+        "Volumes",
+        "WorkingDir",
+        "Labels",
+        "StopSignal",
+        "ArgsEscaped",
+        "Healthcheck",
+        "OnBuild",
+        "Shell",
     ]
     assert out["Healthcheck"] == {"Test": ["CMD", "true"], "Interval": 30_000_000_000, "Retries": 3}
     assert ContainerConfig({"Cmd": [], "Env": None, "Labels": {}, "Hostname": "h"}).to_oci_json() == {}
@@ -614,15 +692,35 @@ string_set: st.SearchStrategy[dict[str, dict[str, Any]] | None] = st.none() | st
 def container_configs(draw: st.DrawFn) -> ContainerConfig:
     raw: dict[str, Any] = {}
     candidates: dict[str, st.SearchStrategy[Any]] = {
-        "Hostname": text, "User": text, "AttachStdout": st.booleans(), "Tty": st.booleans(),
-        "Env": optional_list, "Cmd": optional_list | text, "Entrypoint": optional_list,
-        "Shell": optional_list, "OnBuild": optional_list, "Volumes": string_set,
-        "ExposedPorts": string_set, "Labels": st.none() | st.dictionaries(text, text, max_size=3),
-        "WorkingDir": text, "StopSignal": text, "StopTimeout": st.none() | int64,
-        "ArgsEscaped": st.booleans(), "NetworkDisabled": st.booleans(), "MacAddress": text,
-        "Healthcheck": st.none() | st.fixed_dictionaries(
-            {}, optional={"Test": optional_list, "Interval": int64, "Retries": int64,
-                          "StartPeriod": int64, "x-h": json_values}),
+        "Hostname": text,
+        "User": text,
+        "AttachStdout": st.booleans(),
+        "Tty": st.booleans(),
+        "Env": optional_list,
+        "Cmd": optional_list | text,
+        "Entrypoint": optional_list,
+        "Shell": optional_list,
+        "OnBuild": optional_list,
+        "Volumes": string_set,
+        "ExposedPorts": string_set,
+        "Labels": st.none() | st.dictionaries(text, text, max_size=3),
+        "WorkingDir": text,
+        "StopSignal": text,
+        "StopTimeout": st.none() | int64,
+        "ArgsEscaped": st.booleans(),
+        "NetworkDisabled": st.booleans(),
+        "MacAddress": text,
+        "Healthcheck": st.none()
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "Test": optional_list,
+                "Interval": int64,
+                "Retries": int64,
+                "StartPeriod": int64,
+                "x-h": json_values,
+            },
+        ),
     }
     for name in draw(st.lists(st.sampled_from(sorted(candidates)), unique=True)):
         raw[name] = draw(candidates[name])
@@ -655,8 +753,12 @@ image_configs = st.builds(
     variant=text,
     os=text,
     size=int64,
-    rootfs=st.builds(RootFS, type=text, diff_ids=st.lists(digests, max_size=3),
-                     unknown=st.dictionaries(extra_key, json_values, max_size=1)),
+    rootfs=st.builds(
+        RootFS,
+        type=text,
+        diff_ids=st.lists(digests, max_size=3),
+        unknown=st.dictionaries(extra_key, json_values, max_size=1),
+    ),
     history=st.lists(histories, max_size=3),
     os_version=text,
     os_features=st.lists(text, max_size=2),

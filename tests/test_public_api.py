@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 
 import ocitool
@@ -16,9 +17,18 @@ def test_all_is_sorted_unique_and_importable() -> None:
 
 
 def test_public_names_are_exactly_all() -> None:
-    public = {n for n in vars(ocitool) if not n.startswith("_")}
+    eager = {n for n, v in vars(ocitool).items() if not n.startswith("_") and not inspect.ismodule(v)}
+    lazy = set(ocitool._LAZY)
+    assert (eager - {"annotations", "importlib", "TYPE_CHECKING", "Any"}) | lazy == set(ocitool.__all__)
+    # no public name is also a submodule's name: importing the submodule would hide it
     modules = {m.name for m in pkgutil.iter_modules(ocitool.__path__)}
-    assert public - modules - {"annotations"} == set(ocitool.__all__)
+    assert not modules & set(ocitool.__all__)
+
+
+def test_lazy_names_resolve_to_their_modules() -> None:
+    for name, module in ocitool._LAZY.items():
+        value = getattr(ocitool, name)
+        assert getattr(importlib.import_module(module), name) is value
 
 
 def test_every_module_declares_all() -> None:

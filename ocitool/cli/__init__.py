@@ -38,10 +38,35 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
 # Modules under ocitool.cli whose ``register(subparsers)`` adds commands, in help order.
-_COMMAND_MODULES: tuple[str, ...] = ("commands",)
+_COMMAND_MODULES: tuple[str, ...] = ("commands", "checks", "convert", "analyze", "store")
+# Which module registers each command. Only that module (and what it imports) is loaded for a
+# command: loading all of them would add tens of milliseconds to every run. A test checks this
+# table against what the modules register.
+COMMAND_OWNERS: dict[str, str] = {
+    **dict.fromkeys(("inspect", "images", "history", "manifests", "config", "manifest"), "commands"),
+    **dict.fromkeys(("verify", "validate", "unpack", "export"), "checks"),
+    "convert": "convert",
+    **dict.fromkeys(("analyze", "diff"), "analyze"),
+    **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
+}
+_GLOBAL_OPTIONS_WITH_VALUE = ("--root", "--docker-root")
 
 
-def _build_parser() -> _Parser:
+def _command_modules(argv: Sequence[str]) -> tuple[str, ...]:
+    """The module owning the command in ``argv``, or all of them (help, unknown commands)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            owner = COMMAND_OWNERS.get(arg)
+            return (owner,) if owner else _COMMAND_MODULES
+    return _COMMAND_MODULES
+
+
+def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
     import importlib
 
     parser = _Parser(
@@ -49,8 +74,14 @@ def _build_parser() -> _Parser:
         description="Offline toolkit for container images: docker-save archives, OCI layouts and archives.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="image store directory (store mode; default $OCITOOL_ROOT, else the user data dir)",
+    )
+    parser.add_argument("--docker-root", metavar="DIR", help="a Docker data root to list read-only (images)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in _COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)
     return parser
 
@@ -62,8 +93,9 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        parser = _build_parser()
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        parser = _build_parser(_command_modules(arguments))
+        args = parser.parse_args(arguments)
         if args.version:
             from importlib.metadata import version
 

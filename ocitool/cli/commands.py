@@ -66,6 +66,12 @@ def _needs_size(fmt: str | None) -> bool:
     return "Size" in fmt or bool(_BARE_DOT.search(fmt))
 
 
+def _store_mode(args: argparse.Namespace) -> bool:
+    """``--root``/``--docker-root`` switch inspect, images and history to a store (the store
+    module, and sqlite, are loaded only then)."""
+    return bool(getattr(args, "root", None) or getattr(args, "docker_root", None))
+
+
 def _platform(value: str | None) -> Platform | None:
     return Platform.parse(value) if value else None
 
@@ -225,6 +231,10 @@ def _typed_inspect(doc: dict[str, Any]) -> GoStruct:
 
 
 def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if _store_mode(args):
+        from ocitool.cli import store
+
+        return store.cmd_inspect(args, out, err)
     fmt: str | None = args.format
     errors: list[OcitoolError] = []
     results: list[InspectResponse] = query.inspect(
@@ -300,6 +310,16 @@ def _image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[_ImageRow]
 
 
 def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if _store_mode(args):
+        from ocitool.cli import store
+
+        if args.sources:
+            err.write("Error: images takes no SOURCE with --root/--docker-root\n")
+            return 125
+        return store.cmd_images(args, out, err)
+    if not args.sources:
+        err.write("Error: images needs a SOURCE (or --root DIR for the store)\n")
+        return 125
     fmt: str | None = args.format
     if args.quiet:
         fmt = "{{.ID}}"
@@ -372,6 +392,10 @@ class _HistoryRow:
 
 
 def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if _store_mode(args):
+        from ocitool.cli import store
+
+        return store.cmd_history(args, out, err)
     fmt: str | None = args.format
     if args.quiet:
         fmt = "{{.ID}}"
@@ -458,7 +482,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--format", help="table (default), json, or a Go template")
     p.add_argument("--tree", action="store_true", help="show each image's platform manifests")
-    p.add_argument("sources", metavar="SOURCE", nargs="+")
+    p.add_argument("sources", metavar="SOURCE", nargs="*")
     p.set_defaults(handler=_cmd_images)
 
     p = sub.add_parser("history", help="show an image's history as docker history does")

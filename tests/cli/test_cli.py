@@ -224,3 +224,27 @@ def test_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     code, _, err = run("inspect", str(fifo))
     assert code == 1 and "not a regular file" in err
+
+
+def test_command_owners_match_what_modules_register() -> None:
+    import argparse
+
+    from ocitool import cli
+
+    registered: dict[str, str] = {}
+    for name in cli._COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        __import__(f"ocitool.cli.{name}", fromlist=["register"]).register(sub)
+        registered.update(dict.fromkeys(sub.choices, name))
+    assert registered == cli.COMMAND_OWNERS
+
+
+def test_inspect_loads_only_its_own_command_module() -> None:
+    code = (
+        "import sys, io; from ocitool.cli import main; "
+        f"main(['inspect', '--format', '{{{{.Id}}}}', {TWO!r}], stdout=io.StringIO()); "
+        "print(sorted(m for m in sys.modules if m.startswith(('ocitool.cli.', 'jsonschema', 'sqlite3'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "['ocitool.cli.commands', 'ocitool.cli.render', 'ocitool.cli.templates']"

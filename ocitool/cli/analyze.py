@@ -1,0 +1,104 @@
+"""The ``analyze`` and ``diff`` commands: image efficiency as dive computes it, CI rules, reports.
+
+``analyze`` exits 0, or with ``--ci`` 2 when a rule failed; 1 when the input cannot be read.
+Report files (``--html``, ``--junit``, ``--sarif``, ``--markdown``) are written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, TextIO
+
+from ocitool import report
+from ocitool.analyze import analyze
+from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool.diff import diff
+from ocitool.platform import Platform
+from ocitool.rules import RULE_KEYS, run_ci
+
+__all__ = ["register"]
+
+_DIVE_CI = ".dive-ci"
+
+
+def _source(args: argparse.Namespace) -> tuple[str, str]:
+    return args.source, args.image or ""
+
+
+def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    platform = Platform.parse(args.platform) if args.platform else None
+    source, image = _source(args)
+    overrides: dict[str, object] = {}
+    for item in args.rule:
+        key, sep, value = item.partition("=")
+        if not sep or key not in RULE_KEYS:
+            raise UsageError(f"analyze: --rule wants KEY=VALUE with KEY one of {', '.join(RULE_KEYS)}")
+        overrides[key] = [v for v in value.split(",") if v] if key in _LIST_RULES else value
+    ci = args.ci or bool(args.junit or args.sarif or args.markdown or args.rules or overrides)
+    if not ci:
+        analysis = analyze(source, image, platform=platform)
+        results = []
+    else:
+        rules_file = args.rules
+        if rules_file is None and os.path.isfile(_DIVE_CI):
+            rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
+        outcome = run_ci(source, image, platform=platform, rules_file=rules_file, overrides=overrides)
+        analysis, results = outcome.analysis, outcome.results
+    if args.format == "json":
+        out.write(analysis.json_text())
+    elif ci:
+        out.write(report.ci_text(analysis, results))
+    else:
+        out.write(report.table_text(analysis))
+    if args.html:
+        report.write_atomic(args.html, report.render_html(analysis, results))
+    if args.junit:
+        report.write_atomic(args.junit, report.render_junit(analysis, results))
+    if args.sarif:
+        report.write_atomic(args.sarif, report.render_sarif(analysis, results))
+    if args.markdown:
+        report.write_atomic(args.markdown, report.render_markdown(analysis, results))
+    if ci and any(r.status.name == "FAILED" for r in results):
+        return EXIT_CHECK_FAILED
+    return EXIT_OK
+
+
+_LIST_RULES = ("forbiddenPaths", "requiredLabels", "allowedPlatforms")
+
+
+def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    platform = Platform.parse(args.platform) if args.platform else None
+    result = diff(args.source1, args.source2, platform=platform)
+    out.write(result.json_text() if args.format == "json" else report.diff_text(result))
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add ``analyze`` and ``diff`` to the ``ocitool`` parser."""
+    p = sub.add_parser("analyze", help="layer sizes, wasted space and efficiency (as dive); CI rules")
+    p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+    p.add_argument("--ci", action="store_true", help="evaluate the rules; exit 2 when one fails")
+    p.add_argument(
+        "--rules", metavar="FILE", help="rules file in dive's .dive-ci format (default ./.dive-ci)"
+    )
+    p.add_argument(
+        "--rule", action="append", default=[], metavar="KEY=VALUE", help="set one rule (implies --ci)"
+    )
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (implies --ci)")
+    p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0 (implies --ci)")
+    p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (implies --ci)")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("image", metavar="IMAGE", nargs="?")
+    p.set_defaults(handler=_cmd_analyze)
+
+    p = sub.add_parser("diff", help="files, config and layers that differ between two images")
+    p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
+    p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
+    p.add_argument(
+        "source1", metavar="SOURCE1", help="SOURCE, optionally with :IMAGE (docker-archive:x.tar:name)"
+    )
+    p.add_argument("source2", metavar="SOURCE2")
+    p.set_defaults(handler=_cmd_diff)

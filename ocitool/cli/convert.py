@@ -1,0 +1,145 @@
+"""``ocitool convert``: one call to :func:`ocitool.convert.convert`, with a progress bar.
+
+The bar is drawn on stderr only when stderr is a terminal, ``--quiet`` is not given and no
+``CI`` variable is set; stdout gets one line per image written (its digest and names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+from typing import Any, TextIO
+
+from ocitool.cli import EXIT_OK, UsageError
+from ocitool.compression import Compression
+from ocitool.convert import ConvertProgress, convert
+from ocitool.platform import Platform
+from ocitool.recompress import Codec
+
+__all__ = ["register"]
+
+_COMPRESSIONS = {"gzip": Compression.GZIP, "zstd": Compression.ZSTD, "none": Compression.NONE}
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.3g}{unit}"
+        n /= 1000
+    return f"{n:.3g}TB"
+
+
+class _Bar:
+    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
+
+    def __init__(self, err: TextIO) -> None:
+        self._err = err
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._drawn = False
+
+    def __call__(self, event: ConvertProgress) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last < 0.1 and event.done < event.total:
+                return
+            self._last = now
+            width = 30
+            frac = event.done / event.total if event.total else 1.0
+            fill = int(width * min(frac, 1.0))
+            self._err.write(
+                f"\r{event.phase:8} [{'#' * fill}{'.' * (width - fill)}] "
+                f"{_human(event.done)}/{_human(event.total)}\x1b[K"
+            )
+            self._err.flush()
+            self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._err.write("\r\x1b[K")
+            self._err.flush()
+
+
+def _show_progress(err: TextIO, quiet: bool) -> bool:
+    if quiet or os.environ.get("CI"):
+        return False
+    isatty = getattr(err, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    compress = _COMPRESSIONS[args.compress] if args.compress else None
+    if args.level is not None:
+        try:
+            Codec(compress or Compression.GZIP, args.level)
+        except ValueError as exc:
+            raise UsageError(f"ocitool convert: --level: {exc}") from None
+    bar = _Bar(err) if _show_progress(err, args.quiet) else None
+    try:
+        result = convert(
+            args.source,
+            args.destination,
+            all_platforms=args.all_platforms,
+            platform=Platform.parse(args.platform) if args.platform else None,
+            compress=compress,
+            level=args.level,
+            tags=args.tag,
+            legacy_docker=args.format == "docker-legacy",
+            workers=args.workers,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        for image in result.images:
+            names = " ".join(image.names)
+            out.write(f"{image.digest}{' ' + names if names else ''}\n")
+    return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def register(sub: Any) -> None:
+    """Add ``convert`` to the ``ocitool`` parser."""
+    p = sub.add_parser(
+        "convert",
+        help="convert images between docker-archive, OCI layout and OCI archive",
+        description="SOURCE: a path, docker-archive:PATH[:NAME|:@N], oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "dir:PATH. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], docker-archive:PATH[:NAME].",
+    )
+    plat = p.add_mutually_exclusive_group()
+    plat.add_argument("--platform", help="the image of this platform from an index (os/arch[/variant])")
+    plat.add_argument("--all-platforms", action="store_true", help="keep multi-platform indexes whole")
+    p.add_argument(
+        "--compress",
+        choices=sorted(_COMPRESSIONS),
+        help="recompress layers (default: gzip uncompressed layers for OCI, none for docker-archive)",
+    )
+    p.add_argument("--level", type=int, help="compression level (gzip 1-9, default 6; zstd 1-19, default 3)")
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="NAME", help="name the (single) image NAME; repeatable"
+    )
+    p.add_argument(
+        "--format",
+        choices=("docker", "docker-legacy"),
+        default="docker",
+        help="docker-archive layout: Docker 25+ (default) or Docker 20.10's",
+    )
+    p.add_argument(
+        "--workers", type=_positive, help="layers processed at once (default: the available cores)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no output")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("destination", metavar="DESTINATION")
+    p.set_defaults(handler=_cmd_convert)

@@ -1,0 +1,206 @@
+"""The hostile suite: fixtures/hostile/ (made by make_hostile.py) through unpack, verify, validate.
+
+Nothing may appear outside the target, no command may print a traceback, and ``verify`` must
+fail every corrupt archive naming the bad digest.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ocitool.cli import main
+from tests import peers
+
+HOSTILE = peers.FIXTURES / "hostile"
+CASES: dict[str, dict[str, Any]] = json.loads((HOSTILE / "cases.json").read_text())
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    rc = main(list(argv), stdout=out, stderr=err)
+    assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
+    return rc, out.getvalue(), err.getvalue()
+
+
+def all_paths(root: Path) -> set[str]:
+    return {os.path.relpath(os.path.join(d, n), root) for d, ds, fs in os.walk(root) for n in ds + fs}
+
+
+def test_generator_reproduces_the_committed_archives() -> None:
+    spec = importlib.util.spec_from_file_location("make_hostile", HOSTILE / "make_hostile.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    made = mod.cases()
+    assert set(made) == set(CASES)
+    for name, (data, expect) in made.items():
+        assert (HOSTILE / name).read_bytes() == data, name
+        assert expect == CASES[name]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_unpack_stays_inside(name: str, tmp_path: Path) -> None:
+    expect = CASES[name]
+    sandbox = tmp_path / "a" / "b"
+    sandbox.mkdir(parents=True)
+    target = sandbox / "rootfs"
+    rc, _, err = cli("unpack", str(HOSTILE / name), str(target))
+    # Whatever happened, nothing exists outside the target.
+    outside = {p for p in all_paths(tmp_path) if not p.startswith("a/b/rootfs")} - {"a", "a/b"}
+    assert outside == set(), outside
+    assert not Path("/tmp/planted").exists()
+    if expect["unpack"] == "error":
+        assert rc == 1 and err.startswith("Error: "), err
+        assert not target.exists()
+    elif expect["unpack"] == "ok":
+        assert rc == 0, err
+        for rel in expect.get("inside", []):
+            assert os.path.lexists(target / rel), rel
+        for rel in expect.get("absent", []):
+            assert not os.path.lexists(target / rel), rel
+        for rel, text in expect.get("content", {}).items():
+            assert (target / rel).read_text() == text
+        assert not any(".wh." in p for p in all_paths(target))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_verify_names_the_bad_digest(name: str) -> None:
+    expect = CASES[name]
+    rc, out, _err = cli("verify", "--format", "json", str(HOSTILE / name))
+    report = json.loads(out)
+    if expect["verify"] == "ok":
+        assert rc == 0 and report["OK"] is True, out
+    else:
+        assert rc == 2 and report["OK"] is False and report["Problems"], out
+        if "bad_digest" in expect:
+            assert any(p["Digest"] == expect["bad_digest"] for p in report["Problems"]), out
+        assert all(p["Digest"] and p["ReferencedBy"] for p in report["Problems"]), out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_validate_never_crashes(name: str) -> None:
+    rc, out, _err = cli("validate", str(HOSTILE / name))
+    assert rc in (0, 1, 2)
+    if name in ("deep-json-config.tar", "not-json-config.tar"):
+        assert rc == 2 and ".json: /" in out, out
+
+
+def test_devices_flag_creates_nodes_as_root(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mknod needs root")
+    rc, _, err = cli("unpack", "--devices", str(HOSTILE / "device-node.tar"), str(tmp_path / "r"))
+    assert rc == 0, err
+    assert (tmp_path / "r/dev/null").is_char_device()
+
+
+def test_member_limit_is_enforced_at_its_edge(tmp_path: Path) -> None:
+    archive = str(HOSTILE / "whiteouts.tar")  # its layers hold 4 members each
+    rc, _, err = cli("unpack", "--max-members", "4", archive, str(tmp_path / "ok"))
+    assert rc == 0, err
+    rc, _, err = cli("unpack", "--max-members", "3", archive, str(tmp_path / "no"))
+    assert rc == 1 and "more than 3 members" in err
+    assert not (tmp_path / "no").exists()
+
+
+def _bomb(path: Path, size: int) -> None:
+    """A docker archive whose one gzip layer inflates to ``size`` bytes of zeros (streamed)."""
+    import gzip
+    import hashlib
+    import tarfile
+
+    layer = path.with_suffix(".layer")
+    diff = hashlib.sha256()
+
+    class Tee(io.RawIOBase):
+        def __init__(self, gz: gzip.GzipFile) -> None:
+            self.gz = gz
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            diff.update(data)
+            self.gz.write(data)
+            return len(data)
+
+    with open(layer, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
+        sink = Tee(gz)
+        with tarfile.open(fileobj=sink, mode="w|") as tar:  # type: ignore[call-overload]
+            info = tarfile.TarInfo("zeros.bin")
+            info.size = size
+
+            class Zeros(io.RawIOBase):
+                left = size
+
+                def readable(self) -> bool:
+                    return True
+
+                def readinto(self, b: Any) -> int:
+                    n = min(len(b), self.left)
+                    b[:n] = bytes(n)
+                    self.left -= n
+                    return n
+
+            tar.addfile(info, io.BufferedReader(Zeros(), 1 << 20))
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff.hexdigest()]},
+        }
+    ).encode()
+    with tarfile.open(path, "w") as out:
+        for name, data in (
+            ("c.json", config),
+            ("manifest.json", json.dumps([{"Config": "c.json", "Layers": ["l.tar"]}]).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            out.addfile(info, io.BytesIO(data))
+        out.add(layer, "l.tar")
+    layer.unlink()
+
+
+def test_gzip_bomb_is_streamed_under_a_memory_limit(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.tar"
+    _bomb(archive, 384 << 20)
+    limit = 256 << 20  # less than the inflated layer: buffering it would fail
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    for argv in (
+        [sys.executable, "-m", "ocitool", "verify", str(archive)],
+        [
+            sys.executable,
+            "-c",
+            "import sys,io; from ocitool.formats.detect import open_source; "
+            "from ocitool.rootfs import merged_tar; from tests.hostile._worker import _Null\n"
+            "with open_source(sys.argv[1]) as s: merged_tar(s.entries[0].images()[0].layers, _Null())",
+            str(archive),
+        ],
+    ):
+        res = subprocess.run(argv, preexec_fn=cap, capture_output=True, timeout=120, cwd=peers.REPO)
+        assert res.returncode == 0, res.stderr.decode()[-2000:]
+
+
+def test_archive_member_limit_at_its_edge() -> None:
+    from ocitool._tarindex import TarView
+    from ocitool.errors import InvalidArchiveError
+
+    path = str(HOSTILE / "oci-good.tar")
+    count = sum(1 for _ in TarView(path).member_names())
+    TarView(path, max_members=count).close()
+    with pytest.raises(InvalidArchiveError, match=f"more than {count - 1} members") as info:
+        TarView(path, max_members=count - 1)
+    assert info.value.member and info.value.path == path
