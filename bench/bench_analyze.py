@@ -19,33 +19,23 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._measure import measure as _measure  # noqa: E402
 from tests.analyze.generate import build  # noqa: E402 - the same generator the tests use
 
-GNU_TIME = "/usr/bin/time"
 REAL = REPO.parent / "shared" / "fixtures" / "real" / "docker1809-dive-14-layers.tar"
 
 
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """(wall seconds, peak RSS KiB); a failing command other than a CI verdict (exit 1 for dive,
-    2 for ocitool) aborts the benchmark."""
-    wrapped = [GNU_TIME, "-f", "%M", *argv]
-    start = time.perf_counter()
-    proc = subprocess.run(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
-    wall = time.perf_counter() - start
-    err = proc.stderr.decode(errors="replace")
-    code = proc.returncode
-    if code not in (0, 1, 2) or (code == 1 and "dive" not in argv[0]):
-        raise SystemExit(f"{argv} failed ({code}): {err[-2000:]}")
-    return wall, int(err.strip().splitlines()[-1])
+    """(wall seconds, peak RSS KiB); a CI verdict (exit 1 for dive, 2 for ocitool) is a result."""
+    m = _measure(argv, env, ok=(0, 1, 2) if "dive" in argv[0] else (0, 2))
+    return m.wall, m.rss_kib
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -31,9 +30,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._measure import measure as _measure  # noqa: E402
 from tests.bigarchive import build  # noqa: E402 - the same generator the tests use
 
-GNU_TIME = "/usr/bin/time"
 _WORDS = [
     "the",
     "of",
@@ -255,14 +254,8 @@ def _bytes(data: bytes) -> Any:
 
 def measure(argv: list[str], env: dict[str, str]) -> dict[str, float]:
     """Wall, user+sys CPU seconds and peak RSS (KiB) of one run, from GNU time."""
-    proc = subprocess.run(
-        [GNU_TIME, "-f", "%e %U %S %M", *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    err = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed: {err}")
-    wall, user, sys_, rss = err.strip().splitlines()[-1].split()
-    return {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_kib": int(rss)}
+    m = _measure(argv, env)
+    return {"wall": m.wall, "cpu": m.cpu, "rss_kib": m.rss_kib}
 
 
 def size_of(path: Path) -> int:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``ocitool inspect`` of a large archive beside ``skopeo inspect`` and ``docker load`` +
 ``docker image inspect``, measured in the same run: wall time (median of N runs) and the peak
-RSS of each command (from wait4's rusage, so every process is measured the same way).
+RSS of each command (GNU time, the same for every tool: see bench/_measure.py).
 
     python bench/bench_inspect.py [--layers 4] [--layer-mb 100] [--runs 5] [--keep DIR]
 
@@ -20,35 +20,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._measure import measure as _measure  # noqa: E402
 from tests.bigarchive import build  # noqa: E402 - the same generator the tests use
-
-GNU_TIME = "/usr/bin/time"
 
 
 def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """(wall seconds, peak RSS in KiB) of one command run to completion.
-
-    Peak RSS comes from GNU time (``/usr/bin/time -f %M``), which forks from a small process: a
-    child forked from this Python process would report this process's size as its own peak,
-    because ``ru_maxrss`` carries across ``exec``. Without GNU time, wait4's figure is used.
-    """
-    wrapped = [GNU_TIME, "-f", "%M", *argv] if os.path.exists(GNU_TIME) else argv
-    start = time.perf_counter()
-    proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv[0]} failed: {err}")
-    if wrapped is not argv:
-        return wall, int(err.strip().splitlines()[-1])
-    return wall, usage.ru_maxrss
+    """(wall seconds, peak RSS in KiB) of one command run to completion (see bench/_measure.py)."""
+    m = _measure(argv, env)
+    return m.wall, m.rss_kib
 
 
 def series(name: str, argv: list[str], runs: int, env: dict[str, str] | None = None) -> dict[str, object]:

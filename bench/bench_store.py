@@ -30,13 +30,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._measure import measure as _measure  # noqa: E402
 from ocitool.digest import Digest  # noqa: E402
 from ocitool.store._index import open_index  # noqa: E402
 from ocitool.store.backend import FSBackend  # noqa: E402
 from ocitool.store.images import ImageStore  # noqa: E402
 from ocitool.store.root import DRIVER  # noqa: E402
-
-GNU_TIME = "/usr/bin/time"
 
 
 def config(i: int) -> bytes:
@@ -67,14 +66,8 @@ def per_op(fn, items) -> float:  # type: ignore[no-untyped-def]
 
 
 def measure(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    wrapped = [GNU_TIME, "-f", "%M", *argv] if os.path.exists(GNU_TIME) else argv
-    start = time.perf_counter()
-    p = subprocess.run(wrapped, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    wall = time.perf_counter() - start
-    if p.returncode != 0:
-        raise SystemExit(f"{argv} failed: {p.stderr.decode()[-500:]}")
-    rss = int(p.stderr.decode().strip().splitlines()[-1]) if wrapped is not argv else 0
-    return wall, rss
+    m = _measure(argv, env)
+    return m.wall, m.rss_kib
 
 
 def main() -> None:

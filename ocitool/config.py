@@ -48,6 +48,7 @@ from ocitool.timestamp import Timestamp
 __all__ = [
     "DOCKER_VERSION",
     "EMPTY_LAYER_DIFF_ID",
+    "OCI_CONFIG_FIELDS",
     "TYPE_LAYERS",
     "ChildConfig",
     "ContainerConfig",
@@ -432,7 +433,7 @@ _CONFIG_FIELDS: Final = _Fields("container.Config", {name: dec for name, dec, _,
 # the embedded ocispec.ImageConfig (image-spec v1.1) first -- User, ExposedPorts, Env,
 # Entrypoint, Cmd, Volumes, WorkingDir, Labels, StopSignal, ArgsEscaped -- then the embedded
 # DockerOCIImageConfigExt -- Healthcheck, OnBuild, Shell. Every one of them is omitempty.
-_OCI_ORDER: Final = (
+OCI_CONFIG_FIELDS: Final = (
     "User",
     "ExposedPorts",
     "Env",
@@ -644,7 +645,7 @@ class ContainerConfig:
         """The ``Config`` object of ``docker image inspect`` (API v1.50): the fields of
         ``dockerspec.DockerOCIImageConfig`` in its order, each omitted when empty."""
         out: dict[str, Any] = {}
-        for name in _OCI_ORDER:
+        for name in OCI_CONFIG_FIELDS:
             value = self._v[name]
             if not _empty(value):
                 out[name] = self._encode(name, value, False)

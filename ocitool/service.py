@@ -20,7 +20,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, Any
 
@@ -56,7 +56,7 @@ from ocitool.store.changes import apply_changes
 from ocitool.store.images import ImageRow
 from ocitool.store.references import ReferenceStore
 from ocitool.store.root import DRIVER, StoreRoot
-from ocitool.summary import HistoryResponseItem, InspectResponse, Metadata, Summary
+from ocitool.summary import HistoryResponseItem, InspectResponse, Metadata, Summary, history_items
 from ocitool.summary import RootFS as ApiRootFS
 from ocitool.timestamp import Timestamp
 
@@ -585,50 +585,20 @@ class ImageService:
             id = self._get_image(r, ref)
             config = r.images.get(id)
             _check_platform(config, ref, platform)
-            diff_ids = config.rootfs.diff_ids if config.rootfs else []
-            chains = chain_ids(diff_ids)
-            items: list[dict[str, Any]] = []
-            counter = 0
-            for h in config.history:
-                size = 0
-                if not h.empty_layer:
-                    if counter >= len(diff_ids):
-                        raise InvalidConfigError(
-                            "too many non-empty layers in History section", field="/history"
-                        )
-                    info = r.layers.get(chains[counter])
-                    size = info.size if info is not None else 0
-                    counter += 1
-                items.insert(
-                    0,
-                    {
-                        "comment": h.comment,
-                        "created": h.created.unix() if h.created is not None else 0,
-                        "created_by": h.created_by,
-                        "size": size,
-                        "id": "<missing>",
-                        "tags": None,
-                    },
-                )
-            current: Digest | None = id
-            for item in items:
-                if current is None:
-                    break
-                item["id"] = str(current)
-                item["tags"] = _tags(r.references.references(current)) or None
-                row = r.images.row(current)
-                current = row.parent if row is not None else None
-            return [
-                HistoryResponseItem(
-                    comment=i["comment"],
-                    created=i["created"],
-                    created_by=i["created_by"],
-                    id=i["id"],
-                    size=i["size"],
-                    tags=i["tags"],
-                )
-                for i in items
-            ]
+            chains = chain_ids(config.rootfs.diff_ids if config.rootfs else [])
+
+            def layer_size(n: int) -> int:
+                info = r.layers.get(chains[n])
+                return info.size if info is not None else 0
+
+            def lineage() -> Iterator[tuple[str, list[str] | None]]:
+                current: Digest | None = id
+                while current is not None:
+                    yield str(current), _tags(r.references.references(current)) or None
+                    row = r.images.row(current)
+                    current = row.parent if row is not None else None
+
+            return history_items(config, layer_size, lineage())
 
     # -- import / commit ------------------------------------------------------------------
 

@@ -15,11 +15,13 @@ builder takes ``with_size`` so that callers that do not show sizes read none.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ocitool import mediatypes as mt
-from ocitool.config import ImageConfig
+from ocitool.config import History, ImageConfig
 from ocitool.descriptor import Descriptor
 from ocitool.errors import InvalidConfigError, InvalidDocumentError
 from ocitool.image import Entry, Source, SourceImage
@@ -36,6 +38,7 @@ __all__ = [
     "Metadata",
     "RootFS",
     "Summary",
+    "history_items",
     "image_history",
     "image_size",
     "image_summary",
@@ -282,63 +285,72 @@ def image_summary(selected: Selected, source: Source, *, with_size: bool = True)
     )
 
 
-def image_history(selected: Selected, source: Source, *, with_size: bool = True) -> list[HistoryResponseItem]:
-    """``docker history``: one item per history entry, newest first, as moby's
-    ``ImageHistory``: sizes of non-empty steps, and IDs and tags walked up the parents."""
-    image = selected.image
-    config = image.config
-    layers = list(image.layers)
-    items: list[dict[str, Any]] = []
+def history_items(
+    config: ImageConfig,
+    layer_size: Callable[[int], int],
+    lineage: Iterable[tuple[str, list[str] | None]],
+    *,
+    where: str = "",
+) -> list[HistoryResponseItem]:
+    """moby's ``ImageHistory`` for one image: an item per history entry, newest first.
+
+    ``layer_size(n)`` gives the size of the n-th layer (for the non-empty steps, in order);
+    ``lineage`` yields (ID, tags) for the image, then its parent, and so on: the newest steps
+    take those IDs, the older ones are ``<missing>``. Raises InvalidConfigError when the history
+    has more non-empty steps than the image has layers.
+    """
+    n_layers = len(config.rootfs.diff_ids) if config.rootfs else 0
+    steps: list[tuple[History, int]] = []
     counter = 0
     for h in config.history:
         size = 0
         if not h.empty_layer:
-            if counter >= len(layers):
+            if counter >= n_layers:
                 raise InvalidConfigError(
-                    "too many non-empty layers in History section",
-                    path=image.blobs.where(image.manifest.config.digest),
-                    field="/history",
+                    "too many non-empty layers in History section", path=where, field="/history"
                 )
-            size = unpacked_size(layers[counter]) if with_size else 0
+            size = layer_size(counter)
             counter += 1
-        items.insert(
-            0,
-            {
-                "comment": h.comment,
-                "created": h.created.unix() if h.created is not None else 0,
-                "created_by": h.created_by,
-                "size": size,
-            },
+        steps.append((h, size))
+    steps.reverse()
+    ids = list(itertools.islice(lineage, len(steps)))
+    return [
+        HistoryResponseItem(
+            comment=h.comment,
+            created=h.created.unix() if h.created is not None else 0,
+            created_by=h.created_by,
+            id=ids[i][0] if i < len(ids) else "<missing>",
+            size=size,
+            tags=ids[i][1] if i < len(ids) else None,
         )
-    # Fill in IDs and tags walking the parent chain, as far as the source has parents.
-    by_id: dict[str, Entry] = {}
-    for entry in source.entries:
-        for img in entry.images():
-            by_id.setdefault(str(img.id), entry)
-    current_id: str = str(image.id)
-    current_entry: Entry | None = selected.entry
-    ids: list[tuple[str, list[str] | None]] = []
-    for _ in items:
-        if not current_id or current_entry is None:
-            break
-        tags = _sorted_tags(current_entry.repo_tags) or None
-        ids.append((current_id, tags))
-        current_id = _parent_id(current_entry, source)
-        current_entry = by_id.get(current_id) if current_id else None
-    out = []
-    for i, item in enumerate(items):
-        item_id, tags = ids[i] if i < len(ids) else ("<missing>", None)
-        out.append(
-            HistoryResponseItem(
-                comment=item["comment"],
-                created=item["created"],
-                created_by=item["created_by"],
-                id=item_id,
-                size=item["size"],
-                tags=tags,
-            )
-        )
-    return out
+        for i, (h, size) in enumerate(steps)
+    ]
+
+
+def image_history(selected: Selected, source: Source, *, with_size: bool = True) -> list[HistoryResponseItem]:
+    """``docker history`` of an image in a source: IDs and tags are walked up the parents as
+    far as the source holds them (a legacy ``manifest.json`` ``Parent``)."""
+    image = selected.image
+    layers = image.layers
+
+    def lineage() -> Iterator[tuple[str, list[str] | None]]:
+        by_id: dict[str, Entry] = {}
+        for entry in source.entries:
+            for img in entry.images():
+                by_id.setdefault(str(img.id), entry)
+        current_id = str(image.id)
+        current: Entry | None = selected.entry
+        while current is not None:
+            yield current_id, _sorted_tags(current.repo_tags) or None
+            current_id = _parent_id(current, source)
+            current = by_id.get(current_id) if current_id else None
+
+    return history_items(
+        image.config,
+        lambda n: unpacked_size(layers[n]) if with_size else 0,
+        lineage(),
+        where=image.blobs.where(image.manifest.config.digest),
+    )
 
 
 def _manifest_summary(desc: Descriptor, image: SourceImage | None, *, with_size: bool) -> ManifestSummary:

@@ -130,21 +130,6 @@ _INSPECT_ZERO: dict[str, Any] = {
     "Descriptor": NIL_POINTER,
     "Manifests": NIL_SLICE,
 }
-_OCI_CONFIG_FIELDS = (
-    "User",
-    "ExposedPorts",
-    "Env",
-    "Entrypoint",
-    "Cmd",
-    "Volumes",
-    "WorkingDir",
-    "Labels",
-    "StopSignal",
-    "ArgsEscaped",
-    "Healthcheck",
-    "OnBuild",
-    "Shell",
-)
 
 
 class _GoTime:
