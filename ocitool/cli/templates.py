@@ -1606,21 +1606,25 @@ class _Lexer:
         return None
 
     def lex_char(self) -> Callable[[], Any] | None:
+        self._lex_escaped("'", "unterminated character constant", _CHAR_CONSTANT)
+        return None
+
+    def _lex_escaped(self, close: str, unterminated: str, typ: int) -> None:
+        """A quoted item with backslash escapes, ending at ``close`` on the same line."""
         while True:
             r = self.next()
             if r == "\\":
                 r2 = self.next()
                 if r2 != _EOF_CH and r2 != "\n":
                     continue
-                self.errorf("unterminated character constant")
-                return None
+                self.errorf(unterminated)
+                return
             if r in (_EOF_CH, "\n"):
-                self.errorf("unterminated character constant")
-                return None
-            if r == "'":
+                self.errorf(unterminated)
+                return
+            if r == close:
                 break
-        self.emit(_CHAR_CONSTANT)
-        return None
+        self.emit(typ)
 
     def lex_number(self) -> Callable[[], Any] | None:
         if not self.scan_number():
@@ -1662,20 +1666,7 @@ class _Lexer:
         return True
 
     def lex_quote(self) -> Callable[[], Any] | None:
-        while True:
-            r = self.next()
-            if r == "\\":
-                r2 = self.next()
-                if r2 != _EOF_CH and r2 != "\n":
-                    continue
-                self.errorf("unterminated quoted string")
-                return None
-            if r in (_EOF_CH, "\n"):
-                self.errorf("unterminated quoted string")
-                return None
-            if r == '"':
-                break
-        self.emit(_STRING)
+        self._lex_escaped('"', "unterminated quoted string", _STRING)
         return None
 
     def lex_raw_quote(self) -> Callable[[], Any] | None:
