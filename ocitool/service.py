@@ -56,8 +56,14 @@ from ocitool.store.changes import apply_changes
 from ocitool.store.images import ImageRow
 from ocitool.store.references import ReferenceStore
 from ocitool.store.root import DRIVER, StoreRoot
-from ocitool.summary import HistoryResponseItem, InspectResponse, Metadata, Summary, history_items
-from ocitool.summary import RootFS as ApiRootFS
+from ocitool.summary import (
+    HistoryResponseItem,
+    InspectResponse,
+    Metadata,
+    Summary,
+    history_items,
+    inspect_response,
+)
 from ocitool.timestamp import Timestamp
 
 __all__ = [
@@ -552,29 +558,13 @@ class ImageService:
         row = r.images.row(id)
         assert row is not None
         refs = r.references.references(id)
-        comment = config.comment
-        if not comment and config.history:
-            comment = config.history[-1].comment
-        run = config.config
-        return InspectResponse(
-            id=str(id),
+        return inspect_response(
+            config,
+            image_id=str(id),
             repo_tags=_tags(refs),
             repo_digests=_digests(refs),
             parent=str(row.parent) if row.parent else "",
-            comment=comment,
-            created=config.created.rfc3339nano() if config.created is not None else "",
-            docker_version=config.docker_version,
-            author=config.author,
-            config=run.to_oci_json() if run is not None else None,
-            architecture=config.architecture,
-            variant=config.variant,
-            os=config.os,
-            os_version=config.os_version,
             size=row.size,
-            root_fs=ApiRootFS(
-                type=config.rootfs.type if config.rootfs else "",
-                layers=[str(d) for d in config.rootfs.diff_ids] if config.rootfs else [],
-            ),
             metadata=Metadata(last_tag_time=r.images.get_last_updated(id)),
         )
 

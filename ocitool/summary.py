@@ -43,6 +43,7 @@ __all__ = [
     "image_size",
     "image_summary",
     "inspect_image",
+    "inspect_response",
     "manifest_summaries",
 ]
 
@@ -235,21 +236,29 @@ def _created(config: ImageConfig) -> Timestamp | None:
     return config.created
 
 
-def inspect_image(selected: Selected, source: Source, *, with_size: bool = True) -> InspectResponse:
-    """``docker image inspect`` of one image of a source."""
-    image = selected.image
-    config = image.config
-    created = _created(config)
+def inspect_response(
+    config: ImageConfig,
+    *,
+    image_id: str,
+    repo_tags: list[str],
+    repo_digests: list[str],
+    parent: str,
+    size: int,
+    metadata: Metadata | None = None,
+) -> InspectResponse:
+    """The InspectResponse of an image config, given what the caller's store knows of it
+    (names, parent, size, metadata), as moby's ``ImageInspect`` builds it."""
+    created = config.created
     run = config.config
     # As moby's ImageInspect: an image without a comment shows its last history step's.
     comment = config.comment
     if not comment and config.history:
         comment = config.history[-1].comment
     return InspectResponse(
-        id=str(image.id),
-        repo_tags=_sorted_tags(selected.entry.repo_tags),
-        repo_digests=[],
-        parent=_parent_id(selected.entry, source),
+        id=image_id,
+        repo_tags=repo_tags,
+        repo_digests=repo_digests,
+        parent=parent,
         comment=comment,
         created=created.rfc3339nano() if created is not None else "",
         docker_version=config.docker_version,
@@ -259,12 +268,25 @@ def inspect_image(selected: Selected, source: Source, *, with_size: bool = True)
         variant=config.variant,
         os=config.os,
         os_version=config.os_version,
-        size=image_size(image) if with_size else 0,
+        size=size,
         root_fs=RootFS(
             type=config.rootfs.type if config.rootfs else "",
             layers=[str(d) for d in config.rootfs.diff_ids] if config.rootfs else [],
         ),
-        metadata=Metadata(),
+        metadata=metadata or Metadata(),
+    )
+
+
+def inspect_image(selected: Selected, source: Source, *, with_size: bool = True) -> InspectResponse:
+    """``docker image inspect`` of one image of a source."""
+    image = selected.image
+    return inspect_response(
+        image.config,
+        image_id=str(image.id),
+        repo_tags=_sorted_tags(selected.entry.repo_tags),
+        repo_digests=[],
+        parent=_parent_id(selected.entry, source),
+        size=image_size(image) if with_size else 0,
     )
 
 

@@ -29,7 +29,7 @@ from ocitool.platform import Platform
 from ocitool.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.timestamp import Timestamp
 
-__all__ = ["register"]
+__all__ = ["register", "render_history"]
 
 _IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 _IMAGES_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -387,11 +387,14 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     items = query.history(
         args.source, args.image or "", platform=_platform(args.platform), with_size=_needs_size(fmt)
     )
-    rows = [_HistoryRow(i, trunc=not args.no_trunc, human=args.human) for i in items]
-    if fmt in (None, "", "table"):
-        fmt = _HISTORY_TABLE
-    out.write(render_table(fmt, rows, _HISTORY_HEADERS))
+    out.write(render_history(items, fmt, trunc=not args.no_trunc, human=args.human))
     return 0
+
+
+def render_history(items: Sequence[HistoryResponseItem], fmt: str | None, *, trunc: bool, human: bool) -> str:
+    """``docker history`` output for ``items`` in ``fmt`` (table by default), in either mode."""
+    rows = [_HistoryRow(i, trunc=trunc, human=human) for i in items]
+    return render_table(_HISTORY_TABLE if fmt in (None, "", "table") else fmt, rows, _HISTORY_HEADERS)
 
 
 # -- manifests, config, manifest --------------------------------------------------------------

@@ -126,7 +126,7 @@ def _fast_table(rows: list[Any], *, quiet: bool) -> str:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.cli.commands import _HISTORY_HEADERS, _HISTORY_TABLE, _HistoryRow
+    from ocitool.cli.commands import render_history
 
     if args.image:
         err.write("Error: history takes one IMAGE in store mode\n")
@@ -139,10 +139,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except OcitoolError as exc:
         err.write(f"Error: {_message(exc)}\n")
         return 1
-    rows = [_HistoryRow(i, trunc=not args.no_trunc, human=args.human) for i in items]
-    if fmt in (None, "", "table"):
-        fmt = _HISTORY_TABLE
-    out.write(render_table(fmt, rows, _HISTORY_HEADERS))
+    out.write(render_history(items, fmt, trunc=not args.no_trunc, human=args.human))
     return 0
 
 
