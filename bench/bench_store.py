@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._measure import measure as _measure  # noqa: E402
-from ocitool.digest import Digest  # noqa: E402
+from ocitool.model.digest import Digest  # noqa: E402
 from ocitool.store._index import open_index  # noqa: E402
 from ocitool.store.backend import FSBackend  # noqa: E402
 from ocitool.store.images import ImageStore  # noqa: E402

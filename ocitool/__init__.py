@@ -7,8 +7,8 @@ The public API is this curated list; everything else is internal and may change.
     for resp in ocitool.inspect("image.tar"):          # docker image inspect, offline
         print(resp.id, resp.repo_tags, resp.size)
 
-    from ocitool.convert import convert                  # commands that share a module's name
-    from ocitool.verify import verify                    # are imported from their module
+    from ocitool.ops.convert import convert                  # commands that share a module's name
+    from ocitool.ops.verify import verify                    # are imported from their module
 
     with ocitool.open_source("oci:layout:latest") as src:  # the read-only model
         for entry in src.entries:
@@ -21,9 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ocitool.config import ChildConfig, ContainerConfig, History, ImageConfig, RootFS, chain_id, chain_ids
-from ocitool.descriptor import Descriptor
-from ocitool.digest import Digest, VerifyingReader, digest_bytes, digest_stream
+from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
 from ocitool.errors import (
     AmbiguousImageError,
     BlobNotFoundError,
@@ -46,21 +44,40 @@ from ocitool.errors import (
     UnsupportedMediaTypeError,
 )
 from ocitool.formats.detect import open_source, parse_source
-from ocitool.image import Entry, ImageIndex, Layer, Source, SourceImage
-from ocitool.manifest import Index, Manifest
-from ocitool.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
-from ocitool.query import ImageFilters, history, images, inspect, manifests, raw_config, raw_manifest
-from ocitool.reference import Reference, parse_normalized
-from ocitool.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
-from ocitool.timestamp import Timestamp
+from ocitool.image.source import Entry, ImageIndex, Layer, Source, SourceImage
+from ocitool.model.config import (
+    ChildConfig,
+    ContainerConfig,
+    History,
+    ImageConfig,
+    RootFS,
+    chain_id,
+    chain_ids,
+)
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream
+from ocitool.model.manifest import Index, Manifest
+from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
+from ocitool.model.reference import Reference, parse_normalized
+from ocitool.model.timestamp import Timestamp
+from ocitool.ops.query import ImageFilters, history, images, inspect, manifests, raw_config, raw_manifest
 
 if TYPE_CHECKING:
-    from ocitool.analyze import Analysis, LayerStats
-    from ocitool.convert import ConvertedImage, ConvertProgress, ConvertResult, Destination, parse_destination
-    from ocitool.diff import ConfigChange, FileChange, ImageDiff
-    from ocitool.rootfs import MergedEntry, iter_merged, merged_tar
-    from ocitool.rules import CiResult, RuleResult, RuleStatus, run_ci
-    from ocitool.service import (
+    from ocitool.analysis.analyze import Analysis, LayerStats
+    from ocitool.analysis.diff import ConfigChange, FileChange, ImageDiff
+    from ocitool.analysis.rules import CiResult, RuleResult, RuleStatus, run_ci
+    from ocitool.ops.convert import (
+        ConvertedImage,
+        ConvertProgress,
+        ConvertResult,
+        Destination,
+        parse_destination,
+    )
+    from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
+    from ocitool.ops.unpack import UnpackResult
+    from ocitool.ops.validate import ValidationIssue, ValidationReport
+    from ocitool.ops.verify import Problem, VerifyReport
+    from ocitool.service.service import (
         DeleteResponse,
         DiskUsage,
         ImageService,
@@ -75,51 +92,48 @@ if TYPE_CHECKING:
     from ocitool.store.images import ImageStore
     from ocitool.store.references import ReferenceStore
     from ocitool.store.root import StoreRoot
-    from ocitool.unpack import UnpackResult
-    from ocitool.validate import ValidationIssue, ValidationReport
-    from ocitool.verify import Problem, VerifyReport
 
 # Loaded on first use (PEP 562): the CLI imports this package for every command, and these
 # parts (store, convert, checks, analysis) would add tens of milliseconds to each run. None of
 # these names is also a submodule's name, so loading a module never hides one of them.
 _LAZY: dict[str, str] = {
-    "Analysis": "ocitool.analyze",
-    "CiResult": "ocitool.rules",
-    "ConfigChange": "ocitool.diff",
-    "ConvertProgress": "ocitool.convert",
-    "ConvertResult": "ocitool.convert",
-    "ConvertedImage": "ocitool.convert",
-    "DeleteResponse": "ocitool.service",
-    "Destination": "ocitool.convert",
-    "DiskUsage": "ocitool.service",
+    "Analysis": "ocitool.analysis.analyze",
+    "CiResult": "ocitool.analysis.rules",
+    "ConfigChange": "ocitool.analysis.diff",
+    "ConvertProgress": "ocitool.ops.convert",
+    "ConvertResult": "ocitool.ops.convert",
+    "ConvertedImage": "ocitool.ops.convert",
+    "DeleteResponse": "ocitool.service.service",
+    "Destination": "ocitool.ops.convert",
+    "DiskUsage": "ocitool.service.service",
     "FSBackend": "ocitool.store.backend",
-    "FileChange": "ocitool.diff",
-    "ImageDiff": "ocitool.diff",
-    "ImageService": "ocitool.service",
+    "FileChange": "ocitool.analysis.diff",
+    "ImageDiff": "ocitool.analysis.diff",
+    "ImageService": "ocitool.service.service",
     "ImageStore": "ocitool.store.images",
-    "LayerStats": "ocitool.analyze",
+    "LayerStats": "ocitool.analysis.analyze",
     "LayerStore": "ocitool.store.content",
-    "LoadResult": "ocitool.service",
+    "LoadResult": "ocitool.service.service",
     "MemoryBackend": "ocitool.store.backend",
-    "MergedEntry": "ocitool.rootfs",
-    "Problem": "ocitool.verify",
-    "PruneReport": "ocitool.service",
+    "MergedEntry": "ocitool.ops.rootfs",
+    "Problem": "ocitool.ops.verify",
+    "PruneReport": "ocitool.service.service",
     "ReferenceStore": "ocitool.store.references",
-    "RmiResult": "ocitool.service",
-    "RuleResult": "ocitool.rules",
-    "RuleStatus": "ocitool.rules",
+    "RmiResult": "ocitool.service.service",
+    "RuleResult": "ocitool.analysis.rules",
+    "RuleStatus": "ocitool.analysis.rules",
     "StoreBackend": "ocitool.store.backend",
-    "StoreFilters": "ocitool.service",
+    "StoreFilters": "ocitool.service.service",
     "StoreRoot": "ocitool.store.root",
-    "UnpackResult": "ocitool.unpack",
-    "ValidationIssue": "ocitool.validate",
-    "ValidationReport": "ocitool.validate",
-    "VerifyReport": "ocitool.verify",
-    "docker_root_images": "ocitool.service",
-    "iter_merged": "ocitool.rootfs",
-    "merged_tar": "ocitool.rootfs",
-    "parse_destination": "ocitool.convert",
-    "run_ci": "ocitool.rules",
+    "UnpackResult": "ocitool.ops.unpack",
+    "ValidationIssue": "ocitool.ops.validate",
+    "ValidationReport": "ocitool.ops.validate",
+    "VerifyReport": "ocitool.ops.verify",
+    "docker_root_images": "ocitool.service.service",
+    "iter_merged": "ocitool.ops.rootfs",
+    "merged_tar": "ocitool.ops.rootfs",
+    "parse_destination": "ocitool.ops.convert",
+    "run_ci": "ocitool.analysis.rules",
 }
 
 

@@ -19,7 +19,7 @@ from typing import IO, Any, Final, cast
 import zstandard
 
 from ocitool.errors import InvalidArchiveError
-from ocitool.mediatypes import LayerCompression
+from ocitool.model.mediatypes import LayerCompression
 
 _igzip: Any
 # The errors a codec raises on corrupt input; each becomes an InvalidArchiveError.

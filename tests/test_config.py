@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocitool.config import (
+from ocitool.errors import InvalidConfigError, InvalidDocumentError
+from ocitool.model.config import (
     EMPTY_LAYER_DIFF_ID,
     TYPE_LAYERS,
     ChildConfig,
@@ -25,10 +26,9 @@ from ocitool.config import (
     host_os,
     validate_for_store,
 )
-from ocitool.digest import Digest
-from ocitool.errors import InvalidConfigError, InvalidDocumentError
-from ocitool.platform import Platform
-from ocitool.timestamp import Timestamp
+from ocitool.model.digest import Digest
+from ocitool.model.platform import Platform
+from ocitool.model.timestamp import Timestamp
 
 
 def sha256(data: bytes) -> str:

@@ -1,4 +1,4 @@
-"""ocitool.convert: round trips over every fixture and real archive, determinism, recompression,
+"""ocitool.ops.convert: round trips over every fixture and real archive, determinism, recompression,
 names, atomicity and errors."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 import zstandard
 
-from ocitool import mediatypes as mt
 from ocitool.cli import main
 from ocitool.compression import HAVE_ISAL, Compression, sniff
-from ocitool.convert import convert, parse_destination
 from ocitool.errors import InvalidReferenceError, NotAnImageError, OcitoolError
 from ocitool.formats.detect import open_source
-from ocitool.lookup import platform_images
-from ocitool.recompress import ANNOTATION_COMPRESSOR, Codec, recompress
+from ocitool.image.lookup import platform_images
+from ocitool.model import mediatypes as mt
+from ocitool.ops.convert import convert, parse_destination
+from ocitool.ops.recompress import ANNOTATION_COMPRESSOR, Codec, recompress
 from tests import peers
 
 F = peers.FIXTURES
@@ -279,7 +279,7 @@ def test_platform_selection_and_all_platforms(tmp_path: Path) -> None:
 
 
 def _platform(text: str) -> Any:
-    from ocitool.platform import Platform
+    from ocitool.model.platform import Platform
 
     return Platform.parse(text)
 

@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ocitool.digest import Digest, VerifyingReader, digest_bytes, digest_stream
 from ocitool.errors import (
     DigestMismatchError,
     InvalidDigestError,
@@ -15,6 +14,7 @@ from ocitool.errors import (
     SizeMismatchError,
     UnsupportedAlgorithmError,
 )
+from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream
 
 EMPTY = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

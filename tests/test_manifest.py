@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ocitool import mediatypes as mt
 from ocitool.errors import InvalidDocumentError, UnsupportedMediaTypeError
-from ocitool.manifest import Index, Manifest, parse_document
+from ocitool.model import mediatypes as mt
+from ocitool.model.manifest import Index, Manifest, parse_document
 
 D = "sha256:" + "a" * 64
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ocitool import query
 from ocitool.cli import main
+from ocitool.ops import query
 from tests.bigarchive import build
 
 LIMIT = 1 << 20

@@ -1,4 +1,4 @@
-"""Tests for ocitool.platform against containerd platforms v1.0.0-rc.1 and moby v28.3.0.
+"""Tests for ocitool.model.platform against containerd platforms v1.0.0-rc.1 and moby v28.3.0.
 
 The table cases restate containerd's platforms_test.go, compare_test.go,
 platform_windows_compat_test.go and defaults_windows_test.go, and moby's
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ocitool.errors import InvalidPlatformError, OcitoolError
-from ocitool.platform import (
+from ocitool.model.platform import (
     ALL_PLATFORMS,
     HOST_PLATFORM_ENV,
     MatchComparer,

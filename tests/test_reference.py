@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ocitool.errors import InvalidReferenceError
-from ocitool.reference import parse_normalized
+from ocitool.model.reference import parse_normalized
 
 
 @pytest.mark.parametrize(

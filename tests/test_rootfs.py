@@ -9,12 +9,12 @@ from typing import IO
 
 import pytest
 
-from ocitool._tarindex import MAX_LONG_HEADER
-from ocitool.descriptor import Descriptor
-from ocitool.digest import Digest, digest_bytes
+from ocitool._io.tarindex import MAX_LONG_HEADER
 from ocitool.errors import BlobNotFoundError, InvalidArchiveError
-from ocitool.image import Blobs, Layer
-from ocitool.rootfs import merged_tar
+from ocitool.image.source import Blobs, Layer
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest, digest_bytes
+from ocitool.ops.rootfs import merged_tar
 
 
 class MemBlobs(Blobs):

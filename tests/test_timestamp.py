@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ocitool.errors import InvalidDocumentError
-from ocitool.timestamp import Timestamp
+from ocitool.model.timestamp import Timestamp
 
 # Unix seconds of 0001-01-01T00:00:00Z (Go's zero time), from Python's own calendar.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ import pytest
 
 from ocitool.cli import main
 from ocitool.formats.detect import open_source
-from ocitool.rootfs import merged_tar
-from ocitool.unpack import export, unpack
+from ocitool.ops.rootfs import merged_tar
+from ocitool.ops.unpack import export, unpack
 from tests import peers
 
 WHITEOUTS = peers.FIXTURES / "buildah" / "whiteouts.tar"
@@ -154,7 +154,7 @@ def test_xattrs_modes_and_setuid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                 info.type = tarfile.DIRTYPE
                 tar.addfile(info)
     layers = layers_of(buf.getvalue())
-    from ocitool.unpack import unpack_layers
+    from ocitool.ops.unpack import unpack_layers
 
     unpack_layers(layers, str(tmp_path / "root"))
     st = os.stat(tmp_path / "root" / "suid")

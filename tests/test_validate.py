@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ocitool._schemas import schema_dir
+from ocitool._io.schemas import schema_dir
 from ocitool.cli import main
-from ocitool.validate import SCHEMAS, validate, validate_document
+from ocitool.ops.validate import SCHEMAS, validate, validate_document
 from tests import peers
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ocitool.cli import main
-from ocitool.verify import verify
+from ocitool.ops.verify import verify
 from tests import peers
 
 GOOD = [

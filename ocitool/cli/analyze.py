@@ -10,12 +10,12 @@ import argparse
 import os
 from typing import Any, TextIO
 
-from ocitool import report
-from ocitool.analyze import analyze
+from ocitool.analysis import report
+from ocitool.analysis.analyze import analyze
+from ocitool.analysis.diff import diff
+from ocitool.analysis.rules import RULE_KEYS, run_ci
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from ocitool.diff import diff
-from ocitool.platform import Platform
-from ocitool.rules import RULE_KEYS, run_ci
+from ocitool.model.platform import Platform
 
 __all__ = ["register"]
 

@@ -11,12 +11,12 @@ import json
 from typing import Any, TextIO
 
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
-# modules (ocitool.verify, ocitool.unpack), which shadow the submodule attributes.
+# modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
-from ocitool.platform import Platform
-from ocitool.unpack import DEFAULT_MAX_MEMBERS, export, unpack
-from ocitool.validate import validate
-from ocitool.verify import verify
+from ocitool.model.platform import Platform
+from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
+from ocitool.ops.validate import validate
+from ocitool.ops.verify import verify
 
 __all__ = ["register"]
 

@@ -1,6 +1,6 @@
 """The read-only commands of archive mode: inspect, images, history, manifests, config, manifest.
 
-Each handler parses nothing itself (argparse did), calls one :mod:`ocitool.query` function, and
+Each handler parses nothing itself (argparse did), calls one :mod:`ocitool.ops.query` function, and
 renders the result the way the docker v28 CLI renders the same data.
 """
 
@@ -12,9 +12,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ocitool import _gojson, query
-from ocitool.cli import render
-from ocitool.cli.templates import (
+from ocitool._go import json as _gojson
+from ocitool._go.template import (
     NIL_MAP,
     NIL_POINTER,
     NIL_SLICE,
@@ -24,10 +23,12 @@ from ocitool.cli.templates import (
     go_generic,
     render_table,
 )
+from ocitool.cli import render
+from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.errors import OcitoolError
-from ocitool.platform import Platform
-from ocitool.summary import HistoryResponseItem, InspectResponse, Summary
-from ocitool.timestamp import Timestamp
+from ocitool.model.platform import Platform
+from ocitool.model.timestamp import Timestamp
+from ocitool.ops import query
 
 __all__ = ["register", "render_history"]
 

@@ -1,4 +1,4 @@
-"""``ocitool convert``: one call to :func:`ocitool.convert.convert`, with a progress bar.
+"""``ocitool convert``: one call to :func:`ocitool.ops.convert.convert`, with a progress bar.
 
 The bar is drawn on stderr only when stderr is a terminal, ``--quiet`` is not given and no
 ``CI`` variable is set; stdout gets one line per image written (its digest and names).
@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 from ocitool.cli import EXIT_OK, UsageError
 from ocitool.compression import Compression
-from ocitool.convert import ConvertProgress, convert
-from ocitool.platform import Platform
-from ocitool.recompress import Codec
+from ocitool.model.platform import Platform
+from ocitool.ops.convert import ConvertProgress, convert
+from ocitool.ops.recompress import Codec
 
 __all__ = ["register"]
 

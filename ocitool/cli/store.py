@@ -1,7 +1,7 @@
 """Store-mode commands: ``load``, ``tag``, ``rmi``, ``image prune``, ``import``, ``system df``,
 and the store-mode halves of ``inspect``, ``images`` and ``history`` (``--root`` /
-``--docker-root``). Each handler calls one :class:`ocitool.service.ImageService` method (or
-:func:`ocitool.service.docker_root_images`) and renders what the docker v28 CLI prints.
+``--docker-root``). Each handler calls one :class:`ocitool.service.service.ImageService` method (or
+:func:`ocitool.service.service.docker_root_images`) and renders what the docker v28 CLI prints.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import json
 import sys
 from typing import Any, TextIO
 
-from ocitool import _gojson
+from ocitool._go import json as _gojson
+from ocitool._go.template import Template, TemplateError, render_table
 from ocitool.cli import render
-from ocitool.cli.templates import Template, TemplateError, render_table
 from ocitool.errors import ImageNotFoundError, OcitoolError
-from ocitool.platform import Platform
-from ocitool.service import ImageService, StoreFilters, docker_root_images
+from ocitool.model.platform import Platform
+from ocitool.service.service import ImageService, StoreFilters, docker_root_images
 from ocitool.store.root import default_root
 
 __all__ = ["cmd_history", "cmd_images", "cmd_inspect", "register"]

@@ -1,4 +1,4 @@
-"""From what the user typed to an opened :class:`~ocitool.image.Source`.
+"""From what the user typed to an opened :class:`~ocitool.image.source.Source`.
 
 A source is ``TRANSPORT:PATH[:SUFFIX]`` in skopeo's grammar (``docker-archive:PATH[:NAME|:@N]``,
 ``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``dir:PATH``) or a bare path whose format is
@@ -13,14 +13,14 @@ import stat
 from dataclasses import dataclass
 from typing import Final
 
-from ocitool._files import DirView, FileView
-from ocitool._tarindex import TarView
+from ocitool._io.files import DirView, FileView
+from ocitool._io.tarindex import TarView
 from ocitool.compression import SNIFF_SIZE, Compression, describe, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidReferenceError, NotAnImageError
-from ocitool.formats.dockerarchive import DockerArchiveSource, is_docker_archive
-from ocitool.formats.ocilayout import OCILayoutSource, is_oci_layout
-from ocitool.formats.skopeodir import SkopeoDirSource, is_skopeo_dir
-from ocitool.image import Source
+from ocitool.formats.dir.read import SkopeoDirSource, is_skopeo_dir
+from ocitool.formats.docker.read import DockerArchiveSource, is_docker_archive
+from ocitool.formats.oci.read import OCILayoutSource, is_oci_layout
+from ocitool.image.source import Source
 
 __all__ = ["TRANSPORTS", "SourceSpec", "open_source", "parse_source"]
 

@@ -1,7 +1,7 @@
 """Docker's image store without a daemon: imagedb backends, the image store with on-disk
 indexes, the reference store (``repositories.json``) and refcounted layer content.
 
-See :mod:`ocitool.store.root` for a whole ``--root`` directory and :mod:`ocitool.service` for
+See :mod:`ocitool.store.root` for a whole ``--root`` directory and :mod:`ocitool.service.service` for
 the commands built on it.
 """
 

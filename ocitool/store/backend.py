@@ -21,9 +21,9 @@ import shutil
 from collections.abc import Callable, Iterator
 from typing import Protocol, runtime_checkable
 
-from ocitool.digest import SHA256, Digest, digest_bytes
+from ocitool._io.output import atomic_write
 from ocitool.errors import BlobNotFoundError, DigestMismatchError, InvalidDocumentError
-from ocitool.store._atomic import atomic_write
+from ocitool.model.digest import SHA256, Digest, digest_bytes
 
 __all__ = ["FSBackend", "MemoryBackend", "StoreBackend", "WalkFunc"]
 

@@ -1,6 +1,6 @@
 """``--change`` for ``import`` and commits: moby's ``dockerfile.BuildFromConfig`` for the
 instructions docker allows there (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME,
-WORKDIR, STOPSIGNAL), applied to a :class:`~ocitool.config.ContainerConfig`.
+WORKDIR, STOPSIGNAL), applied to a :class:`~ocitool.model.config.ContainerConfig`.
 
 Quoting follows the Dockerfile parser (``"…"``, ``'…'``, backslash escapes); JSON (exec) form
 for CMD, ENTRYPOINT and VOLUME; shell form runs under ``/bin/sh -c``. Variables are not
@@ -14,8 +14,8 @@ import posixpath
 from collections.abc import Sequence
 from typing import Any
 
-from ocitool.config import ContainerConfig
 from ocitool.errors import InvalidConfigError
+from ocitool.model.config import ContainerConfig
 
 __all__ = ["ALLOWED_CHANGES", "apply_changes"]
 

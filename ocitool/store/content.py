@@ -25,15 +25,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from ocitool import mediatypes as mt
+from ocitool._io.output import atomic_write, fsync_dir
 from ocitool.compression import Compression, open_decompressed, sniff
-from ocitool.config import chain_ids
-from ocitool.descriptor import Descriptor
-from ocitool.digest import SHA256, Digest, Digester
 from ocitool.errors import BlobNotFoundError, DigestMismatchError
-from ocitool.image import Blobs, Layer
-from ocitool.layersize import tar_unpacked_size
-from ocitool.store._atomic import atomic_write, fsync_dir
+from ocitool.image.layersize import tar_unpacked_size
+from ocitool.image.source import Blobs, Layer
+from ocitool.model import mediatypes as mt
+from ocitool.model.config import chain_ids
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import SHA256, Digest, Digester
 
 __all__ = ["LayerInfo", "LayerStore", "StoreBlobs"]
 
@@ -76,8 +76,8 @@ class _HashingReader:
 
 
 class StoreBlobs(Blobs):
-    """The layer blobs of a root as :class:`~ocitool.image.Blobs`, so that the readers'
-    :class:`~ocitool.image.Layer` (and everything built on it) works on stored layers."""
+    """The layer blobs of a root as :class:`~ocitool.image.source.Blobs`, so that the readers'
+    :class:`~ocitool.image.source.Layer` (and everything built on it) works on stored layers."""
 
     def __init__(self, blob_dir: str) -> None:
         self.blob_dir = blob_dir
@@ -164,7 +164,7 @@ class LayerStore:
         return sum(layer.size for layer in self.chain(top))
 
     def as_layer(self, info: LayerInfo) -> Layer:
-        """The stored layer as a readers' :class:`~ocitool.image.Layer` (lazy, streaming)."""
+        """The stored layer as a readers' :class:`~ocitool.image.source.Layer` (lazy, streaming)."""
         desc = Descriptor(info.media_type, info.blob, info.blob_size)
         return Layer(StoreBlobs(self.blob_dir), desc, info.diff_id, referenced_by=str(info.chain_id))
 

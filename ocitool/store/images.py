@@ -18,8 +18,6 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ocitool.config import ImageConfig, validate_for_store
-from ocitool.digest import SHA256, Digest
 from ocitool.errors import (
     AmbiguousImageError,
     BlobNotFoundError,
@@ -27,9 +25,11 @@ from ocitool.errors import (
     InvalidConfigError,
     OcitoolError,
 )
+from ocitool.model.config import ImageConfig, validate_for_store
+from ocitool.model.digest import SHA256, Digest
+from ocitool.model.timestamp import Timestamp
 from ocitool.store.backend import StoreBackend
 from ocitool.store.content import LayerStore
-from ocitool.timestamp import Timestamp
 
 __all__ = ["ImageRow", "ImageStore"]
 

@@ -2,7 +2,7 @@
 
 The file is ``{"Repositories": {"<familiar name>": {"<familiar ref>": "sha256:<id>"}}}``, keys
 sorted, as Go's ``json.Marshal`` writes it (``refstore.store.save``). The grammar and the
-normalisation (``docker.io/library/``, default tag ``latest``) are :mod:`ocitool.reference`'s.
+normalisation (``docker.io/library/``, default tag ``latest``) are :mod:`ocitool.model.reference`'s.
 Writes are atomic; :meth:`ReferenceStore.references` is answered from an in-memory reverse map
 built when the file is read.
 """
@@ -13,11 +13,11 @@ import json
 import os
 from dataclasses import replace
 
-from ocitool import _gojson
-from ocitool.digest import Digest
+from ocitool._go import json as _gojson
+from ocitool._io.output import atomic_write
 from ocitool.errors import InvalidDocumentError, InvalidReferenceError, ReferenceConflictError
-from ocitool.reference import Reference, parse_normalized
-from ocitool.store._atomic import atomic_write
+from ocitool.model.digest import Digest
+from ocitool.model.reference import Reference, parse_normalized
 
 __all__ = ["ReferenceStore", "as_reference"]
 

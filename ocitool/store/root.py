@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ocitool.store._atomic import atomic_write, file_lock
+from ocitool._io.output import atomic_write, file_lock
 from ocitool.store._index import open_index
 from ocitool.store.backend import FSBackend
 from ocitool.store.content import LayerStore

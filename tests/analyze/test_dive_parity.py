@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitool.analyze import analyze
+from ocitool.analysis.analyze import analyze
 from tests import peers
 
 # dive 0.13.1 ``--json`` / ``--ci`` on the immutable shared archives (docker-archive forms).
@@ -177,7 +177,7 @@ def test_archives_compressed_whole_and_layout_dirs(ext: str) -> None:
 
 
 def test_each_layer_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ocitool.image import Layer
+    from ocitool.image.source import Layer
 
     opened: list[str] = []
     original = Layer.open_uncompressed

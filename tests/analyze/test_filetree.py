@@ -7,8 +7,8 @@ import tarfile
 
 import pytest
 
+from ocitool.analysis.filetree import FileInfo, FileTree, MergedFS, dive_efficiency, go_file_mode, read_layer
 from ocitool.errors import InvalidArchiveError
-from ocitool.filetree import FileInfo, FileTree, MergedFS, dive_efficiency, go_file_mode, read_layer
 
 
 def layer(*members: tuple[str, bytes | None]) -> list[FileInfo]:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ocitool.analyze import analyze
-from ocitool.report import render_html
-from ocitool.rules import evaluate, load_rules
+from ocitool.analysis.analyze import analyze
+from ocitool.analysis.report import render_html
+from ocitool.analysis.rules import evaluate, load_rules
 from tests import peers
 
 _FLAGS = [

@@ -9,10 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ocitool.analyze import analyze
+from ocitool.analysis.analyze import analyze
+from ocitool.analysis.report import render_junit, render_markdown, render_sarif
+from ocitool.analysis.rules import RULE_KEYS, RuleStatus, evaluate, load_rules, parse_bytes, run_ci
 from ocitool.errors import InvalidDocumentError
-from ocitool.report import render_junit, render_markdown, render_sarif
-from ocitool.rules import RULE_KEYS, RuleStatus, evaluate, load_rules, parse_bytes, run_ci
 from tests import peers
 
 HERE = Path(__file__).parent

@@ -247,11 +247,11 @@ def test_inspect_loads_only_its_own_command_module() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('ocitool.cli.', 'jsonschema', 'sqlite3'))))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "['ocitool.cli.commands', 'ocitool.cli.render', 'ocitool.cli.templates']"
+    assert proc.stdout.strip() == "['ocitool.cli.commands', 'ocitool.cli.render']"
 
 
 def test_typed_config_has_a_zero_for_every_field_in_order() -> None:
     from ocitool.cli.commands import _CONFIG_ZERO
-    from ocitool.config import OCI_CONFIG_FIELDS
+    from ocitool.model.config import OCI_CONFIG_FIELDS
 
     assert tuple(_CONFIG_ZERO) == OCI_CONFIG_FIELDS

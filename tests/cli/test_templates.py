@@ -1,5 +1,5 @@
 # ruff: noqa: E501
-"""Tests of ocitool.cli.templates: Go text/template, fmt and docker's tables and tabwriter.
+"""Tests of ocitool._go.template: Go text/template, fmt and docker's tables and tabwriter.
 
 The RECORDED_* tables were recorded from the docker CLI 28.2.2 (Go 1.24.3) binary itself,
 run offline: ``docker context inspect --format`` executed each template against JSON data
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ocitool.cli.templates import (
+from ocitool._go.template import (
     ALIGN_RIGHT,
     DEBUG,
     DISCARD_EMPTY_COLUMNS,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from ocitool import query
 from ocitool.compression import Compression
 from ocitool.errors import (
     EmptySourceError,
@@ -17,8 +16,9 @@ from ocitool.errors import (
     PlatformNotFoundError,
 )
 from ocitool.formats.detect import open_source
-from ocitool.mediatypes import LayerCompression
-from ocitool.platform import Platform
+from ocitool.model.mediatypes import LayerCompression
+from ocitool.model.platform import Platform
+from ocitool.ops import query
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real"
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ocitool import query
-from ocitool._tarindex import TarView
+from ocitool._io.tarindex import TarView
 from ocitool.errors import BlobNotFoundError, InvalidArchiveError
 from ocitool.formats.detect import open_source
+from ocitool.ops import query
 from tests import peers
 
 F = peers.FIXTURES

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from ocitool._tarwriter import TarWriter, sorted_members, source_date_epoch
+from ocitool._io.tarwriter import TarWriter, sorted_members, source_date_epoch
 from ocitool.compression import Compression
-from ocitool.descriptor import Descriptor
-from ocitool.digest import digest_bytes
 from ocitool.errors import DigestMismatchError, NotAnImageError, SizeMismatchError
-from ocitool.formats.ociwriter import OCIDirWriter, TarLayoutWriter, index_json
-from ocitool.recompress import Codec, recompress
+from ocitool.formats.oci.write import OCIDirWriter, TarLayoutWriter, index_json
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import digest_bytes
+from ocitool.ops.recompress import Codec, recompress
 
 
 def _tar(members: dict[str, bytes], mtime: int = 0) -> bytes:

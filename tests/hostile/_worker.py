@@ -13,13 +13,13 @@ import sys
 
 
 def run(archive: str, workdir: str) -> str:
-    from ocitool import query
     from ocitool.errors import OcitoolError
     from ocitool.formats.detect import open_source
-    from ocitool.rootfs import merged_tar
-    from ocitool.unpack import export, unpack
-    from ocitool.validate import validate
-    from ocitool.verify import verify
+    from ocitool.ops import query
+    from ocitool.ops.rootfs import merged_tar
+    from ocitool.ops.unpack import export, unpack
+    from ocitool.ops.validate import validate
+    from ocitool.ops.verify import verify
 
     os.makedirs(workdir, exist_ok=True)
     outcomes = []

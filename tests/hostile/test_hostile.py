@@ -185,7 +185,7 @@ def test_gzip_bomb_is_streamed_under_a_memory_limit(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys,io; from ocitool.formats.detect import open_source; "
-            "from ocitool.rootfs import merged_tar; from tests.hostile._worker import _Null\n"
+            "from ocitool.ops.rootfs import merged_tar; from tests.hostile._worker import _Null\n"
             "with open_source(sys.argv[1]) as s: merged_tar(s.entries[0].images()[0].layers, _Null())",
             str(archive),
         ],
@@ -195,7 +195,7 @@ def test_gzip_bomb_is_streamed_under_a_memory_limit(tmp_path: Path) -> None:
 
 
 def test_archive_member_limit_at_its_edge() -> None:
-    from ocitool._tarindex import TarView
+    from ocitool._io.tarindex import TarView
     from ocitool.errors import InvalidArchiveError
 
     path = str(HOSTILE / "oci-good.tar")

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ocitool.compression import Compression
-from ocitool.convert import convert
 from ocitool.formats.detect import open_source
-from ocitool.lookup import platform_images
+from ocitool.image.lookup import platform_images
+from ocitool.ops.convert import convert
 from tests import peers
 
 pytestmark = pytest.mark.peers

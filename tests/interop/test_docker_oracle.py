@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from ocitool import query
 from ocitool.cli import main
+from ocitool.ops import query
 from tests import peers
 
 pytestmark = pytest.mark.peers

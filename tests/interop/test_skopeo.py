@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ocitool import query
 from ocitool.formats.detect import open_source
-from ocitool.lookup import platform_images
+from ocitool.image.lookup import platform_images
+from ocitool.ops import query
 from tests import peers
 
 SUMMARY = json.loads((peers.EXPECTED / "summary.json").read_text())

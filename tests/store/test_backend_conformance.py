@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ocitool.digest import Digest
 from ocitool.errors import BlobNotFoundError, DigestMismatchError, InvalidDigestError, InvalidDocumentError
+from ocitool.model.digest import Digest
 from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
 
 CONFIG = b'{"comment": "abc", "rootfs": {"type": "layers"}}'

@@ -152,7 +152,7 @@ def test_session_children_and_hard_conflict(docker: peers.DockerDaemon, tmp_path
         if p.returncode != 0:
             pytest.skip(f"docker build unavailable: {p.stderr.decode()[:200]}")
         built = p.stdout.decode().strip()
-        from ocitool.service import ImageService
+        from ocitool.service.service import ImageService
 
         svc = ImageService(both.root)
         with open(layer, "rb") as fh:
@@ -204,7 +204,7 @@ def test_docker_root_images_match_the_daemon(docker: peers.DockerDaemon) -> None
 
 
 def test_docker_loads_what_ocitool_saves(docker: peers.DockerDaemon, tmp_path: Path) -> None:
-    from ocitool.service import ImageService
+    from ocitool.service.service import ImageService
 
     ids = _ids_of(TWO)
     _clean(docker, ids)

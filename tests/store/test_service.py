@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ocitool.cli import main
-from ocitool.digest import Digest
 from ocitool.errors import ImageConflictError, ImageNotFoundError, InvalidConfigError
-from ocitool.platform import Platform
-from ocitool.service import ImageService, StoreFilters
+from ocitool.model.digest import Digest
+from ocitool.model.platform import Platform
+from ocitool.service.service import ImageService, StoreFilters
 from ocitool.store.root import StoreRoot
 from tests import peers
 
@@ -371,9 +371,9 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
 
 
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
+    from ocitool._go.template import render_table
     from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _image_rows
     from ocitool.cli.store import _fast_table
-    from ocitool.cli.templates import render_table
 
     _root, svc = loaded
     svc.tag("ocitool-fixture/base:1.0", "a-rather-long-registry.example.com:5000/some/very/long/name:tag-1")
@@ -385,7 +385,7 @@ def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageServi
 
 
 def _tree(layers: list) -> dict[str, tuple[str, int, int]]:  # type: ignore[type-arg]
-    from ocitool.rootfs import iter_merged
+    from ocitool.ops.rootfs import iter_merged
 
     return {
         e.info.name.rstrip("/"): (e.info.type.decode(), e.info.size, e.info.mode & 0o7777)

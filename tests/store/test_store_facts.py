@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ocitool.digest import Digest
 from ocitool.errors import AmbiguousImageError, ImageNotFoundError, InvalidConfigError
+from ocitool.model.digest import Digest
 from ocitool.store._index import open_index
 from ocitool.store.backend import FSBackend, MemoryBackend
 from ocitool.store.images import ImageStore

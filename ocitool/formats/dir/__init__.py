@@ -1,0 +1,4 @@
+"""skopeo's ``dir:`` transport.
+"""
+
+__all__: list[str] = []

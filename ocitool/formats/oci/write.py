@@ -1,0 +1,397 @@
+"""Writers for OCI image layouts: a directory, or an archive (a tar of the same files).
+
+A writer collects blobs, then :meth:`LayoutWriter.commit` publishes them with an ``index.json``:
+
+* :class:`OCIDirWriter`, a new directory: everything is built in a temporary sibling directory
+  and renamed into place, so the layout appears complete or not at all. An existing layout
+  (or an empty directory) is added to under an exclusive ``flock`` on the directory: blobs are
+  moved in first (content-addressed, so a reader never sees a wrong blob), ``index.json`` is
+  replaced last and atomically; descriptors whose ``org.opencontainers.image.ref.name`` a new
+  one reuses are dropped, as skopeo does.
+* :class:`TarLayoutWriter`: transformed blobs are staged in a temporary directory beside the
+  destination; unchanged blobs are streamed straight from the source (digest-checked) when the
+  tar is written. Members are sorted, their metadata fixed (see :mod:`ocitool._io.tarwriter`); the
+  tar goes to a temporary file that is fsynced and renamed over the destination.
+
+Every temporary file lives in the destination's directory (the rename stays on one file
+system) and is removed on any error, KeyboardInterrupt included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Final
+
+from ocitool._go import json as _gojson
+from ocitool._io.tarwriter import TarWriter, sorted_members
+from ocitool.errors import DigestMismatchError, InvalidDocumentError, NotAnImageError
+from ocitool.model import mediatypes as mt
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest, Digester, digest_bytes
+
+__all__ = [
+    "OCI_LAYOUT_FILE",
+    "BlobOpener",
+    "LayoutWriter",
+    "OCIArchiveWriter",
+    "OCIDirWriter",
+    "TarLayoutWriter",
+    "blob_name",
+    "index_json",
+]
+
+OCI_LAYOUT_FILE: Final = b'{"imageLayoutVersion":"1.0.0"}'
+_CHUNK: Final = 1 << 20
+_STAGING_PREFIX: Final = ".ocitool-tmp-"
+
+BlobOpener = Callable[[], IO[bytes]]
+Progress = Callable[[int], None]
+
+
+def blob_name(digest: Digest) -> str:
+    """The layout path of a blob: ``blobs/<algorithm>/<encoded>``."""
+    return f"blobs/{digest.algorithm}/{digest.encoded}"
+
+
+def index_json(manifests: Sequence[Descriptor], annotations: dict[str, str] | None = None) -> bytes:
+    """An OCI ``index.json`` (compact, Go field order) listing ``manifests`` in the given order."""
+    doc: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_INDEX,
+        "manifests": [d.to_json() for d in manifests],
+    }
+    if annotations:
+        doc["annotations"] = dict(sorted(annotations.items()))
+    return _gojson.dumps(doc).encode()
+
+
+def _parent(path: str) -> str:
+    """The destination's directory. Raises FileNotFoundError naming ``path`` when it is absent."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(errno.ENOENT, "the destination's directory does not exist", path)
+    return parent
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: str, data: bytes) -> None:
+    """Write ``path`` through a temp file in its directory: fsync, rename."""
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=directory)
+    try:
+        os.fchmod(fd, 0o644 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _copy_verified(
+    src: IO[bytes], dst: IO[bytes], digest: Digest, size: int, *, where: str, progress: Progress | None
+) -> None:
+    d = Digester(digest.algorithm)
+    while chunk := src.read(_CHUNK):
+        d.update(chunk)
+        dst.write(chunk)
+        if progress is not None:
+            progress(len(chunk))
+    actual = d.digest()
+    if actual != digest or d.size != size:
+        raise DigestMismatchError(str(digest), str(actual), path=where)
+
+
+@dataclass
+class _Blob:
+    size: int
+    staged: str | None = None
+    opener: BlobOpener | None = None
+    where: str = ""
+
+
+class LayoutWriter(ABC):
+    """Collects blobs for one destination, then publishes them with :meth:`commit`.
+
+    Use as a context manager: leaving it with an exception calls :meth:`abort`, which removes
+    every temporary file. Thread-safe for ``put_*`` calls on distinct digests.
+    """
+
+    path: str
+    staging_dir: str
+
+    def new_temp(self) -> tuple[IO[bytes], str]:
+        """A new temporary file (open for writing) in the staging directory, and its path."""
+        fd, tmp = tempfile.mkstemp(prefix="blob-", dir=self.staging_dir)
+        return os.fdopen(fd, "wb"), tmp
+
+    @abstractmethod
+    def has(self, digest: Digest) -> bool:
+        """Whether the blob was put already."""
+
+    @abstractmethod
+    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
+        """Take ownership of a complete temp file (from :meth:`new_temp`) holding the blob."""
+
+    @abstractmethod
+    def put_copy(
+        self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
+    ) -> None:
+        """Add an unchanged blob read from ``opener()``; its digest is checked as it is copied."""
+
+    def put_bytes(self, data: bytes) -> Digest:
+        """Add a small blob held in memory (a manifest, config or index)."""
+        digest = digest_bytes(data)
+        if not self.has(digest):
+            out, tmp = self.new_temp()
+            with out:
+                out.write(data)
+            self.put_staged(digest, len(data), tmp)
+        return digest
+
+    @abstractmethod
+    def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
+        """Publish: write ``index.json`` listing ``manifests`` (plus ``extra`` top-level files)."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Remove every temporary file; the destination is left as it was."""
+
+    def __enter__(self) -> LayoutWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None:
+            self.abort()
+
+
+class OCIDirWriter(LayoutWriter):
+    """An OCI layout directory, new or added to (see the module docstring)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock_fd: int | None = None
+        self._existing = os.path.isdir(path)
+        self._lock = threading.Lock()
+        self._present: set[Digest] = set()
+        self._file_mode = 0o644 & ~_umask()
+        if os.path.exists(path) and not self._existing:
+            raise NotAnImageError(path, "exists and is not a directory")
+        if self._existing:
+            self._lock_fd = os.open(path, os.O_RDONLY)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # released by commit/abort (closing the fd)
+            names = {n for n in os.listdir(path) if not n.startswith(_STAGING_PREFIX)}
+            if names and "index.json" not in names:
+                self._unlock()
+                raise NotAnImageError(path, "exists, is not empty, and is not an OCI layout")
+            self.root = path
+            self.staging_dir = tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=path)
+        else:
+            parent = _parent(path)
+            self.root = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+            os.chmod(self.root, 0o755 & ~_umask())
+            self.staging_dir = os.path.join(self.root, ".staging")
+            os.mkdir(self.staging_dir)
+
+    def _final(self, digest: Digest) -> str:
+        return os.path.join(self.root, blob_name(digest))
+
+    def has(self, digest: Digest) -> bool:
+        with self._lock:
+            if digest in self._present:
+                return True
+        return self._existing and os.path.exists(self._final(digest))
+
+    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
+        final = self._final(digest)
+        os.makedirs(os.path.dirname(final), mode=0o755, exist_ok=True)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp, self._file_mode)
+        os.replace(tmp, final)
+        with self._lock:
+            self._present.add(digest)
+
+    def put_copy(
+        self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
+    ) -> None:
+        if self.has(digest):
+            return
+        out, tmp = self.new_temp()
+        with out, opener() as src:
+            _copy_verified(src, out, digest, size, where=where, progress=progress)
+        self.put_staged(digest, size, tmp)
+
+    def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        blobs_dir = os.path.join(self.root, "blobs")
+        if os.path.isdir(blobs_dir):
+            for sub in (blobs_dir, *(os.path.join(blobs_dir, a) for a in os.listdir(blobs_dir))):
+                if os.path.isdir(sub):
+                    _fsync_dir(sub)
+        layout_file = os.path.join(self.root, "oci-layout")
+        if not os.path.exists(layout_file):
+            _write_atomic(layout_file, OCI_LAYOUT_FILE)
+        for name, data in (extra or {}).items():
+            _write_atomic(os.path.join(self.root, name), data)
+        index_path = os.path.join(self.root, "index.json")
+        if self._existing and os.path.exists(index_path):
+            manifests = _merge_index(index_path, manifests)
+        _write_atomic(index_path, index_json(manifests))
+        _fsync_dir(self.root)
+        if not self._existing:
+            os.rename(self.root, self.path)
+            _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
+        self._unlock()
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        if not self._existing:
+            shutil.rmtree(self.root, ignore_errors=True)
+        self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+
+def _merge_index(index_path: str, new: Sequence[Descriptor]) -> list[Descriptor]:
+    """The existing index's descriptors (minus those a new ref name replaces), then ``new``."""
+    try:
+        with open(index_path, "rb") as fh:
+            doc = json.loads(fh.read())
+        olds = [
+            Descriptor.from_dict(d, path=index_path, field_path=f"/manifests/{i}")
+            for i, d in enumerate(doc.get("manifests") or [])
+        ]
+    except (ValueError, AttributeError) as exc:
+        raise InvalidDocumentError(f"cannot add to this layout: {exc}", path=index_path) from None
+    taken = {d.annotations.get(mt.ANNOTATION_REF_NAME) for d in new} - {None}
+    kept = [d for d in olds if d.annotations.get(mt.ANNOTATION_REF_NAME) not in taken]
+    out = list(kept)
+    for d in new:
+        if not any(d == o and d.annotations == o.annotations for o in out):
+            out.append(d)
+    return out
+
+
+class TarLayoutWriter(LayoutWriter):
+    """Blobs for a tar destination; :meth:`write_archive` writes any member set atomically."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        parent = _parent(path)
+        if os.path.isdir(path):
+            raise NotAnImageError(path, "is a directory; an archive destination must be a file")
+        self.staging_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+        self.blobs: dict[Digest, _Blob] = {}
+        self._lock = threading.Lock()
+        self.progress: Progress | None = None
+
+    def has(self, digest: Digest) -> bool:
+        with self._lock:
+            return digest in self.blobs
+
+    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
+        with self._lock:
+            if digest in self.blobs:
+                os.unlink(tmp)
+                return
+            self.blobs[digest] = _Blob(size, staged=tmp)
+
+    def put_copy(
+        self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
+    ) -> None:
+        with self._lock:
+            self.blobs.setdefault(digest, _Blob(size, opener=opener, where=where))
+
+    def blob_size(self, digest: Digest) -> int:
+        return self.blobs[digest].size
+
+    def write_archive(self, members: dict[str, bytes | Digest]) -> None:
+        """Write the tar: ``members`` maps names to contents or to blobs put earlier; parent
+        directories are added; everything sorted. Atomic: temp file, fsync, rename."""
+        names: dict[str, bytes | Digest | None] = dict(members)
+        for name in list(members):
+            parts = name.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                names.setdefault("/".join(parts[:i]) + "/", None)
+        parent = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.tmp-", dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                tar = TarWriter(raw)
+                for name in sorted_members(names):
+                    value = names[name]
+                    if value is None:
+                        tar.add_dir(name)
+                    elif isinstance(value, bytes):
+                        tar.add_bytes(name, value)
+                    else:
+                        blob = self.blobs[value]
+                        if blob.staged is not None:
+                            with open(blob.staged, "rb") as src:
+                                tar.add_stream(name, blob.size, src, progress=self.progress)
+                        else:
+                            assert blob.opener is not None
+                            with blob.opener() as src:
+                                tar.add_stream(
+                                    name,
+                                    blob.size,
+                                    src,
+                                    expect=value,
+                                    where=blob.where,
+                                    progress=self.progress,
+                                )
+                tar.finish()
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.chmod(tmp, 0o644 & ~_umask())
+            os.replace(tmp, self.path)
+            _fsync_dir(parent)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        finally:
+            shutil.rmtree(self.staging_dir, ignore_errors=True)
+
+    def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
+        members: dict[str, bytes | Digest] = {blob_name(d): d for d in self.blobs}
+        members["oci-layout"] = OCI_LAYOUT_FILE
+        members["index.json"] = index_json(manifests)
+        members.update(extra or {})
+        self.write_archive(members)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+
+
+OCIArchiveWriter = TarLayoutWriter
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,182 @@
+"""Choosing images in a source: by name, ID, ID prefix or position, then by platform.
+
+Names are tried before IDs, as moby's ``GetImage`` does: a docker-archive name is normalised as
+docker normalises it (``alpine`` is ``docker.io/library/alpine:latest``); an OCI ``ref.name`` is
+matched as written. Then a full image ID or a unique prefix (``sha256:``-prefixed or bare hex),
+then ``@N``, the N-th entry counted from 0.
+
+For a multi-platform index, one image is chosen: the best match for ``--platform`` (Docker's
+``OnlyPlatformWithFallback``, which also accepts an image that lacks the requested variant); by
+default the best match for this host, else the first present image in containerd's preference
+order. Attestation manifests and artifacts are never chosen as images.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cmp_to_key
+
+from ocitool.errors import AmbiguousImageError, ImageNotFoundError, OcitoolError, PlatformNotFoundError
+from ocitool.image.source import Entry, Source, SourceImage
+from ocitool.model import mediatypes as mt
+from ocitool.model.platform import Platform, host_platform, only, only_platform_with_fallback
+from ocitool.model.reference import try_parse_normalized
+
+__all__ = [
+    "Selected",
+    "find_entries",
+    "is_attestation",
+    "is_platform_image",
+    "platform_images",
+    "select_images",
+]
+
+_HEX_PREFIX = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
+_POSITION = re.compile(r"^@(\d+)$")
+
+
+@dataclass(frozen=True)
+class Selected:
+    """An image chosen from a source, with the entry (names, parent) it belongs to."""
+
+    entry: Entry
+    image: SourceImage
+
+
+def is_attestation(image: SourceImage) -> bool:
+    """A BuildKit attestation manifest (``vnd.docker.reference.type: attestation-manifest``)."""
+    ann = image.descriptor.annotations
+    return ann.get(mt.ANNOTATION_DOCKER_REFERENCE_TYPE) == mt.ATTESTATION_MANIFEST
+
+
+def _name_matches(entry: Entry, name: str, transport: str) -> bool:
+    if name in entry.ref_names or name in entry.repo_tags:
+        return True
+    ref = try_parse_normalized(name)
+    if ref is None:
+        return False
+    familiar = ref.with_default_tag().familiar()
+    return familiar in entry.repo_tags
+
+
+def find_entries(source: Source, image: str = "") -> list[Entry]:
+    """The entries ``image`` selects ('' selects all). Raises ImageNotFoundError or
+    AmbiguousImageError."""
+    entries = list(source.entries)
+    if not image:
+        return entries
+    position = _POSITION.match(image)
+    if position:
+        n = int(position.group(1))
+        if n >= len(entries):
+            raise ImageNotFoundError(image, path=source.path)
+        return [entries[n]]
+    by_name = [e for e in entries if _name_matches(e, image, source.transport)]
+    if by_name:
+        return by_name
+    prefix = _HEX_PREFIX.match(image)
+    if prefix:
+        hexpart = prefix.group(1)
+        hits: list[Entry] = []
+        ids: set[str] = set()
+        for entry in entries:
+            candidates = {entry.descriptor.digest.encoded}
+            candidates.update(img.id.encoded for img in entry.images())
+            matched = {c for c in candidates if c.startswith(hexpart)}
+            if matched:
+                hits.append(entry)
+                ids.update(matched)
+        if len(ids) > 1:
+            raise AmbiguousImageError(image, path=source.path)
+        if hits:
+            return hits
+    raise ImageNotFoundError(image, path=source.path)
+
+
+def is_platform_image(image: SourceImage) -> bool:
+    """A runnable image: an image manifest that is no attestation, artifact or other
+    reference (``vnd.docker.reference.type``), and whose platform is not ``unknown/unknown``."""
+    desc = image.descriptor
+    if mt.ANNOTATION_DOCKER_REFERENCE_TYPE in desc.annotations or image.manifest.artifact_type:
+        return False
+    if desc.platform is not None and desc.platform.os == "unknown":
+        return False
+    return image.manifest.is_image
+
+
+def _candidates(entry: Entry) -> list[SourceImage]:
+    return [img for img in entry.images() if is_platform_image(img)]
+
+
+def platform_images(entry: Entry) -> list[SourceImage]:
+    """Every present, runnable platform image of an entry (attestations left out)."""
+    return _candidates(entry)
+
+
+def select_images(
+    source: Source,
+    image: str = "",
+    *,
+    platform: Platform | None = None,
+    all_platforms: bool = False,
+    errors: list[OcitoolError] | None = None,
+) -> list[Selected]:
+    """The images to show for ``image`` in ``source``: one per entry, or with
+    ``all_platforms`` every platform image of each entry.
+
+    Raises ImageNotFoundError, AmbiguousImageError, PlatformNotFoundError. With ``errors``,
+    an entry that cannot be read is reported there and skipped instead.
+    """
+    out: list[Selected] = []
+    for entry in find_entries(source, image):
+        try:
+            chosen = _choose(entry, platform=platform, all_platforms=all_platforms, path=source.path)
+        except OcitoolError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
+        out.extend(Selected(entry, img) for img in chosen)
+    return out
+
+
+def _choose(entry: Entry, *, platform: Platform | None, all_platforms: bool, path: str) -> list[SourceImage]:
+    images = _candidates(entry)
+    if not images:
+        if entry.node is None:
+            raise ImageNotFoundError(
+                f"{entry.descriptor.digest} ({entry.missing_reason or 'absent'})", path=path
+            )
+        return []
+    if all_platforms:
+        return images
+    if not entry.is_index:
+        image = images[0]
+        if platform is not None and not only_platform_with_fallback(platform).match(image.platform):
+            raise PlatformNotFoundError(str(platform), [str(image.platform)], path=path)
+        return [image]
+    if platform is not None:
+        matcher = only_platform_with_fallback(platform)
+        matching = [img for img in images if matcher.match(img.platform)]
+        if not matching:
+            raise PlatformNotFoundError(str(platform), [str(i.platform) for i in images], path=path)
+        return [_best(matching, platform)]
+    host = host_platform()
+    matcher = only_platform_with_fallback(host)
+    matching = [img for img in images if matcher.match(img.platform)]
+    return [_best(matching, host) if matching else images[0]]
+
+
+def _best(images: Sequence[SourceImage], wanted: Platform) -> SourceImage:
+    comparer = only(wanted)
+
+    def cmp(a: SourceImage, b: SourceImage) -> int:
+        if comparer.less(a.platform, b.platform):
+            return -1
+        if comparer.less(b.platform, a.platform):
+            return 1
+        return 0
+
+    return sorted(images, key=cmp_to_key(cmp))[0]

@@ -1,0 +1,414 @@
+"""The read-only interfaces every format implements, and what is derived from them.
+
+A format supplies very little: a :class:`Blobs` (look up and open content by digest) and the
+list of :class:`Entry` objects it holds (each a top-level image or index with its names). Every
+other answer, parsed manifests and configs, layers, IDs, platforms, is derived here once and
+cached, so formats are interchangeable transports over the same model, in the manner of
+go-containerregistry's ``v1`` and ``partial`` packages.
+
+Nothing here reads layer bytes until a caller opens a layer: listing images, reading configs
+and manifests touches only the small JSON documents.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import IO, Final
+
+from ocitool._io.files import FileView
+from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
+from ocitool.errors import (
+    BlobNotFoundError,
+    DigestMismatchError,
+    InvalidDocumentError,
+    UnsupportedMediaTypeError,
+)
+from ocitool.model import mediatypes as mt
+from ocitool.model.config import ImageConfig
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest, VerifyingReader
+from ocitool.model.manifest import Index, Manifest, parse_document
+from ocitool.model.platform import Platform
+
+__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Source", "SourceImage", "ViewBlobs"]
+
+MAX_INDEX_DEPTH: Final = 8
+
+
+class Blobs(ABC):
+    """Content addressed by digest: the one thing every format must provide."""
+
+    label: str
+
+    @abstractmethod
+    def has(self, digest: Digest) -> bool:
+        """Whether the blob is present."""
+
+    @abstractmethod
+    def size(self, digest: Digest) -> int:
+        """The stored size. Raises BlobNotFoundError."""
+
+    @abstractmethod
+    def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
+        """A seekable reader of the stored bytes, unverified (unbuffered: reads exactly what
+        is asked). Raises BlobNotFoundError."""
+
+    def head(self, digest: Digest, n: int) -> bytes:
+        """The first ``n`` bytes (for sniffing)."""
+        with self.open(digest) as fh:
+            return fh.read(n)
+
+    def read_document(self, desc: Descriptor, *, referenced_by: str) -> bytes:
+        """A small JSON blob, checked against its descriptor's size and digest.
+
+        Raises BlobNotFoundError (naming ``referenced_by``), SizeMismatchError or
+        DigestMismatchError.
+        """
+        if desc.data is not None:
+            data = desc.data
+        else:
+            if not self.has(desc.digest):
+                raise BlobNotFoundError(str(desc.digest), referenced_by=referenced_by, path=self.label)
+            with self.open(desc.digest) as fh:
+                data = VerifyingReader(fh, desc.digest, desc.size, path=self.where(desc.digest)).read()
+        return data
+
+    def where(self, digest: Digest) -> str:
+        """How error messages name the blob."""
+        return f"{self.label}:{digest}"
+
+
+class ViewBlobs(Blobs):
+    """Blobs stored as files of a :class:`~ocitool._io.files.FileView`, one file per digest;
+    subclasses say how a digest names its file."""
+
+    def __init__(self, view: FileView) -> None:
+        self.view = view
+        self.label = view.label
+
+    @staticmethod
+    @abstractmethod
+    def name(digest: Digest) -> str:
+        """The file holding ``digest``'s blob (a parsed digest never climbs out of the view)."""
+
+    def has(self, digest: Digest) -> bool:
+        return self.view.exists(self.name(digest))
+
+    def size(self, digest: Digest) -> int:
+        try:
+            return self.view.size(self.name(digest))
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
+        try:
+            return self.view.open(self.name(digest), buffered=buffered)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def head(self, digest: Digest, n: int) -> bytes:
+        try:
+            return self.view.read_head(self.name(digest), n)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def where(self, digest: Digest) -> str:
+        return self.view.where(self.name(digest))
+
+
+class Layer:
+    """One layer: its descriptor (as the manifest has it) and its diff ID (from the config).
+
+    Streams open lazily. The stored blob's compression is sniffed from its first bytes and
+    compared with what the media type declares (``compression_mismatch``); decompression
+    follows the content, as Docker's loader does.
+    """
+
+    def __init__(self, blobs: Blobs, descriptor: Descriptor, diff_id: Digest, *, referenced_by: str) -> None:
+        self.blobs = blobs
+        self.descriptor = descriptor
+        self.diff_id = diff_id
+        self.referenced_by = referenced_by
+
+    def __repr__(self) -> str:
+        return f"Layer({self.descriptor.digest}, diff_id={self.diff_id})"
+
+    @property
+    def digest(self) -> Digest:
+        return self.descriptor.digest
+
+    @property
+    def media_type(self) -> str:
+        return self.descriptor.media_type
+
+    @property
+    def declared_compression(self) -> mt.LayerCompression:
+        return mt.layer_compression(self.descriptor.media_type, self.descriptor.annotations)
+
+    @property
+    def present(self) -> bool:
+        """False for a layer whose blob is absent (typically a foreign layer)."""
+        return self.blobs.has(self.descriptor.digest)
+
+    @cached_property
+    def compression(self) -> Compression:
+        """The compression of the stored bytes, from their magic (reads 6 bytes)."""
+        return sniff(self.blobs.head(self.descriptor.digest, SNIFF_SIZE))
+
+    @property
+    def compression_mismatch(self) -> bool:
+        return not self.compression.matches(self.declared_compression)
+
+    def open_blob(self, *, verify: bool = False, buffered: bool = True) -> IO[bytes]:
+        """The stored (possibly compressed) bytes. Raises BlobNotFoundError when absent."""
+        if not self.blobs.has(self.descriptor.digest):
+            raise BlobNotFoundError(
+                str(self.descriptor.digest), referenced_by=self.referenced_by, path=self.blobs.label
+            )
+        fh = self.blobs.open(self.descriptor.digest, buffered=buffered)
+        if verify:
+            return VerifyingReader(  # type: ignore[return-value]
+                fh, self.descriptor.digest, self.descriptor.size, path=self.blobs.where(self.digest)
+            )
+        return fh
+
+    def open_uncompressed(self) -> IO[bytes]:
+        """The layer's tar stream, decompressed per its content. Streaming; caller closes."""
+        return open_decompressed(
+            self.open_blob(), self.compression, path=self.blobs.where(self.descriptor.digest)
+        )
+
+
+class _Node:
+    """What an image and an index share: stored bytes, the descriptor naming them, their blobs."""
+
+    def __init__(self, blobs: Blobs, raw_manifest: bytes, descriptor: Descriptor, *, label: str) -> None:
+        self.blobs = blobs
+        self.raw_manifest = raw_manifest
+        self.descriptor = descriptor
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.label}, {self.descriptor.digest})"
+
+    @property
+    def digest(self) -> Digest:
+        """The digest of the stored manifest or index."""
+        return self.descriptor.digest
+
+    @property
+    def where(self) -> str:
+        """How errors name the stored document."""
+        return self.blobs.where(self.descriptor.digest)
+
+
+class SourceImage(_Node):
+    """A single-platform image: a manifest, its config, and its layers.
+
+    ``raw_manifest`` and ``raw_config`` are the stored bytes, unchanged; ``id`` is the config's
+    digest (Docker's image ID). Everything is parsed on first use and cached.
+    """
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return Manifest.from_bytes(self.raw_manifest, path=self.where, media_type=self.descriptor.media_type)
+
+    @cached_property
+    def raw_config(self) -> bytes:
+        return self.blobs.read_document(
+            self.manifest.config, referenced_by=f"manifest {self.descriptor.digest}"
+        )
+
+    @cached_property
+    def config(self) -> ImageConfig:
+        return ImageConfig.from_json(self.raw_config, path=self.blobs.where(self.manifest.config.digest))
+
+    @property
+    def id(self) -> Digest:
+        """Docker's image ID: the digest of the config bytes as stored."""
+        return self.manifest.config.digest
+
+    @cached_property
+    def platform(self) -> Platform:
+        """The descriptor's platform when an index gave one, else the config's."""
+        if self.descriptor.platform is not None:
+            return self.descriptor.platform
+        return self.config.platform()
+
+    @cached_property
+    def layers(self) -> tuple[Layer, ...]:
+        """The manifest's layers paired with the config's diff IDs (one each, in order)."""
+        if not self.manifest.is_image:
+            return ()
+        diff_ids = self.config.rootfs.diff_ids if self.config.rootfs else []
+        descs = self.manifest.layers
+        if len(diff_ids) != len(descs):
+            raise InvalidDocumentError(
+                f"config has {len(diff_ids)} diff IDs but the manifest has {len(descs)} layers",
+                path=self.blobs.where(self.manifest.config.digest),
+                field="/rootfs/diff_ids",
+            )
+        by = f"manifest {self.descriptor.digest}"
+        return tuple(
+            Layer(self.blobs, d, diff, referenced_by=by) for d, diff in zip(descs, diff_ids, strict=True)
+        )
+
+    @property
+    def available(self) -> bool:
+        """Config and every layer blob present (foreign layers included)."""
+        return self.blobs.has(self.manifest.config.digest) and all(
+            self.blobs.has(d.digest) for d in self.manifest.layers
+        )
+
+    @property
+    def content_size(self) -> int:
+        """Bytes of this image's present content: manifest, config and layer blobs."""
+        total = len(self.raw_manifest)
+        for d in (self.manifest.config, *self.manifest.layers):
+            if self.blobs.has(d.digest):
+                total += self.blobs.size(d.digest)
+        return total
+
+
+class ImageIndex(_Node):
+    """An index or manifest list, with lazy access to its children."""
+
+    def __init__(
+        self, blobs: Blobs, raw: bytes, descriptor: Descriptor, *, label: str, depth: int = 0
+    ) -> None:
+        super().__init__(blobs, raw, descriptor, label=label)
+        self.depth = depth
+
+    @cached_property
+    def index(self) -> Index:
+        return Index.from_bytes(self.raw_manifest, path=self.where, media_type=self.descriptor.media_type)
+
+    def child(self, desc: Descriptor) -> SourceImage | ImageIndex:
+        """The image or index ``desc`` names. Raises BlobNotFoundError when it is absent."""
+        return open_descriptor(
+            self.blobs,
+            desc,
+            label=self.label,
+            referenced_by=f"index {self.descriptor.digest}",
+            depth=self.depth + 1,
+        )
+
+    def walk(self) -> Iterator[tuple[Descriptor, SourceImage | None]]:
+        """Every manifest descriptor below this index (nested indexes flattened, loops cut),
+        with its image, or None when the manifest is absent or not an image manifest."""
+        seen: set[Digest] = {self.descriptor.digest}
+        yield from self._walk(seen)
+
+    def _walk(self, seen: set[Digest]) -> Iterator[tuple[Descriptor, SourceImage | None]]:
+        for desc in self.index.manifests:
+            if mt.is_index(desc.media_type):
+                if desc.digest in seen or self.depth >= MAX_INDEX_DEPTH or not self.blobs.has(desc.digest):
+                    continue
+                seen.add(desc.digest)
+                child = self.child(desc)
+                assert isinstance(child, ImageIndex)
+                yield from child._walk(seen)
+            elif mt.is_manifest(desc.media_type) or not desc.media_type:
+                if not self.blobs.has(desc.digest):
+                    yield desc, None
+                    continue
+                node = self.child(desc)
+                yield desc, node if isinstance(node, SourceImage) else None
+
+    def images(self) -> list[SourceImage]:
+        """The present image manifests below this index, in index order."""
+        return [img for _, img in self.walk() if img is not None]
+
+
+def open_descriptor(
+    blobs: Blobs, desc: Descriptor, *, label: str, referenced_by: str, depth: int = 0
+) -> SourceImage | ImageIndex:
+    """Read the manifest or index ``desc`` names, verified, and wrap it."""
+    raw = blobs.read_document(desc, referenced_by=referenced_by)
+    media_type = desc.media_type
+    if not (mt.is_index(media_type) or mt.is_manifest(media_type)):
+        doc = parse_document(raw, path=blobs.where(desc.digest), media_type=media_type)
+        media_type = doc.media_type
+        desc = Descriptor(
+            media_type=media_type,
+            digest=desc.digest,
+            size=desc.size,
+            urls=desc.urls,
+            annotations=desc.annotations,
+            data=desc.data,
+            platform=desc.platform,
+            artifact_type=desc.artifact_type,
+        )
+    if mt.is_index(media_type):
+        return ImageIndex(blobs, raw, desc, label=label, depth=depth)
+    if mt.is_manifest(media_type):
+        return SourceImage(blobs, raw, desc, label=label)
+    raise UnsupportedMediaTypeError(media_type, path=blobs.label, digest=str(desc.digest))
+
+
+@dataclass
+class Entry:
+    """One top-level image or index in a source, with the names the source gives it.
+
+    ``repo_tags`` are Docker references in familiar form (``alpine:3.19``), as ``RepoTags``;
+    ``ref_names`` are OCI ``org.opencontainers.image.ref.name`` values as written.
+    ``parent`` is a legacy ``manifest.json`` ``Parent`` (an image ID) when present.
+    """
+
+    position: int
+    node: SourceImage | ImageIndex | None
+    descriptor: Descriptor
+    repo_tags: list[str] = field(default_factory=list)
+    ref_names: list[str] = field(default_factory=list)
+    parent: str = ""
+    missing_reason: str = ""
+
+    @property
+    def is_index(self) -> bool:
+        return isinstance(self.node, ImageIndex)
+
+    def images(self) -> list[SourceImage]:
+        """The single image, or the present images of an index."""
+        if isinstance(self.node, SourceImage):
+            return [self.node]
+        if isinstance(self.node, ImageIndex):
+            return self.node.images()
+        return []
+
+
+class Source(ABC):
+    """An opened archive, layout or directory: a list of entries over a set of blobs.
+
+    Use as a context manager (or call ``close``) to release open files. Entries are read on
+    first use of ``entries``; a source that holds no image raises EmptySourceError there.
+    """
+
+    transport: str
+    path: str
+    blobs: Blobs
+
+    @abstractmethod
+    def _load_entries(self) -> list[Entry]:
+        """Read the source's top-level list (index.json, manifest.json, ...)."""
+
+    @cached_property
+    def entries(self) -> Sequence[Entry]:
+        return self._load_entries()
+
+    def close(self) -> None:  # noqa: B027 - optional hook for sources that hold files open
+        """Release open files."""
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_digest(actual: Digest, expected: Digest, *, path: str, what: str) -> None:
+    """Raise DigestMismatchError unless ``actual == expected``."""
+    if actual != expected:
+        raise DigestMismatchError(str(expected), str(actual), path=path, what=what)

@@ -1,0 +1,681 @@
+"""Converting images between formats: docker-archive, OCI layout and OCI archive, recompressing.
+
+:func:`convert` reads any source :func:`~ocitool.formats.detect.open_source` reads and writes
+one destination (``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``docker-archive:PATH[:NAME]``).
+
+What changes and what does not:
+
+* **Layers.** Without ``compress``, an OCI destination gzips uncompressed layers (as skopeo does)
+  and keeps compressed ones byte for byte; a docker-archive destination stores layers
+  uncompressed (as ``docker save`` does). With ``compress``, every layer not already in that
+  compression is recompressed (also those that are, when ``level`` is given). Diff IDs never
+  change: every decompressed stream is hashed and checked against the config. Foreign layers and
+  non-layer blobs (attestations, artifacts) are copied as they are.
+* **Documents.** Configs are copied byte for byte, so image IDs are kept. A manifest is kept
+  byte for byte unless a layer changed or it is a Docker schema2 manifest (written as an OCI
+  manifest, as skopeo does for ``oci:``); indexes likewise, up to the top.
+* **Names.** ``RepoTags`` become ``io.containerd.image.name`` (the full reference) plus
+  ``org.opencontainers.image.ref.name`` (the tag), one ``index.json`` entry per name, as Docker
+  25+ saves; OCI names become ``RepoTags`` when they are references. ``REF``, ``NAME`` and
+  ``tags`` replace the names (one image only).
+* **Platforms.** An index is kept whole with ``all_platforms``; otherwise one image is chosen
+  from it (``platform``, else the host's, with Docker's fallback), as skopeo does.
+
+Output is deterministic (see :mod:`ocitool.ops.recompress` and :mod:`ocitool._io.tarwriter`) and atomic
+(see :mod:`ocitool.formats.oci.write`). Layers are processed in parallel threads (hashing and
+the codecs release the GIL); memory does not depend on layer size.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from ocitool._go import json as _gojson
+from ocitool.compression import Compression, open_decompressed
+from ocitool.errors import (
+    DigestMismatchError,
+    ImageNotFoundError,
+    InvalidConfigError,
+    InvalidReferenceError,
+)
+from ocitool.formats.detect import SourceSpec, open_source, parse_source
+from ocitool.formats.docker.write import DockerArchiveWriter, DockerImage
+from ocitool.formats.oci.write import LayoutWriter, OCIDirWriter, TarLayoutWriter
+from ocitool.image.lookup import find_entries, is_platform_image, select_images
+from ocitool.image.source import ImageIndex, Layer, Source, SourceImage
+from ocitool.model import mediatypes as mt
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest
+from ocitool.model.platform import Platform
+from ocitool.model.reference import parse_normalized, try_parse_normalized
+from ocitool.ops.recompress import ANNOTATION_COMPRESSOR, Codec, recompress
+
+__all__ = [
+    "DESTINATION_TRANSPORTS",
+    "ConvertProgress",
+    "ConvertResult",
+    "ConvertedImage",
+    "Destination",
+    "convert",
+    "parse_destination",
+]
+
+DESTINATION_TRANSPORTS: Final = ("oci", "oci-archive", "docker-archive")
+_MAX_DEPTH: Final = 8
+_CHUNK: Final = 1 << 20
+_ZSTD_CHUNKED_PREFIX: Final = "io.github.containers.zstd-chunked."
+_OCI_LAYER_TYPES: Final = {
+    Compression.NONE: mt.OCI_LAYER,
+    Compression.GZIP: mt.OCI_LAYER_GZIP,
+    Compression.ZSTD: mt.OCI_LAYER_ZSTD,
+}
+_OCI_FOREIGN_TYPES: Final = {
+    Compression.NONE: mt.OCI_LAYER_NONDISTRIBUTABLE,
+    Compression.GZIP: mt.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+    Compression.ZSTD: mt.OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A parsed DESTINATION: transport, path, and the REF (OCI) or NAME (docker) suffix."""
+
+    transport: str
+    path: str
+    ref: str = ""
+
+
+def parse_destination(text: str) -> Destination:
+    """``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]`` or ``docker-archive:PATH[:NAME]``.
+
+    Raises InvalidReferenceError for another transport, a bare path, or a NAME that is no
+    tagged reference.
+    """
+    spec = parse_source(text)
+    if spec.transport not in DESTINATION_TRANSPORTS:
+        raise InvalidReferenceError(
+            text,
+            "a destination needs a transport: "
+            "oci:DIR[:REF], oci-archive:PATH[:REF] or docker-archive:PATH[:NAME]",
+        )
+    if spec.transport == "docker-archive" and spec.image:
+        _docker_name(spec.image)
+    return Destination(spec.transport, spec.path, spec.image)
+
+
+def _docker_name(name: str) -> str:
+    """``name`` as a RepoTags entry (familiar, tag defaulted). Raises InvalidReferenceError."""
+    ref = parse_normalized(name)
+    if ref.digest:
+        raise InvalidReferenceError(name, "a name with a digest cannot be a tag")
+    return ref.with_default_tag().familiar()
+
+
+@dataclass(frozen=True)
+class ConvertProgress:
+    """Progress of a conversion: ``done`` of ``total`` source bytes in ``phase``
+    (``layers``: reading and recompressing; ``writing``: assembling an archive)."""
+
+    phase: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ConvertedImage:
+    """One top-level output: the manifest or index written, its image IDs and its names."""
+
+    digest: Digest
+    media_type: str
+    image_ids: tuple[Digest, ...]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What :func:`convert` wrote."""
+
+    destination: Destination
+    images: tuple[ConvertedImage, ...]
+
+
+@dataclass(frozen=True)
+class _Name:
+    """One name of an output image: a full reference (``io.containerd.image.name``) and/or an
+    OCI ref name."""
+
+    full: str = ""
+    ref_name: str = ""
+
+    def repo_tag(self) -> str:
+        for candidate in (self.full, self.ref_name):
+            if candidate and (":" in candidate or "/" in candidate):
+                ref = try_parse_normalized(candidate)
+                if ref is not None and ref.tag and not ref.digest:
+                    return ref.familiar()
+        return ""
+
+    def annotations(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.full:
+            out[mt.ANNOTATION_CONTAINERD_IMAGE_NAME] = self.full
+        if self.ref_name:
+            out[mt.ANNOTATION_REF_NAME] = self.ref_name
+        return out
+
+
+def _name_from_tag(tag: str) -> _Name:
+    ref = parse_normalized(tag)
+    if ref.digest:
+        raise InvalidReferenceError(tag, "a name with a digest cannot be a tag")
+    ref = ref.with_default_tag()
+    return _Name(full=str(ref), ref_name=ref.tag)
+
+
+@dataclass
+class _Item:
+    node: SourceImage | ImageIndex
+    names: list[_Name] = field(default_factory=list)
+    chosen: SourceImage | None = None  # for docker output of an index: the image that gets the tags
+
+
+@dataclass
+class _LayerOut:
+    digest: Digest
+    size: int
+    compression: Compression
+    compressor: str = ""  # set when recompressed
+
+
+class _Cancelled(Exception):
+    """Raised in workers once another job failed or the user interrupted."""
+
+
+class _Progress:
+    def __init__(
+        self, callback: Callable[[ConvertProgress], None] | None, total: int, cancel: threading.Event
+    ):
+        self._callback = callback
+        self._total = total
+        self._done = 0
+        self._phase = "layers"
+        self._lock = threading.Lock()
+        self._cancel = cancel
+
+    def phase(self, name: str, total: int) -> None:
+        with self._lock:
+            self._phase, self._total, self._done = name, total, 0
+        if self._callback is not None:
+            self._callback(ConvertProgress(name, 0, total))
+
+    def add(self, n: int) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled()
+        if self._callback is None:
+            return
+        with self._lock:
+            self._done += n
+            event = ConvertProgress(self._phase, self._done, self._total)
+        self._callback(event)
+
+
+class _Counting(io.RawIOBase):
+    """A raw reader that reports bytes read and stops when cancelled."""
+
+    def __init__(self, raw: IO[bytes], progress: _Progress) -> None:
+        self._raw = raw
+        self._progress = progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        memoryview(buffer).cast("B")[:n] = data
+        self._progress.add(n)
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Converter:
+    def __init__(
+        self,
+        source: Source,
+        dest: Destination,
+        writer: LayoutWriter,
+        *,
+        compress: Compression | None,
+        level: int | None,
+        workers: int,
+        progress: Callable[[ConvertProgress], None] | None,
+    ) -> None:
+        self.source = source
+        self.dest = dest
+        self.writer = writer
+        self.docker = dest.transport == "docker-archive"
+        self.compress = compress
+        self.level = level
+        self.workers = workers
+        self.cancel = threading.Event()
+        self.callback = progress
+        self.jobs: dict[Digest, tuple[Layer | None, Descriptor, Compression | None]] = {}
+        self.layer_out: dict[Digest, _LayerOut] = {}
+        self.node_out: dict[Digest, Descriptor] = {}
+        self.lock = threading.Lock()
+        self.blobs_of: dict[Digest, SourceImage | ImageIndex] = {}
+        self.progress = _Progress(progress, 0, self.cancel)
+
+    # -- planning ---------------------------------------------------------------------------
+
+    def _target(self, layer: Layer) -> Compression | None:
+        """The compression a layer gets, or None to copy its bytes as they are."""
+        current = layer.compression
+        if self.compress is not None:
+            target = self.compress
+        elif self.docker:
+            target = Compression.NONE
+        elif current in (Compression.NONE, Compression.XZ, Compression.BZIP2):
+            target = Compression.GZIP
+        else:
+            target = current
+        if target is current and (self.level is None or target is Compression.NONE):
+            return None
+        return target
+
+    def plan_node(
+        self, node: SourceImage | ImageIndex, depth: int = 0, seen: frozenset[Digest] = frozenset()
+    ) -> None:
+        if isinstance(node, SourceImage):
+            self._plan_image(node)
+            return
+        if depth >= _MAX_DEPTH:
+            return
+        for desc in node.index.manifests:
+            if desc.digest in seen or not node.blobs.has(desc.digest):
+                continue
+            if mt.is_index(desc.media_type) or mt.is_manifest(desc.media_type) or not desc.media_type:
+                self.plan_node(node.child(desc), depth + 1, seen | {node.digest})
+            else:
+                self._add_copy(node, desc)
+
+    def _add_copy(self, node: SourceImage | ImageIndex, desc: Descriptor) -> None:
+        if desc.data is None and node.blobs.has(desc.digest):
+            self.jobs.setdefault(desc.digest, (None, desc, None))
+            self.blobs_of[desc.digest] = node
+
+    def _plan_image(self, image: SourceImage) -> None:
+        manifest = image.manifest
+        layers: tuple[Layer, ...] = ()
+        if manifest.is_image:
+            try:
+                layers = image.layers
+            except InvalidConfigError:  # no diff IDs to check a new encoding against: copy as is
+                layers = ()
+        by_digest = {layer.digest: layer for layer in layers}
+        for desc in manifest.layers:
+            layer = by_digest.get(desc.digest)
+            if layer is None or not mt.is_layer(desc.media_type) or mt.is_foreign_layer(desc.media_type):
+                self._add_copy(image, desc)
+                continue
+            if not layer.present:
+                layer.open_blob()  # raises BlobNotFoundError naming the manifest
+            if desc.digest not in self.jobs:
+                self.jobs[desc.digest] = (layer, desc, self._target(layer))
+                self.blobs_of[desc.digest] = image
+
+    # -- layer work -------------------------------------------------------------------------
+
+    def run_jobs(self) -> None:
+        total = sum(desc.size for _, desc, _ in self.jobs.values())
+        self.progress.phase("layers", total)
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocitool-convert")
+        self.block_pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocitool-deflate")
+        futures: list[Future[None]] = []
+        try:
+            for digest, (layer, desc, target) in self.jobs.items():
+                futures.append(pool.submit(self._job, digest, layer, desc, target))
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            for f in done:
+                exc = f.exception()
+                if exc is not None and not isinstance(exc, _Cancelled):
+                    raise exc
+            for f in futures:
+                f.result()
+        except BaseException:
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            self.block_pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True)
+
+    def _job(self, digest: Digest, layer: Layer | None, desc: Descriptor, target: Compression | None) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled()
+        node = self.blobs_of[digest]
+        blobs = node.blobs
+        where = blobs.where(digest)
+        if target is None:
+            self.writer.put_copy(
+                digest,
+                desc.size,
+                lambda: blobs.open(digest),
+                where=where,
+                progress=self.progress.add if isinstance(self.writer, OCIDirWriter) else None,
+            )
+            comp = layer.compression if layer is not None else Compression.NONE
+            with self.lock:
+                self.layer_out[digest] = _LayerOut(digest, desc.size, comp)
+            if not isinstance(self.writer, OCIDirWriter):
+                self.progress.add(desc.size)
+            return
+        assert layer is not None
+        codec = Codec(target, self.level)
+        out, tmp = self.writer.new_temp()
+        try:
+            with out:
+                raw = _Counting(layer.open_blob(buffered=False), self.progress)
+                with open_decompressed(raw, layer.compression, path=where) as tar:  # type: ignore[arg-type]
+                    result = recompress(tar, out, codec, executor=self.block_pool, in_flight=self.workers + 1)
+                out.flush()
+            if result.diff_id != layer.diff_id:
+                raise DigestMismatchError(str(layer.diff_id), str(result.diff_id), path=where, what="diff ID")
+            self.writer.put_staged(result.digest, result.size, tmp)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        with self.lock:
+            self.layer_out[digest] = _LayerOut(
+                result.digest, result.size, target, codec.compressor if target is not Compression.NONE else ""
+            )
+
+    # -- documents --------------------------------------------------------------------------
+
+    def write_node(
+        self, node: SourceImage | ImageIndex, depth: int = 0, seen: frozenset[Digest] = frozenset()
+    ) -> Descriptor:
+        """Write ``node`` (rewritten when needed) and what it references; its new descriptor."""
+        done = self.node_out.get(node.digest)
+        if done is not None:
+            return done
+        if isinstance(node, SourceImage):
+            desc = self._write_image(node)
+        else:
+            desc = self._write_index(node, depth, seen)
+        self.node_out[node.digest] = desc
+        return desc
+
+    def _write_image(self, image: SourceImage) -> Descriptor:
+        manifest = image.manifest
+        if manifest.config.data is None:
+            self.writer.put_bytes(image.raw_config)
+        to_oci = changed = manifest.media_type == mt.DOCKER_MANIFEST
+        doc = _load(image.raw_manifest)
+        if changed:
+            doc["mediaType"] = mt.OCI_MANIFEST
+            if doc.get("config", {}).get("mediaType") == mt.DOCKER_CONFIG:
+                doc["config"]["mediaType"] = mt.OCI_CONFIG
+        for i, desc in enumerate(manifest.layers):
+            out = self.layer_out.get(desc.digest)
+            layer_doc = doc["layers"][i]
+            if out is None:  # absent foreign layer, or embedded data: descriptor as it is
+                if changed and desc.media_type == mt.DOCKER_FOREIGN_LAYER:
+                    layer_doc["mediaType"] = mt.OCI_LAYER_NONDISTRIBUTABLE_GZIP
+                continue
+            if mt.is_layer(desc.media_type) and (to_oci or out.digest != desc.digest):
+                # The media type says what the stored bytes are (a Docker label may not).
+                table = _OCI_FOREIGN_TYPES if mt.is_foreign_layer(desc.media_type) else _OCI_LAYER_TYPES
+                layer_doc["mediaType"] = table.get(out.compression, desc.media_type)
+            if out.digest != desc.digest:
+                changed = True
+                layer_doc["digest"] = str(out.digest)
+                layer_doc["size"] = out.size
+                annotations = {
+                    k: v
+                    for k, v in (layer_doc.get("annotations") or {}).items()
+                    if not k.startswith(_ZSTD_CHUNKED_PREFIX) and k != ANNOTATION_COMPRESSOR
+                }
+                if out.compressor:
+                    annotations[ANNOTATION_COMPRESSOR] = out.compressor
+                if annotations:
+                    layer_doc["annotations"] = dict(sorted(annotations.items()))
+                else:
+                    layer_doc.pop("annotations", None)
+        if not changed:
+            raw = image.raw_manifest
+            media_type = manifest.media_type
+        else:
+            raw = _gojson.dumps(doc).encode()
+            media_type = mt.OCI_MANIFEST
+        digest = self.writer.put_bytes(raw)
+        return Descriptor(
+            media_type=media_type,
+            digest=digest,
+            size=len(raw),
+            annotations=dict(image.descriptor.annotations),
+            platform=image.descriptor.platform,
+            artifact_type=image.descriptor.artifact_type,
+        )
+
+    def _write_index(self, node: ImageIndex, depth: int, seen: frozenset[Digest]) -> Descriptor:
+        index = node.index
+        doc = _load(node.raw_manifest)
+        changed = index.media_type == mt.DOCKER_MANIFEST_LIST
+        if changed:
+            doc["mediaType"] = mt.OCI_INDEX
+        for i, desc in enumerate(index.manifests):
+            child_doc = doc["manifests"][i]
+            if desc.digest in seen or depth >= _MAX_DEPTH or not node.blobs.has(desc.digest):
+                continue
+            if mt.is_index(desc.media_type) or mt.is_manifest(desc.media_type) or not desc.media_type:
+                new = self.write_node(node.child(desc), depth + 1, seen | {node.digest})
+            else:
+                out = self.layer_out.get(desc.digest)
+                if out is None:
+                    continue
+                new = Descriptor(desc.media_type, out.digest, out.size)
+            if new.digest != desc.digest or (new.media_type != desc.media_type and desc.media_type):
+                changed = True
+                child_doc["mediaType"] = new.media_type
+                child_doc["digest"] = str(new.digest)
+                child_doc["size"] = new.size
+        raw = _gojson.dumps(doc).encode() if changed else node.raw_manifest
+        media_type = mt.OCI_INDEX if changed else index.media_type
+        digest = self.writer.put_bytes(raw)
+        return Descriptor(media_type=media_type, digest=digest, size=len(raw))
+
+    def layer_descriptors(self, image: SourceImage, new_manifest: Descriptor) -> list[Descriptor]:
+        """The output layer descriptors of ``image`` (for manifest.json)."""
+        out = []
+        for desc in image.manifest.layers:
+            o = self.layer_out.get(desc.digest)
+            out.append(desc if o is None else Descriptor(desc.media_type, o.digest, o.size))
+        return out
+
+
+def _load(raw: bytes) -> dict[str, Any]:
+    doc = json.loads(raw)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _items(source: Source, image: str, *, platform: Platform | None, all_platforms: bool) -> list[_Item]:
+    items: dict[Digest, _Item] = {}
+    pairs: list[tuple[Any, SourceImage | ImageIndex, SourceImage | None]] = []
+    if all_platforms:
+        chosen_by_entry = {id(s.entry): s.image for s in select_images(source, image, errors=[])}
+        for entry in find_entries(source, image):
+            if entry.node is None:
+                raise ImageNotFoundError(
+                    f"{entry.descriptor.digest} ({entry.missing_reason or 'absent'})", path=source.path
+                )
+            pairs.append((entry, entry.node, chosen_by_entry.get(id(entry))))
+    else:
+        for sel in select_images(source, image, platform=platform):
+            pairs.append((sel.entry, sel.image, sel.image))
+    for entry, node, chosen in pairs:
+        item = items.setdefault(node.digest, _Item(node, chosen=chosen))
+        names = _entry_names(entry.repo_tags, entry.ref_names)
+        for name in names:
+            if name not in item.names:
+                item.names.append(name)
+    return list(items.values())
+
+
+def _entry_names(repo_tags: Sequence[str], ref_names: Sequence[str]) -> list[_Name]:
+    if ref_names:
+        full = ""
+        if repo_tags:
+            ref = try_parse_normalized(repo_tags[0])
+            full = str(ref.with_default_tag()) if ref is not None else ""
+        return [_Name(full=full, ref_name=ref_names[0])] + [_name_from_tag(t) for t in repo_tags[1:]]
+    return [_name_from_tag(t) for t in repo_tags]
+
+
+def _writer(dest: Destination, *, legacy_docker: bool) -> LayoutWriter:
+    if dest.transport == "oci":
+        return OCIDirWriter(dest.path)
+    if dest.transport == "oci-archive":
+        return TarLayoutWriter(dest.path)
+    return DockerArchiveWriter(dest.path, legacy=legacy_docker)
+
+
+def convert(
+    src: str | SourceSpec,
+    dst: str | Destination,
+    *,
+    all_platforms: bool = False,
+    platform: Platform | None = None,
+    compress: Compression | None = None,
+    level: int | None = None,
+    tags: Sequence[str] = (),
+    legacy_docker: bool = False,
+    workers: int | None = None,
+    progress: Callable[[ConvertProgress], None] | None = None,
+) -> ConvertResult:
+    """Convert the images ``src`` selects into ``dst`` (see the module docstring).
+
+    ``compress`` is NONE, GZIP or ZSTD; ``level`` its level (gzip 1-9, default 6; zstd 1-19,
+    default 3);
+    ``tags`` replace the names of the (single) image; ``legacy_docker`` writes Docker 20.10's
+    docker-save layout; ``workers`` threads process layers (default: the available cores);
+    ``progress`` is called from worker threads with :class:`ConvertProgress`.
+
+    Atomic: on any error (or KeyboardInterrupt) nothing is left at ``dst`` that was not there.
+    Raises OcitoolError subclasses: InvalidReferenceError (destination, names), the reader's
+    errors, DigestMismatchError when content does not match its digest or diff ID.
+    """
+    dest = parse_destination(dst) if isinstance(dst, str) else dst
+    if compress is not None or level is not None:
+        Codec(compress or Compression.GZIP, level)  # validates the level before any work
+    if legacy_docker and dest.transport != "docker-archive":
+        raise InvalidReferenceError(dest.path, "the docker-legacy format is for docker-archive: destinations")
+    override = list(tags)
+    if dest.ref:
+        override.append(dest.ref)
+    spec = parse_source(src) if isinstance(src, str) else src
+    with open_source(spec) as source:
+        items = _items(source, spec.image, platform=platform, all_platforms=all_platforms)
+        if override:
+            if len(items) != 1:
+                raise InvalidReferenceError(
+                    ", ".join(override),
+                    f"a name can be given to one image only; the source selects {len(items)}",
+                )
+            if dest.ref and dest.transport != "docker-archive" and not tags:
+                items[0].names = [_Name(ref_name=dest.ref)]
+            else:
+                items[0].names = [_name_from_tag(t) for t in override]
+        writer = _writer(dest, legacy_docker=legacy_docker)
+        with writer:
+            conv = _Converter(
+                source,
+                dest,
+                writer,
+                compress=compress,
+                level=level,
+                workers=workers or len(os.sched_getaffinity(0)) or 1,
+                progress=progress,
+            )
+            for item in items:
+                conv.plan_node(item.node)
+            conv.run_jobs()
+            manifests: list[Descriptor] = []
+            results: list[ConvertedImage] = []
+            docker_images: list[DockerImage] = []
+            for item in items:
+                desc = conv.write_node(item.node)
+                names = item.names or [_Name()]
+                for name in names:
+                    manifests.append(
+                        Descriptor(desc.media_type, desc.digest, desc.size, annotations=name.annotations())
+                    )
+                images = [item.node] if isinstance(item.node, SourceImage) else item.node.images()
+                results.append(
+                    ConvertedImage(
+                        desc.digest,
+                        desc.media_type,
+                        tuple(img.id for img in images),
+                        tuple(n.repo_tag() or n.ref_name for n in item.names),
+                    )
+                )
+                if isinstance(writer, DockerArchiveWriter):
+                    repo_tags = [t for t in (n.repo_tag() for n in item.names) if t]
+                    platform_images = [img for img in images if is_platform_image(img) and _loadable(img)]
+                    for img in platform_images:
+                        tagged = img is item.chosen or len(platform_images) == 1
+                        docker_images.append(_docker_image(conv, img, repo_tags if tagged else []))
+            if isinstance(writer, DockerArchiveWriter):
+                conv.progress.phase("writing", sum(writer.blob_size(d) for d in writer.blobs))
+                writer.progress = conv.progress.add
+                writer.commit_images(_merge_docker(docker_images), manifests)
+            else:
+                if isinstance(writer, TarLayoutWriter):
+                    conv.progress.phase("writing", sum(writer.blob_size(d) for d in writer.blobs))
+                    writer.progress = conv.progress.add
+                writer.commit(manifests)
+    return ConvertResult(dest, tuple(results))
+
+
+def _docker_image(conv: _Converter, image: SourceImage, repo_tags: list[str]) -> DockerImage:
+    new = conv.node_out[image.digest]
+    layers = conv.layer_descriptors(image, new)
+    diff_ids = [layer.diff_id for layer in image.layers]
+    foreign = {
+        layer.diff_id: out
+        for layer, out in zip(image.layers, layers, strict=True)
+        if mt.is_foreign_layer(layer.media_type)
+    }
+    return DockerImage(image.id, image.raw_config, layers, diff_ids, repo_tags, foreign)
+
+
+def _loadable(image: SourceImage) -> bool:
+    """Whether Docker could load the image: its config has a rootfs matching its layers."""
+    try:
+        return bool(image.layers) or image.config.rootfs is not None
+    except InvalidConfigError:
+        return False
+
+
+def _merge_docker(images: list[DockerImage]) -> list[DockerImage]:
+    """One manifest.json entry per image ID, tags merged in order (as ``docker save`` does)."""
+    out: dict[Digest, DockerImage] = {}
+    for image in images:
+        have = out.get(image.config)
+        if have is None:
+            out[image.config] = image
+        else:
+            have.repo_tags.extend(t for t in image.repo_tags if t not in have.repo_tags)
+    return list(out.values())

@@ -1,0 +1,395 @@
+"""``verify``: the integrity of every blob and of the documents that tie them together.
+
+Checked: every referenced blob is present (absent platform manifests of an index and foreign
+layers are notes, not problems: partial exports and non-distributable layers are legitimate);
+every blob's size and digest; each layer's diff ID against its uncompressed stream; the config
+and manifest agree (one diff ID per layer), the chain IDs compute; and for Docker 25+ saves,
+``manifest.json`` names the same config and layers as the OCI manifest ``index.json`` leads to.
+
+All problems are collected, each naming the digest and what referenced it. Hashing streams in
+1 MiB chunks and runs in parallel across blobs (threads: hashlib and zlib release the GIL); a
+compressed layer is read once, its stored bytes and its decompressed stream hashed together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import IO, Any, Final
+
+from ocitool._io.jsondoc import load_json
+from ocitool.compression import Compression, open_decompressed
+from ocitool.errors import (
+    BlobNotFoundError,
+    DigestMismatchError,
+    InvalidDocumentError,
+    OcitoolError,
+    SizeMismatchError,
+)
+from ocitool.image.source import Blobs, ImageIndex, Layer, Source, SourceImage
+from ocitool.model import mediatypes as mt
+from ocitool.model.config import chain_ids
+from ocitool.model.digest import Digest, Digester
+
+__all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
+
+_CHUNK: Final = 1 << 20
+_MAX_DEPTH: Final = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One integrity fault. ``kind`` is one of: missing-blob, size-mismatch, digest-mismatch,
+    diff-id-mismatch, unreadable-layer, invalid-document, inconsistent."""
+
+    kind: str
+    digest: str
+    referenced_by: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "Kind": self.kind,
+            "Digest": self.digest,
+            "ReferencedBy": self.referenced_by,
+            "Message": self.message,
+        }
+
+    def __str__(self) -> str:
+        by = f" (referenced by {self.referenced_by})" if self.referenced_by else ""
+        return f"{self.kind}: {self.digest}{by}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """The result of :func:`verify`: ``ok`` only when ``problems`` is empty."""
+
+    source: str
+    images: int = 0
+    blobs: int = 0
+    bytes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Source": self.source,
+            "OK": self.ok,
+            "Images": self.images,
+            "Blobs": self.blobs,
+            "Bytes": self.bytes,
+            "Problems": [p.to_json() for p in self.problems],
+            "Notes": list(self.notes),
+        }
+
+
+@dataclass
+class _Job:
+    blobs: Blobs
+    digest: Digest
+    size: int
+    referenced_by: list[str]
+    layer: Layer | None = None
+
+
+class _HashingReader:
+    """Passes reads through, hashing them (the stored bytes of a compressed layer)."""
+
+    def __init__(self, raw: IO[bytes], digester: Digester) -> None:
+        self.raw = raw
+        self.digester = digester
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.digester.update(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        data = self.read(len(buf))
+        memoryview(buf)[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+
+def _hash_all(stream: Any, digester: Digester) -> None:
+    buf = bytearray(_CHUNK)
+    view = memoryview(buf)
+    while True:
+        n = stream.readinto(buf)
+        if not n:
+            return
+        digester.update(view[:n])
+
+
+def _run_job(job: _Job) -> list[Problem]:
+    by = ", ".join(job.referenced_by)
+    where = job.blobs.where(job.digest)
+    problems: list[Problem] = []
+    diff: Digest | None = None
+    diff_known = True
+    try:
+        stored = job.digest.hasher()
+        raw = job.blobs.open(job.digest, buffered=False)
+        layer = job.layer
+        with raw:
+            if layer is None or layer.compression is Compression.NONE:
+                _hash_all(raw, stored)
+            else:
+                tee = _HashingReader(raw, stored)
+                diff_hasher = layer.diff_id.hasher()
+                try:
+                    plain = open_decompressed(tee, layer.compression, path=where)  # type: ignore[arg-type]
+                    _hash_all(plain, diff_hasher)
+                    diff = diff_hasher.digest()
+                except Exception as exc:  # zlib.error, EOFError, zstd errors: a corrupt stream
+                    diff_known = False
+                    problems.append(
+                        Problem(
+                            "unreadable-layer", str(job.digest), by, f"{where}: cannot be decompressed: {exc}"
+                        )
+                    )
+                # Bytes after (or after a fault in) the compressed stream still count for the blob.
+                tee.drain()
+    except OcitoolError as exc:
+        return [
+            Problem("unreadable-layer" if job.layer else "unreadable-blob", str(job.digest), by, str(exc))
+        ]
+    if stored.size != job.size:
+        problems.append(
+            Problem(
+                "size-mismatch",
+                str(job.digest),
+                by,
+                f"{where}: {stored.size} bytes, descriptor says {job.size}",
+            )
+        )
+    actual = stored.digest()
+    if actual != job.digest:
+        problems.append(
+            Problem("digest-mismatch", str(job.digest), by, f"{where}: content hashes to {actual}")
+        )
+    if job.layer is not None and diff_known:
+        diff_actual = diff if diff is not None else actual
+        if diff_actual != job.layer.diff_id:
+            problems.append(
+                Problem(
+                    "diff-id-mismatch",
+                    str(job.digest),
+                    by,
+                    f"uncompressed layer hashes to {diff_actual}, config says diff ID {job.layer.diff_id}",
+                )
+            )
+    return problems
+
+
+class _Verifier:
+    def __init__(self, source: Source, report: VerifyReport) -> None:
+        self.source = source
+        self.report = report
+        self.jobs: dict[Digest, _Job] = {}
+        self.seen: set[Digest] = set()  # manifests and indexes checked (tags may repeat them)
+
+    def problem(self, kind: str, digest: object, by: str, message: str) -> None:
+        self.report.problems.append(Problem(kind, str(digest), by, message))
+
+    def from_error(self, exc: OcitoolError, by: str, digest_hint: object = "") -> None:
+        digest = getattr(exc, "digest", None) or str(digest_hint or "") or str(exc.path or "")
+        if isinstance(exc, BlobNotFoundError):
+            kind = "missing-blob"
+        elif isinstance(exc, SizeMismatchError):
+            kind = "size-mismatch"
+        elif isinstance(exc, DigestMismatchError):
+            kind = "digest-mismatch"
+        else:
+            kind = "invalid-document"
+        self.problem(kind, digest, by, str(exc))
+
+    def schedule(self, blobs: Blobs, digest: Digest, size: int, by: str, layer: Layer | None = None) -> None:
+        job = self.jobs.get(digest)
+        if job is None:
+            self.jobs[digest] = _Job(blobs, digest, size, [by], layer)
+        else:
+            if by not in job.referenced_by:
+                job.referenced_by.append(by)
+            if job.layer is None:
+                job.layer = layer
+
+    def node(self, node: SourceImage | ImageIndex, by: str, depth: int = 0) -> None:
+        if node.digest in self.seen:
+            return
+        self.seen.add(node.digest)
+        if isinstance(node, ImageIndex):
+            self.index(node, depth)
+        else:
+            self.image(node)
+
+    def index(self, node: ImageIndex, depth: int) -> None:
+        me = f"index {node.digest}"
+        try:
+            manifests = node.index.manifests
+        except OcitoolError as exc:
+            self.from_error(exc, me, node.digest)
+            return
+        for desc in manifests:
+            if desc.data is None and not node.blobs.has(desc.digest):
+                plat = f" ({desc.platform})" if desc.platform else ""
+                self.report.notes.append(f"{desc.digest}{plat} listed by {me} is absent (partial export)")
+                continue
+            if depth >= _MAX_DEPTH:
+                self.problem("invalid-document", desc.digest, me, "indexes nested too deep")
+                continue
+            try:
+                child = node.child(desc)
+            except OcitoolError as exc:
+                self.from_error(exc, me, desc.digest)
+                continue
+            self.node(child, me, depth + 1)
+
+    def image(self, image: SourceImage) -> None:
+        self.report.images += 1
+        me = f"manifest {image.digest}"
+        try:
+            manifest = image.manifest
+        except OcitoolError as exc:
+            self.from_error(exc, me, image.digest)
+            return
+        if not manifest.is_image:
+            return  # an artifact or attestation: its blobs are not an image's
+        cfg = manifest.config
+        if not image.blobs.has(cfg.digest) and cfg.data is None:
+            self.problem("missing-blob", cfg.digest, me, "config blob is absent")
+            return
+        self.schedule(image.blobs, cfg.digest, cfg.size, me)
+        if cfg.media_type not in ("", mt.OCI_CONFIG, mt.DOCKER_CONFIG):
+            # An artifact (e.g. an SBOM with the empty config): its blobs are checked as blobs.
+            for desc in manifest.layers:
+                if desc.data is None and image.blobs.has(desc.digest):
+                    self.schedule(image.blobs, desc.digest, desc.size, me)
+                elif desc.data is None and not desc.urls:
+                    self.problem("missing-blob", desc.digest, me, "blob is absent")
+            return
+        try:
+            config = image.config
+            layers = image.layers
+        except OcitoolError as exc:
+            self.from_error(exc, me, cfg.digest)
+            return
+        if config.rootfs is not None:
+            try:
+                chain_ids(config.rootfs.diff_ids)
+            except OcitoolError as exc:
+                self.problem("invalid-document", cfg.digest, me, f"chain IDs: {exc}")
+        for layer in layers:
+            if not layer.present:
+                if mt.is_foreign_layer(layer.media_type) or layer.descriptor.urls:
+                    self.report.notes.append(f"foreign layer {layer.digest} of {me} is not in the source")
+                else:
+                    self.problem("missing-blob", layer.digest, me, "layer blob is absent")
+                continue
+            self.schedule(image.blobs, layer.digest, layer.descriptor.size, me, layer)
+
+    def docker_manifest_json(self) -> None:
+        """Docker 25+ saves: manifest.json must name what the OCI manifest names."""
+        view = getattr(self.source, "view", None)
+        if view is None or getattr(self.source, "transport", "") != "docker-archive":
+            return
+        if not (view.exists("manifest.json") and view.exists("index.json")):
+            return
+        where = view.where("manifest.json")
+        doc = load_json(view.read("manifest.json"), path=where)
+        if not isinstance(doc, list):
+            return
+        for i, entry in enumerate(self.source.entries):
+            node = entry.node
+            if not isinstance(node, SourceImage) or not mt.is_manifest(entry.descriptor.media_type):
+                continue
+            if (
+                not mt.is_manifest(node.descriptor.media_type)
+                or i >= len(doc)
+                or not isinstance(doc[i], dict)
+            ):
+                continue
+            item = {k.lower(): v for k, v in doc[i].items()}
+            names = item.get("layers") or []
+            listed = [str(n).rsplit("/", 1)[-1] for n in names if isinstance(n, str)]
+            try:
+                wanted = [d.digest.hex for d in node.manifest.layers]
+            except OcitoolError:
+                continue
+            if listed and all(len(x) == 64 for x in listed) and listed != wanted:
+                self.problem(
+                    "inconsistent",
+                    node.digest,
+                    f"{where} /{i}/Layers",
+                    "manifest.json lists other layers than the OCI manifest in index.json",
+                )
+            config_name = item.get("config")
+            if isinstance(config_name, str) and config_name.startswith("blobs/"):
+                named = config_name.rsplit("/", 1)[-1]
+                if named != node.manifest.config.digest.hex:
+                    self.problem(
+                        "inconsistent",
+                        node.digest,
+                        f"{where} /{i}/Config",
+                        f"manifest.json names config {named}, the OCI manifest {node.manifest.config.digest}",
+                    )
+
+
+def verify_source(source: Source, *, label: str = "", workers: int | None = None) -> VerifyReport:
+    """Verify an opened source (see the module doc). Never raises for integrity faults: they
+    are problems in the report. Raises OcitoolError only when the source cannot be read at all."""
+    report = VerifyReport(source=label)
+    v = _Verifier(source, report)
+    try:
+        entries = source.entries
+    except (BlobNotFoundError, DigestMismatchError, SizeMismatchError, InvalidDocumentError) as exc:
+        v.from_error(exc, label or "source")
+        return report
+    for entry in entries:
+        by = entry.repo_tags[0] if entry.repo_tags else f"entry {entry.position}"
+        if entry.node is None:
+            # A top-level entry must be present (only an index's platforms may be left out).
+            reason = entry.missing_reason or "absent"
+            v.problem("missing-blob", entry.descriptor.digest, by, f"not in the source: {reason}")
+            continue
+        v.node(entry.node, by)
+    try:
+        v.docker_manifest_json()
+    except OcitoolError as exc:
+        v.from_error(exc, "manifest.json")
+    jobs = sorted(v.jobs.values(), key=lambda j: -j.size)
+    report.blobs = len(jobs)
+    report.bytes = sum(j.size for j in jobs)
+    n = workers or min(len(jobs), os.cpu_count() or 1) or 1
+    run: Callable[[_Job], list[Problem]] = _run_job
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        for found in pool.map(run, jobs):
+            report.problems.extend(found)
+    return report
+
+
+def verify(source: str, *, workers: int | None = None) -> VerifyReport:
+    """Verify the SOURCE string ``source`` (any format ``open_source`` reads).
+
+    Returns a report whose ``ok`` is True only when every check passed; raises OcitoolError
+    (NotAnImageError, InvalidArchiveError) when the input cannot be read at all.
+    """
+    from ocitool.formats.detect import open_source
+
+    with open_source(source) as src:
+        return verify_source(src, label=source, workers=workers)
