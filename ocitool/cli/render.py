@@ -1,4 +1,5 @@
-"""How the docker CLI renders values: human sizes and durations, truncated IDs, ellipses.
+"""How the docker CLI renders values: human sizes and durations, truncated IDs, ellipses, and
+errors in the daemon's words.
 
 Each function reproduces the Go code docker v28 uses (go-units, docker/cli's formatter and
 stringid) so that tables read as docker's do.
@@ -11,9 +12,12 @@ import unicodedata
 from datetime import UTC, datetime
 from typing import Final
 
+from ocitool.errors import ImageNotFoundError, OcitoolError
+
 __all__ = [
     "created_at_go",
     "created_since",
+    "daemon_message",
     "ellipsis",
     "human_duration",
     "human_size",
@@ -123,3 +127,10 @@ def ellipsis(text: str, max_width: int) -> str:
         if widths[i] <= max_width - 1 < widths[i + 1]:
             return text[: i + 1] + "…"
     return text
+
+
+def daemon_message(exc: OcitoolError) -> str:
+    """An error of a store command as the daemon words it: ``No such image: alpine:latest``."""
+    if isinstance(exc, ImageNotFoundError):
+        return f"No such image: {exc.ref}"
+    return str(exc)
