@@ -124,12 +124,16 @@ class StoreImage(SourceImage):
     def recorded_layer_sizes(self) -> Sequence[int]:
         """Each layer's size as the layer store measured it at registration (0 for a layer it
         no longer holds, as moby's ``ImageHistory`` shows it)."""
+        return self._layer_sizes
+
+    @cached_property
+    def _layer_sizes(self) -> tuple[int, ...]:
         rootfs = self.config.rootfs
         sizes = []
         for chain in chain_ids(rootfs.diff_ids if rootfs is not None else []):
             info = self.view.layers.get(chain)
             sizes.append(info.size if info is not None else 0)
-        return sizes
+        return tuple(sizes)
 
     @cached_property
     def _derived(self) -> tuple[bytes, Descriptor]:
