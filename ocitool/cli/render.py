@@ -273,20 +273,8 @@ class TabWriter(Writer):
 
     __slots__ = ()
 
-    def __init__(
-        self,
-        minwidth: int = 0,
-        tabwidth: int = 8,
-        padding: int = 1,
-        padchar: str = " ",
-        flags: int = 0,
-        *,
-        width: Callable[[str], int] | None = None,
-        output: Callable[[str], object] | None = None,
-    ) -> None:
-        super().__init__(
-            minwidth, tabwidth, padding, padchar, flags, width=width or string_width, output=output
-        )
+    def __init__(self, *args: Any, width: Callable[[str], int] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, width=width or string_width, **kwargs)
 
     @classmethod
     def docker(cls, **kwargs: Any) -> Self:

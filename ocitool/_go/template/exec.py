@@ -78,11 +78,11 @@ _MISSING: Final[Any] = object()  # no piped-in final argument (Go's missingVal)
 
 
 class _Break(Exception):
-    pass
+    """``{{break}}``: unwinds to the innermost ``range``."""
 
 
 class _Continue(Exception):
-    pass
+    """``{{continue}}``: unwinds to the innermost ``range``'s next iteration."""
 
 
 _MISSINGKEY_OPTIONS: Final = ("default", "invalid", "zero", "error")
