@@ -13,6 +13,7 @@ surrogates). Emulates:
 from __future__ import annotations
 
 import math
+import re
 import struct
 from decimal import Decimal
 from typing import Final
@@ -222,7 +223,12 @@ def _underscore_ok(s: str) -> bool:
     return saw != "_"
 
 
+_DECIMAL: Final = re.compile(r"[0-9]+")
+
+
 def _parse_unsigned(s: str, base: int) -> int | None:
+    if base == 10:  # the common case, kept fast: ASCII digits only
+        return int(s) if _DECIMAL.fullmatch(s) else None
     if not s:
         return None
     body = s
