@@ -11,8 +11,8 @@ import sys
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool._go.template import render_table
 from ocitool.cli import render
+from ocitool.cli.render import render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
 from ocitool.errors import OcitoolError
 from ocitool.model.platform import Platform

@@ -8,11 +8,11 @@ moby's ``Images`` listing rules over :class:`~ocitool.engineapi.summary.Summary`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
 
+from ocitool._go import path as gopath
 from ocitool.engineapi.summary import Summary
 from ocitool.engineapi.timetypes import get_timestamp
 from ocitool.errors import InvalidReferenceError
@@ -81,42 +81,13 @@ def match_kv(wanted: Sequence[str], labels: Mapping[str, str]) -> bool:
     return True
 
 
-_GLOB_SPECIAL: Final = re.compile(r"(\*|\?|\[[^\]]*\]|\\.)")
-
-
-def _go_path_match(pattern: str, name: str) -> bool:
-    """Go's ``path.Match``: ``*`` and ``?`` never match ``/``."""
-    out = []
-    pos = 0
-    for m in _GLOB_SPECIAL.finditer(pattern):
-        out.append(re.escape(pattern[pos : m.start()]))
-        tok = m.group(0)
-        if tok == "*":
-            out.append("[^/]*")
-        elif tok == "?":
-            out.append("[^/]")
-        elif tok.startswith("\\"):
-            out.append(re.escape(tok[1]))
-        else:
-            body = tok[1:-1]
-            if body.startswith("^"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-        pos = m.end()
-    out.append(re.escape(pattern[pos:]))
-    try:
-        return re.fullmatch("".join(out), name) is not None
-    except re.error:
-        return False
-
-
 def familiar_match(pattern: str, ref: str) -> bool:
     """docker's ``reference.FamiliarMatch``: ``pattern`` against the familiar form of ``ref``,
     and against its familiar name alone."""
     parsed = try_parse_normalized(ref)
     if parsed is None:
-        return _go_path_match(pattern, ref)
-    return _go_path_match(pattern, parsed.familiar()) or _go_path_match(pattern, parsed.familiar_name())
+        return gopath.match(pattern, ref)
+    return gopath.match(pattern, parsed.familiar()) or gopath.match(pattern, parsed.familiar_name())
 
 
 def filter_images(
