@@ -9,6 +9,8 @@ import json
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -18,6 +20,7 @@ from ocitool.errors import (
     SignatureVerificationError,
     TrustedTimeRequiredError,
 )
+from ocitool.ops.signing import keys
 from ocitool.ops.signing.certificates import CertificatePool, load_certificates, verify_chain
 from ocitool.ops.signing.keyless import (
     KeylessPolicy,
@@ -150,6 +153,24 @@ def test_certificate_chain_file_errors() -> None:
     pem = pki.pem(pki.root)
     with pytest.raises(SignatureError, match="truncated"):
         load_certificates(pem[: len(pem) // 2])
+    # a negative serial number (the builder refuses one: patch the DER)
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "n")])
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x7A5A3C)
+        .not_valid_before(_pki.SIGNED_AT)
+        .not_valid_after(_pki.SIGNED_AT + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(Encoding.DER)
+    assert der.count(b"\x02\x03\x7a\x5a\x3c") == 1
+    negative = der.replace(b"\x02\x03\x7a\x5a\x3c", b"\x02\x03\xfa\x5a\x3c")
+    with pytest.raises(SignatureError, match="negative serial"):
+        load_certificates(keys.pem_encode("CERTIFICATE", negative))
 
 
 def test_identity_and_issuer() -> None:

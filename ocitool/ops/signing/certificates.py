@@ -13,11 +13,13 @@ a critical extension nobody understands is refused, as Go refuses it.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import (
     Criticality,
@@ -58,14 +60,21 @@ _X509_ERRORS: Final = (
 
 
 def certificate_from_der(der: bytes, *, what: str, path: str | None = None) -> x509.Certificate:
-    """A DER certificate, its extensions and names readable. Raises SignatureError naming ``what``."""
+    """A DER certificate, its extensions and names readable. Raises SignatureError naming ``what``,
+    also for a negative serial number (RFC 5280 forbids it; Go's x509 refuses it)."""
     try:
-        cert = x509.load_der_x509_certificate(der)
-        # cryptography parses extensions lazily: a malformed one would raise later, anywhere.
-        _ = cert.extensions
+        with warnings.catch_warnings():
+            # cryptography warns (and will refuse) on negative serials: refused below, by name.
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            cert = x509.load_der_x509_certificate(der)
+            # cryptography parses extensions lazily: a malformed one would raise later, anywhere.
+            _ = cert.extensions
+            serial = cert.serial_number
         names(cert)
     except (*_X509_ERRORS, _der.DerError) as exc:
         raise SignatureError(f"not a valid certificate: {exc}", path=path, field=what) from None
+    if serial < 0:
+        raise SignatureError("not a valid certificate: negative serial number", path=path, field=what)
     return cert
 
 
