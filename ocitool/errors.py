@@ -21,7 +21,14 @@ also extends the builtin it resembles, so callers may catch either::
     ├── AmbiguousImageError(LookupError)        an ID prefix matches several images
     ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
     ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
-    └── ReferenceConflictError(ValueError)      a tag already names another image
+    ├── ReferenceConflictError(ValueError)      a tag already names another image
+    ├── InvalidKeyError(ValueError)             a key file does not parse, or its key is unsupported
+    │   └── KeyDecryptionError                  an encrypted key does not open (wrong password)
+    └── SignatureError(ValueError)              a signature, payload, envelope, bundle or
+        │                                       certificate is malformed
+        ├── UnsupportedSignatureError           well-formed, but a kind ocitool cannot check
+        └── SignatureVerificationError          well-formed, but it does not verify (``reason``)
+            └── TrustedTimeRequiredError        keyless verification without a trusted time
 
 Errors carry structured fields (``path``, ``digest``, ``member``, ``field``, ``prefix``,
 ``referenced_by``) so that callers can act on them without parsing messages; ``str()`` of
@@ -41,15 +48,21 @@ __all__ = [
     "InvalidConfigError",
     "InvalidDigestError",
     "InvalidDocumentError",
+    "InvalidKeyError",
     "InvalidPlatformError",
     "InvalidReferenceError",
+    "KeyDecryptionError",
     "NotAnImageError",
     "OcitoolError",
     "PlatformNotFoundError",
     "ReferenceConflictError",
+    "SignatureError",
+    "SignatureVerificationError",
     "SizeMismatchError",
+    "TrustedTimeRequiredError",
     "UnsupportedAlgorithmError",
     "UnsupportedMediaTypeError",
+    "UnsupportedSignatureError",
 ]
 
 
@@ -233,3 +246,62 @@ class ReferenceConflictError(OcitoolError, ValueError):
     def __init__(self, ref: str, message: str, *, path: str | None = None) -> None:
         super().__init__(message, path=path)
         self.ref = ref
+
+
+class InvalidKeyError(OcitoolError, ValueError):
+    """A key (or key file) does not parse, or holds a key type or size cosign would refuse.
+
+    ``pem_type`` is the PEM block's type (``PUBLIC KEY``, ``ENCRYPTED SIGSTORE PRIVATE KEY``)
+    when one was read.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, pem_type: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.pem_type = pem_type
+
+
+class KeyDecryptionError(InvalidKeyError):
+    """An encrypted private key did not open: the password is wrong, or the ciphertext is damaged."""
+
+
+class SignatureError(OcitoolError, ValueError):
+    """A signature, signed payload, DSSE envelope, sigstore bundle, timestamp or certificate is
+    malformed: bad base64, bad JSON, a missing or mistyped field, truncated DER.
+
+    ``field`` is a JSON pointer (``/critical/type``) or a structure name when the fault is in one
+    part; ``form`` names the format (``simplesigning-v1``, ``bundle-v0.3``, ``dsse``, ...).
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, field: str | None = None, form: str | None = None
+    ) -> None:
+        where = f" (field {field})" if field else ""
+        super().__init__(f"{message}{where}", path=path)
+        self.field = field
+        self.form = form
+
+
+class UnsupportedSignatureError(SignatureError):
+    """A well-formed signature of a kind ocitool cannot check (an algorithm, a log entry kind)."""
+
+
+class SignatureVerificationError(SignatureError):
+    """A well-formed signature that does not verify. ``reason`` is a short code saying what
+    failed (``bad-signature``, ``digest-mismatch``, ``untrusted-certificate``, ...)."""
+
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        path: str | None = None,
+        field: str | None = None,
+        form: str | None = None,
+    ) -> None:
+        super().__init__(message, path=path, field=field, form=form)
+        self.reason = reason
+
+
+class TrustedTimeRequiredError(SignatureVerificationError):
+    """Keyless verification found no trusted signing time (no verified Rekor SET, no verified
+    RFC 3161 timestamp), so a short-lived certificate cannot be checked."""
