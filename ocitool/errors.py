@@ -21,11 +21,16 @@ also extends the builtin it resembles, so callers may catch either::
     ├── AmbiguousImageError(LookupError)        an ID prefix matches several images
     ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
     ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
-    └── ReferenceConflictError(ValueError)      a tag already names another image
+    ├── ReferenceConflictError(ValueError)      a tag already names another image
+    └── RegistryError(ConnectionError)          a registry could not be reached or refused a request
+        ├── RegistryAuthError(PermissionError)  credentials missing or rejected, access denied
+        ├── RegistryNotFoundError(LookupError)  the registry has no such repository, manifest or blob
+        └── RegistryProtocolError(ValueError)   the registry answered something malformed
 
 Errors carry structured fields (``path``, ``digest``, ``member``, ``field``, ``prefix``,
-``referenced_by``) so that callers can act on them without parsing messages; ``str()`` of
-an error is one line fit to show to a user.
+``referenced_by``; ``registry``, ``repository``, ``status`` for registries) so that callers
+can act on them without parsing messages; ``str()`` of an error is one line fit to show to a
+user.
 """
 
 from __future__ import annotations
@@ -47,6 +52,10 @@ __all__ = [
     "OcitoolError",
     "PlatformNotFoundError",
     "ReferenceConflictError",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryNotFoundError",
+    "RegistryProtocolError",
     "SizeMismatchError",
     "UnsupportedAlgorithmError",
     "UnsupportedMediaTypeError",
@@ -233,3 +242,44 @@ class ReferenceConflictError(OcitoolError, ValueError):
     def __init__(self, ref: str, message: str, *, path: str | None = None) -> None:
         super().__init__(message, path=path)
         self.ref = ref
+
+
+class RegistryError(OcitoolError, ConnectionError):
+    """A registry could not be reached, or answered a request with an error.
+
+    ``registry`` is the host[:port] and ``repository`` the repository the request was about
+    (``""`` for registry-wide requests); ``status`` is the HTTP status (``None`` when no answer
+    came), ``code`` the first OCI error code of the body (``MANIFEST_UNKNOWN``), ``digest`` the
+    blob or manifest concerned. Messages never hold credentials, tokens or request headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry: str,
+        repository: str = "",
+        status: int | None = None,
+        digest: str | None = None,
+        code: str = "",
+    ) -> None:
+        where = f"{registry}/{repository}" if repository else registry
+        super().__init__(message if message.startswith(where) else f"{where}: {message}")
+        self.registry = registry
+        self.repository = repository
+        self.status = status
+        self.digest = digest
+        self.code = code
+
+
+class RegistryAuthError(RegistryError, PermissionError):
+    """Credentials are missing or rejected, or the token server refused the requested access."""
+
+
+class RegistryNotFoundError(RegistryError, LookupError):
+    """The registry has no such repository, manifest, tag or blob (HTTP 404)."""
+
+
+class RegistryProtocolError(RegistryError, ValueError):
+    """The registry answered, but not as the distribution spec says (a missing ``Location``,
+    a malformed document or header, a digest header that contradicts the content)."""
