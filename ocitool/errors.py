@@ -22,6 +22,7 @@ also extends the builtin it resembles, so callers may catch either::
     ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
     ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
     ├── ReferenceConflictError(ValueError)      a tag already names another image
+    ├── InvalidCredentialsError(ValueError)     credentials given by the user do not parse
     └── RegistryError(ConnectionError)          a registry could not be reached or refused a request
         ├── RegistryAuthError(PermissionError)  credentials missing or rejected, access denied
         ├── RegistryNotFoundError(LookupError)  the registry has no such repository, manifest or blob
@@ -44,6 +45,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidArchiveError",
     "InvalidConfigError",
+    "InvalidCredentialsError",
     "InvalidDigestError",
     "InvalidDocumentError",
     "InvalidPlatformError",
@@ -242,6 +244,15 @@ class ReferenceConflictError(OcitoolError, ValueError):
     def __init__(self, ref: str, message: str, *, path: str | None = None) -> None:
         super().__init__(message, path=path)
         self.ref = ref
+
+
+class InvalidCredentialsError(OcitoolError, ValueError):
+    """Credentials given by the user (``--creds``) do not parse. ``source`` names where they
+    came from; the value itself is never repeated (it holds a password)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
 
 
 class RegistryError(OcitoolError, ConnectionError):

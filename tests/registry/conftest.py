@@ -33,6 +33,8 @@ BASIC_PASS = "pa:ss-w0rd!"  # a colon inside, as --creds must keep
 TOKEN_USER = "alice"
 TOKEN_PASS = "t0ken-s3cret"
 TOKEN_REFRESH = "refresh-alice-0123456789"
+READER_USER = "bob"  # the token server grants bob pull only
+READER_PASS = "b0b-reads"
 
 
 @pytest.fixture(scope="session")
@@ -49,14 +51,20 @@ def registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         reg.stop()
 
 
-@pytest.fixture(scope="session")
-def tls_registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Registry]:
-    work = tmp_path_factory.mktemp("registry-tls")
+def _tls_material(work: Path) -> tuple[servers.Cert, servers.Cert, Path]:
+    """A CA, a server certificate for 127.0.0.1 it signed, and a certs.d directory trusting it."""
     ca = servers.make_ca(work / "ca")
     server_cert = servers.issue(ca, work / "server", "server", "127.0.0.1")
     certs_d = work / "certs.d"
     certs_d.mkdir()
     (certs_d / "ca.crt").write_bytes(ca.cert_path.read_bytes())
+    return ca, server_cert, certs_d
+
+
+@pytest.fixture(scope="session")
+def tls_registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Registry]:
+    work = tmp_path_factory.mktemp("registry-tls")
+    _, server_cert, certs_d = _tls_material(work)
     if shutil.which("htpasswd") is None and importlib.util.find_spec("bcrypt") is None:
         missing_peer("bcrypt hashes for htpasswd auth need htpasswd (apache2-utils) or the bcrypt package")
     htpasswd = work / "htpasswd"
@@ -78,12 +86,8 @@ def tls_registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) ->
 def mtls_registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Registry]:
     """TLS that demands a client certificate; ``ca_dir`` holds ca.crt + client.cert/.key."""
     work = tmp_path_factory.mktemp("registry-mtls")
-    ca = servers.make_ca(work / "ca")
-    server_cert = servers.issue(ca, work / "server", "server", "127.0.0.1")
+    ca, server_cert, certs_d = _tls_material(work)
     client_cert = servers.issue(ca, work / "client", "client", "ocitool client", server=False, client=True)
-    certs_d = work / "certs.d"
-    certs_d.mkdir()
-    (certs_d / "ca.crt").write_bytes(ca.cert_path.read_bytes())
     (certs_d / "client.cert").write_bytes(client_cert.cert_path.read_bytes())
     (certs_d / "client.key").write_bytes(client_cert.key_path.read_bytes())
     reg = servers.start_registry(registry_exe, work, tls=server_cert, client_ca=ca, ca_dir=certs_d)
@@ -96,8 +100,11 @@ def mtls_registry(registry_exe: str, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.TokenServer]:
     ts = servers.TokenServer(
-        tmp_path_factory.mktemp("token-server"), {TOKEN_USER: TOKEN_PASS}, {TOKEN_REFRESH: TOKEN_USER}
+        tmp_path_factory.mktemp("token-server"),
+        {TOKEN_USER: TOKEN_PASS, READER_USER: READER_PASS},
+        {TOKEN_REFRESH: TOKEN_USER},
     )
+    ts.read_only.add(READER_USER)
     try:
         yield ts
     finally:

@@ -310,8 +310,8 @@ class TokenServer:
     2.8's ``VerifySigningKey`` verifies such a chain against ``rootcertbundle`` (a ``kid``
     would have to be a libtrust fingerprint). ``users`` log in with Basic credentials,
     ``refresh_tokens`` (identity tokens) with the OAuth2 POST; they get every action they
-    ask for. Anonymous requests get ``pull`` on ``public/*`` only. ``requests`` records
-    ``(method, scopes, account)`` of each token issued.
+    ask for, except ``read_only`` accounts (``pull`` only). Anonymous requests get ``pull`` on
+    ``public/*`` only. ``requests`` records ``(method, scopes, account)`` of each token issued.
     """
 
     issuer = "ocitool-test-issuer"
@@ -322,6 +322,7 @@ class TokenServer:
         self.signer = issue(self.ca, workdir / "token-ca", "signer", "ocitool token signer", server=False)
         self.users = users
         self.refresh_tokens = refresh_tokens
+        self.read_only: set[str] = set()
         self.requests: list[tuple[str, tuple[str, ...], str]] = []
         self.lifetime = 300
         self._lock = threading.Lock()
@@ -353,6 +354,8 @@ class TokenServer:
             wanted = [a for a in actions.split(",") if a]
             if not account:
                 wanted = [a for a in wanted if a == "pull"] if name.startswith("public/") else []
+            elif account in self.read_only:
+                wanted = [a for a in wanted if a == "pull"]
             if wanted:
                 access.append({"type": kind, "name": name, "actions": wanted})
         now = int(time.time())
@@ -424,8 +427,9 @@ class Fault:
     (forward; send the headers and half the body, then close), ``corrupt`` (forward; flip
     the body's bytes, same length), ``drop`` (read the request, close without answering:
     the registry never sees it), ``mute`` (forward, then close without answering: the
-    registry did it, the client cannot know), ``partial`` (forward half of the request body,
-    then close both sides: the registry keeps half a chunk).
+    registry did it, the client cannot know), ``no-range`` (forward without the ``Range``
+    header: the whole blob comes back), ``partial`` (forward half of the request body, then
+    close both sides: the registry keeps half a chunk).
     """
 
     method: str
@@ -509,6 +513,8 @@ class _ProxyHandler(_Handler):
             self.close_connection = True
             return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+        if kind == "no-range":
+            headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         conn = http.client.HTTPConnection(owner.upstream_host, owner.upstream_port, timeout=60)
         try:
             conn.request(self.command, self.path, body=body, headers=headers)

@@ -15,7 +15,15 @@ from ocitool.errors import RegistryAuthError, RegistryError
 from ocitool.formats.registry import PushOutcome, RegistryClient
 from ocitool.model import mediatypes as mt
 from tests.registry import content, servers
-from tests.registry.conftest import BASIC_PASS, BASIC_USER, TOKEN_PASS, TOKEN_REFRESH, TOKEN_USER
+from tests.registry.conftest import (
+    BASIC_PASS,
+    BASIC_USER,
+    READER_PASS,
+    READER_USER,
+    TOKEN_PASS,
+    TOKEN_REFRESH,
+    TOKEN_USER,
+)
 
 pytestmark = pytest.mark.peers
 
@@ -168,6 +176,22 @@ def test_anonymous_pull_works_where_allowed_and_push_is_refused_clearly(
         with pytest.raises(RegistryAuthError) as info:
             anon.push_blob("public/app", blob.digest, len(blob.data), blob.data)
     assert info.value.status == 401 and "public/app" in str(info.value)
+
+
+def test_a_scope_the_token_server_will_not_grant_is_denied_without_refetching(
+    token_registry: servers.Registry, token_server: servers.TokenServer
+) -> None:
+    config = content.Blob(b"{}", mt.OCI_CONFIG)
+    with RegistryClient(token_registry.host, creds=f"{TOKEN_USER}:{TOKEN_PASS}") as owner:
+        raw = content.push_image(owner, "tok/readonly", "v1", config, [])
+    before = len(token_server.requests)
+    with RegistryClient(token_registry.host, creds=f"{READER_USER}:{READER_PASS}") as reader:
+        assert reader.get_manifest("tok/readonly", "v1").raw == raw
+        with pytest.raises(RegistryAuthError, match=r"denied to credentials from --creds") as info:
+            reader.put_manifest("tok/readonly", "v2", raw, mt.OCI_MANIFEST)
+    assert info.value.status == 401 and READER_PASS not in str(info.value)
+    scopes = [s for _, s, _ in token_server.requests[before:]]
+    assert scopes == [("repository:tok/readonly:pull",), ("repository:tok/readonly:pull,push",)]
 
 
 def test_wrong_password_at_the_token_server(token_registry: servers.Registry) -> None:

@@ -123,6 +123,17 @@ def test_connection_cut_mid_blob_is_resumed_with_a_range(
     assert fault_proxy.outcomes("GET", BLOB_GET) == ["cut", "206"]
 
 
+def test_a_registry_that_ignores_range_is_read_again_from_the_start(
+    client: RegistryClient,
+    fault_proxy: servers.FaultProxy,
+    stored: content.Blob,
+    request: pytest.FixtureRequest,
+) -> None:
+    fault_proxy.add(Fault("GET", BLOB_GET, "cut"), Fault("GET", BLOB_GET, "no-range"))
+    assert client.read_blob(_repo(request), stored.digest, len(stored.data), limit=1 << 30) == stored.data
+    assert fault_proxy.outcomes("GET", BLOB_GET) == ["cut", "no-range"]
+
+
 def test_wrong_bytes_for_a_blob_are_a_digest_error(
     client: RegistryClient,
     fault_proxy: servers.FaultProxy,

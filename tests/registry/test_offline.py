@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ocitool.errors import (
+    InvalidCredentialsError,
     InvalidDocumentError,
     InvalidReferenceError,
     OcitoolError,
@@ -180,6 +181,25 @@ def test_repository_keys_and_hub_names(isolated_env: dict[str, str]) -> None:
     assert (find_credentials("docker.io", "library/alpine", env=env) or Credentials()).username == "hub"
 
 
+def test_a_client_for_a_reference_looks_credentials_up_for_its_repository(
+    isolated_env: dict[str, str],
+) -> None:
+    from ocitool.formats.registry import RegistryClient
+
+    env = isolated_env
+    _write(
+        Path(env["XDG_RUNTIME_DIR"]) / "containers" / "auth.json",
+        {"auths": {"quay.io/team/app": {"auth": _auth("app", "x")}, "quay.io": {"auth": _auth("all", "x")}}},
+    )
+    with RegistryClient.for_reference(
+        parse_registry_reference("docker://quay.io/team/app:1"), env=env
+    ) as client:
+        creds = client.transport.authorizer.credentials  # looked up on first access; no network
+        assert creds is not None and creds.username == "app"
+    with RegistryClient("quay.io", creds="u:p", env=env) as client:
+        assert client.transport.authorizer.credentials == Credentials("u", "p", source="--creds")
+
+
 def test_identity_token(isolated_env: dict[str, str]) -> None:
     env = isolated_env
     _write(
@@ -258,9 +278,9 @@ def test_creds_flag_and_secrets_stay_out_of_repr() -> None:
     assert (creds.username, creds.password) == ("user", "pa:ss")
     assert "pa:ss" not in repr(creds)
     assert "tok" not in repr(Credentials(identity_token="tok"))
-    with pytest.raises(InvalidReferenceError) as info:
+    with pytest.raises(InvalidCredentialsError) as info:
         parse_creds("justuser-secret")
-    assert "secret" not in str(info.value)
+    assert "secret" not in str(info.value) and str(info.value).startswith("--creds: ")
 
 
 # ------------------------------------------------------------------------------ challenges, tokens

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 from ocitool.formats.registry.auth import Credentials, find_credentials, parse_creds
+from ocitool.formats.registry.blobs import BlobReader
 from ocitool.formats.registry.client import (
     DEFAULT_CONCURRENCY,
-    BlobReader,
     FetchedManifest,
     ManifestInfo,
     PushedManifest,

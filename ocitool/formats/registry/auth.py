@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ocitool._io.jsondoc import load_json
-from ocitool.errors import InvalidDocumentError, InvalidReferenceError, RegistryAuthError
+from ocitool.errors import InvalidCredentialsError, InvalidDocumentError, RegistryAuthError
 
 __all__ = [
     "Authorizer",
@@ -93,11 +93,11 @@ class Credentials:
 def parse_creds(value: str, *, source: str = "--creds") -> Credentials:
     """``USER:PASSWORD`` as skopeo's ``--creds`` takes it (the password may hold colons).
 
-    Raises InvalidReferenceError (without echoing the value) when there is no ``:`` or no user.
+    Raises InvalidCredentialsError (without echoing the value) when there is no ``:`` or no user.
     """
     user, sep, password = value.partition(":")
     if not sep or not user:
-        raise InvalidReferenceError(source, "credentials must be USERNAME:PASSWORD")
+        raise InvalidCredentialsError(source, "credentials must be USERNAME:PASSWORD")
     return Credentials(username=user, password=password, source=source)
 
 
@@ -390,6 +390,7 @@ TokenFetch = Callable[
 class _Token:
     value: str = field(repr=False)
     expires: float
+    scope: Scope = ()
 
 
 class Authorizer:
@@ -472,9 +473,21 @@ class Authorizer:
             with self._lock:
                 self._scheme, self._realm, self._service = "bearer", realm, ch.params.get("service", "")
             stale = sent[len("Bearer ") :] if sent and sent.startswith("Bearer ") else None
-            if stale is not None and ch.params.get("error") == "insufficient_scope" and not self.credentials:
+            if (
+                stale is not None
+                and ch.params.get("error") == "insufficient_scope"
+                and self._asked_for(stale, wanted)
+            ):
+                # the token server was asked for exactly this and granted less: another token
+                # would be the same
+                who = (
+                    f"credentials from {self.credentials.source}"
+                    if self.credentials
+                    else "anonymous requests"
+                )
                 raise RegistryAuthError(
-                    f"access to {' '.join(wanted)} denied to anonymous requests (no credentials found)",
+                    f"access to {' '.join(wanted)} denied to {who}"
+                    + ("" if self.credentials else " (no credentials found)"),
                     registry=self.registry,
                     repository=repository,
                     status=401,
@@ -511,6 +524,11 @@ class Authorizer:
             repository=repository,
             status=401,
         )
+
+    def _asked_for(self, token: str, scope: Scope) -> bool:
+        """Whether ``token`` was fetched for a scope covering ``scope``."""
+        with self._lock:
+            return any(t.value == token and _covers(t.scope, scope) for t in self._tokens.values())
 
     def _token(self, scope: Scope, *, refresh_from: str | None) -> str:
         with self._lock:
@@ -578,4 +596,4 @@ class Authorizer:
             else _DEFAULT_TOKEN_LIFETIME
         )
         _log.debug("token for %s scope %s, %.0f s", self.registry, " ".join(scope), seconds)
-        return _Token(value=value, expires=started + max(seconds - _TOKEN_EARLY, 1.0))
+        return _Token(value=value, expires=started + max(seconds - _TOKEN_EARLY, 1.0), scope=scope)

@@ -383,18 +383,18 @@ class Transport:
             sent = dict(headers or {})
             if authorization:
                 sent["Authorization"] = authorization
-            resp = self._send(
-                method,
-                url,
-                headers=sent,
-                params=params,
-                body=body,
-                stream=stream,
-                what=what,
-                repository=repository,
-                budget=budget,
-                resend=resend,
-            )
+            with self._reachable(method, url, what, repository):
+                resp = self._attempts(
+                    method,
+                    url,
+                    headers=sent,
+                    params=params,
+                    body=body,
+                    stream=stream,
+                    what=what,
+                    budget=budget,
+                    resend=resend,
+                )
             if resp.status_code == 401 and auth_rounds < 2:
                 auth_rounds += 1
                 challenge = resp.headers.get("WWW-Authenticate")
@@ -410,33 +410,11 @@ class Transport:
                     resp, method, what, repository=repository, digest=digest, budget=budget
                 )
 
-    def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        headers: dict[str, str],
-        params: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        body: bytes | None = None,
-        stream: bool = False,
-        what: str = "",
-        repository: str = "",
-        budget: Budget | None = None,
-        resend: bool = True,
-    ) -> requests.Response:
-        """:meth:`_attempts`, with no answer turned into a RegistryError."""
+    @contextlib.contextmanager
+    def _reachable(self, method: str, url: str, what: str, repository: str) -> Iterator[None]:
+        """Turn a request that got no answer (:meth:`_attempts`) into a RegistryError."""
         try:
-            return self._attempts(
-                method,
-                url,
-                headers=headers,
-                params=params,
-                body=body,
-                stream=stream,
-                what=what,
-                budget=budget,
-                resend=resend,
-            )
+            yield
         except _Unreachable as exc:
             raise self._connection_error(exc, method, url, what, repository) from None
 
@@ -579,7 +557,8 @@ class Transport:
         if form is not None:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
             body = _form(form)
-        resp = self._send(method, url, headers=sent, params=params, body=body, what="token request")
+        with self._reachable(method, url, "token request", ""):
+            resp = self._attempts(method, url, headers=sent, params=params, body=body, what="token request")
         with resp:
             doc: Any = None
             with contextlib.suppress(ValueError, requests.RequestException):
