@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, cast
 
+from ocitool._go import path as gopath
 from ocitool.errors import InvalidArchiveError
 
 __all__ = [
@@ -181,16 +182,6 @@ def go_file_mode(unix_mode: int, type_flag: bytes) -> int:
     return mode
 
 
-def _go_clean(name: str) -> str:
-    """Go's ``path.Clean`` (posixpath.normpath keeps a leading ``//``; Go does not)."""
-    if not name:
-        return "."
-    cleaned = posixpath.normpath(name)
-    if cleaned.startswith("//"):
-        cleaned = "/" + cleaned.lstrip("/")
-    return cleaned
-
-
 def read_layer(stream: IO[bytes], *, label: str = "", hash_contents: bool = False) -> list[FileInfo]:
     """The entries of one layer tar, in archive order, streamed (headers; contents only hashed).
 
@@ -204,7 +195,7 @@ def read_layer(stream: IO[bytes], *, label: str = "", hash_contents: bool = Fals
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for info in tar:
                 member = info.name
-                name = _go_clean(info.name)
+                name = gopath.clean(info.name)
                 if name == ".":
                     continue
                 flag = info.type
@@ -322,7 +313,7 @@ class FileTree:
     def add_path(self, path: str, info: FileInfo | None) -> FileNode | None:
         """dive's ``AddPath``: intermediate nodes get no payload; a new ``.wh..wh..`` name ends it."""
         node = self.root
-        names = [n for n in _go_clean(path).strip("/").split("/") if n]
+        names = [n for n in gopath.clean(path).strip("/").split("/") if n]
         for idx, name in enumerate(names):
             child = node.children.get(name)
             if child is None:
@@ -483,7 +474,7 @@ class MergedFS:
             if not info.is_whiteout:
                 continue
             parent = "/" + posixpath.dirname(info.path).strip("/")
-            parent = _go_clean(parent)
+            parent = gopath.clean(parent)
             if info.is_opaque:
                 removed = self.remove(parent, contents_only=True)
             else:
@@ -493,7 +484,7 @@ class MergedFS:
         for info in entries:
             if info.is_whiteout:
                 continue
-            path = _go_clean("/" + info.path)
+            path = gopath.clean("/" + info.path)
             old = self.files.get(path)
             if old is not None and old.is_dir and not info.is_dir:
                 # a file replacing a directory replaces what was under it too

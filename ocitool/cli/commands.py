@@ -13,17 +13,10 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool._go.template import (
-    NIL_MAP,
-    NIL_POINTER,
-    NIL_SLICE,
-    GoStruct,
-    Template,
-    TemplateError,
-    go_generic,
-    render_table,
-)
+from ocitool._go.template import TemplateError
+from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoStruct, go_generic
 from ocitool.cli import render
+from ocitool.cli.render import Template, render_table
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.errors import OcitoolError
 from ocitool.model.platform import Platform

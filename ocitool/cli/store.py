@@ -12,8 +12,9 @@ import sys
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool._go.template import Template, TemplateError, render_table
+from ocitool._go.template import TemplateError
 from ocitool.cli import render
+from ocitool.cli.render import Template, render_table
 from ocitool.errors import ImageNotFoundError, OcitoolError
 from ocitool.model.platform import Platform
 from ocitool.service.service import ImageService, StoreFilters, docker_root_images

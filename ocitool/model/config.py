@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ocitool._go import json as _gojson
+from ocitool._go.strings import simple_lower, simple_upper
 from ocitool._io.jsondoc import load_json
 from ocitool.errors import InvalidConfigError, InvalidDigestError, InvalidDocumentError
 from ocitool.model.digest import Digest, digest_bytes
@@ -145,21 +146,9 @@ def _ptr(base: str, key: str | int) -> str:
 
 
 def _fold(name: str) -> str:
-    """Go's ``encoding/json`` key folding: ASCII upper-cased, other runes ToUpper(ToLower(r)).
-
-    Python's case maps are the full ones; where they expand to several characters the simple
-    Go mapping is approximated by the first character (``İ`` -> ``i``) or no change (``ß``).
-    """
-    out: list[str] = []
-    for ch in name:
-        if ch < "\x80":
-            out.append(ch.upper())
-            continue
-        lower = ch.lower()
-        lower = lower[0] if lower else ch
-        upper = lower.upper()
-        out.append(upper if len(upper) == 1 else lower)
-    return "".join(out)
+    """Go's ``encoding/json`` key folding (``foldName``): ASCII letters upper-cased, other
+    runes ``unicode.ToUpper(unicode.ToLower(r))`` with Go's simple one-rune mappings."""
+    return "".join(ch.upper() if ch < "\x80" else simple_upper(simple_lower(ch)) for ch in name)
 
 
 def _go_text(value: str) -> str:

@@ -28,6 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, overload, runtime_checkable
 
+from ocitool._go import path as gopath
+from ocitool._go import strconv as gostrconv
+from ocitool._go import strings as gostrings
 from ocitool.errors import InvalidPlatformError
 
 __all__ = [
@@ -120,73 +123,6 @@ class Platform:
 
 
 # ---------------------------------------------------------------------------------------------
-# Go-compatible string primitives. containerd's results depend on Go's exact semantics of
-# strings.ToLower, strconv.Atoi/ParseUint and path.Join, which differ from Python's nearest
-# equivalents at the edges; these reproduce Go's behaviour so that odd input gives Go's answer.
-
-
-def _go_lower(s: str) -> str:
-    """Go ``strings.ToLower``: simple per-rune case mapping, no context or expansion."""
-    if s.isascii():
-        return s.lower()
-    # Python's str.lower() applies final-sigma context and expands U+0130 to two code points;
-    # Go maps each rune on its own and sends U+0130 to plain "i".
-    return "".join("i" if c == "\u0130" else c.lower() for c in s)
-
-
-_GO_ATOI_RE: Final = re.compile(r"[+-]?[0-9]+")
-_GO_UINT_RE: Final = re.compile(r"[0-9]+")
-_INT64_MIN: Final = -(1 << 63)
-_INT64_MAX: Final = (1 << 63) - 1
-
-
-def _go_atoi(s: str) -> int | None:
-    """Go ``strconv.Atoi`` on a 64-bit platform; ``None`` where Go returns an error."""
-    if _GO_ATOI_RE.fullmatch(s) is None:
-        return None
-    value = int(s)
-    return value if _INT64_MIN <= value <= _INT64_MAX else None
-
-
-def _go_parse_uint(s: str, bits: int) -> int | None:
-    """Go ``strconv.ParseUint(s, 10, bits)``; ``None`` where Go returns an error."""
-    if _GO_UINT_RE.fullmatch(s) is None:
-        return None
-    value = int(s)
-    return value if value < (1 << bits) else None
-
-
-def _go_path_clean(p: str) -> str:
-    """Go ``path.Clean``: collapse slashes, drop ``.``, resolve ``..`` lexically."""
-    if p == "":
-        return "."
-    rooted = p.startswith("/")
-    out: list[str] = []
-    for part in p.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif not rooted:
-                out.append("..")
-            continue
-        out.append(part)
-    cleaned = "/".join(out)
-    if rooted:
-        return "/" + cleaned
-    return cleaned or "."
-
-
-def _go_path_join(*elems: str) -> str:
-    """Go ``path.Join``: join the non-empty elements with ``/`` and clean the result."""
-    kept = [e for e in elems if e]
-    if not kept:
-        return ""
-    return _go_path_clean("/".join(kept))
-
-
-# ---------------------------------------------------------------------------------------------
 # The platform database (containerd database.go).
 
 # From Go's go/build/syslist.go, as containerd lists them.
@@ -205,12 +141,12 @@ def _normalize_os(os_name: str) -> str:
     if os_name == "":
         # containerd substitutes runtime.GOOS; the host platform plays that part here.
         return host_platform().os
-    os_name = _go_lower(os_name)
+    os_name = gostrings.to_lower(os_name)
     return "darwin" if os_name == "macos" else os_name
 
 
 def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
-    arch, variant = _go_lower(arch), _go_lower(variant)
+    arch, variant = gostrings.to_lower(arch), gostrings.to_lower(variant)
     if arch == "i386":
         return "386", ""
     if arch in ("x86_64", "x86-64", "amd64"):
@@ -344,7 +280,7 @@ def format_platform(p: Platform) -> str:
     """
     if p.os == "":
         return "unknown"
-    return _go_path_join(p.os, p.architecture, p.variant)
+    return gopath.join(p.os, p.architecture, p.variant)
 
 
 def format_all(p: Platform) -> str:
@@ -352,8 +288,8 @@ def format_all(p: Platform) -> str:
     if p.os == "":
         return "unknown"
     if p.os_version:
-        return _go_path_join(f"{p.os}({p.os_version})", p.architecture, p.variant)
-    return _go_path_join(p.os, p.architecture, p.variant)
+        return gopath.join(f"{p.os}({p.os_version})", p.architecture, p.variant)
+    return gopath.join(p.os, p.architecture, p.variant)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,7 +298,7 @@ def format_all(p: Platform) -> str:
 
 def _arch_from_machine(machine: str) -> tuple[str, str]:
     """Map ``uname -m`` to a Go architecture and CPU variant (containerd getCPUVariantFromArch)."""
-    m = _go_lower(machine)
+    m = gostrings.to_lower(machine)
     if m in ("x86_64", "amd64", "x86-64"):
         return "amd64", ""
     if m in ("i386", "i486", "i586", "i686", "x86"):
@@ -432,7 +368,9 @@ def _windows_os_version(version: str) -> _WinVersion:
     major, _, rest = version.partition(".")
     minor, _, rest = rest.partition(".")
     build, _, _ = rest.partition(".")
-    ma, mi, bu = _go_parse_uint(major, 8), _go_parse_uint(minor, 8), _go_parse_uint(build, 16)
+    ma = gostrconv.parse_uint(major, 10, 8)
+    mi = gostrconv.parse_uint(minor, 10, 8)
+    bu = gostrconv.parse_uint(build, 10, 16)
     if ma is None or mi is None or bu is None:
         return _NO_WINDOWS_VERSION
     return ma, mi, bu
@@ -684,14 +622,14 @@ def _platform_vector(p: Platform) -> list[_Entry]:
     head = _PlatformMatcher(p)
     if p.architecture == "amd64":
         vector: list[_Entry] = [head]
-        level = _go_atoi(p.variant.removeprefix("v"))
+        level = gostrconv.atoi(p.variant.removeprefix("v"))
         if level is not None and level > 1:
             vector.append(_VariantRun(p, level - 1, 1))
         vector.append(_PlatformMatcher(replace(p, architecture="386", variant="")))
         return vector
     if p.architecture == "arm":
         vector = [head]
-        level = _go_atoi(p.variant.removeprefix("v"))
+        level = gostrconv.atoi(p.variant.removeprefix("v"))
         if level is not None and level > 5:
             vector.append(_VariantRun(p, level - 1, 5))
         return vector

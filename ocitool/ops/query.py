@@ -10,11 +10,11 @@ None of these read layer bytes unless ``with_size`` asks for sizes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ocitool._go import path as gopath
 from ocitool.engineapi.summary import (
     HistoryResponseItem,
     InspectResponse,
@@ -168,42 +168,13 @@ def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[
 # -- docker images -------------------------------------------------------------------------
 
 
-_GLOB_SPECIAL = re.compile(r"(\*|\?|\[[^\]]*\]|\\.)")
-
-
-def _go_path_match(pattern: str, name: str) -> bool:
-    """Go's ``path.Match``: ``*`` and ``?`` never match ``/``."""
-    out = []
-    pos = 0
-    for m in _GLOB_SPECIAL.finditer(pattern):
-        out.append(re.escape(pattern[pos : m.start()]))
-        tok = m.group(0)
-        if tok == "*":
-            out.append("[^/]*")
-        elif tok == "?":
-            out.append("[^/]")
-        elif tok.startswith("\\"):
-            out.append(re.escape(tok[1]))
-        else:
-            body = tok[1:-1]
-            if body.startswith("^"):
-                body = "^" + body[1:]
-            out.append("[" + body.replace("\\", "\\\\") + "]")
-        pos = m.end()
-    out.append(re.escape(pattern[pos:]))
-    try:
-        return re.fullmatch("".join(out), name) is not None
-    except re.error:
-        return False
-
-
 def _familiar_match(pattern: str, tag: str) -> bool:
     """docker's ``reference.FamiliarMatch``: the pattern against the familiar reference, and
     against its familiar name alone."""
     ref = try_parse_normalized(tag)
     if ref is None:
-        return _go_path_match(pattern, tag)
-    return _go_path_match(pattern, ref.familiar()) or _go_path_match(pattern, ref.familiar_name())
+        return gopath.match(pattern, tag)
+    return gopath.match(pattern, ref.familiar()) or gopath.match(pattern, ref.familiar_name())
 
 
 @dataclass(frozen=True)

@@ -16,32 +16,28 @@ from typing import Any
 
 import pytest
 
-from ocitool._go.template import (
-    ALIGN_RIGHT,
-    DEBUG,
-    DISCARD_EMPTY_COLUMNS,
-    ESCAPE,
-    FILTER_HTML,
+from ocitool._go.fmt import sprint as go_sprint
+from ocitool._go.fmt import sprintf as go_sprintf
+from ocitool._go.fmt import sprintln as go_sprintln
+from ocitool._go.runewidth import string_width as docker_string_width
+from ocitool._go.strconv import quote as go_quote
+from ocitool._go.tabwriter import ALIGN_RIGHT, DEBUG, DISCARD_EMPTY_COLUMNS, ESCAPE, FILTER_HTML, STRIP_ESCAPE
+from ocitool._go.template import TemplateError, go_format_value
+from ocitool._go.values import (
     NIL_MAP,
     NIL_POINTER,
     NIL_SLICE,
     NO_VALUE,
-    STRIP_ESCAPE,
     GoMap,
     GoNil,
     GoSlice,
     GoStruct,
     JSONNumber,
+    go_generic,
+)
+from ocitool.cli.render import (
     TabWriter,
     Template,
-    TemplateError,
-    docker_string_width,
-    go_format_value,
-    go_generic,
-    go_quote,
-    go_sprint,
-    go_sprintf,
-    go_sprintln,
     is_table_format,
     prepare_format,
     render_table,

@@ -371,8 +371,8 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
 
 
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
-    from ocitool._go.template import render_table
     from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _image_rows
+    from ocitool.cli.render import render_table
     from ocitool.cli.store import _fast_table
 
     _root, svc = loaded

@@ -1,0 +1,124 @@
+"""Go strings over Python ``str``: Go's ``strings`` case mapping and the UTF-8 byte view.
+
+A Go string is bytes, usually UTF-8. Here a Go string is a ``str`` whose undecodable bytes are
+the lone surrogates U+DC80..U+DCFF that ``surrogateescape`` decodes them to, so that
+:func:`to_bytes` gives back the original bytes. Go functions that decode a string see such a
+byte as ``utf8.RuneError`` (U+FFFD); the functions here do the same.
+
+Emulates: ``strings.ToLower``, ``strings.ToUpper``, ``strings.Title`` and ``strings.Split``,
+``unicode.ToLower``/``ToUpper``/``ToTitle`` (the simple one-rune mappings Go uses, where
+Python's ``str.lower()`` applies context and expands), and ``[]byte(s)``/``string(b)``.
+Pure functions; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+
+__all__ = [
+    "from_bytes",
+    "is_escaped_byte",
+    "simple_lower",
+    "simple_title",
+    "simple_upper",
+    "split",
+    "title",
+    "to_bytes",
+    "to_lower",
+    "to_upper",
+]
+
+
+def to_bytes(s: str) -> bytes:
+    """``[]byte(s)``: the UTF-8 bytes of ``s``, escaped bytes restored (lone surrogates
+    other than escaped bytes are encoded as they are, as Go holds any bytes)."""
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogatepass")
+
+
+def from_bytes(b: bytes) -> str:
+    """``string(b)``: bytes as a Go string (invalid UTF-8 kept as escaped bytes)."""
+    return b.decode("utf-8", "surrogateescape")
+
+
+def is_escaped_byte(ch: str) -> bool:
+    """A surrogate standing for an undecodable byte (``surrogateescape``)."""
+    return "\udc80" <= ch <= "\udcff"
+
+
+def simple_lower(c: str) -> str:
+    """``unicode.ToLower`` of one rune: the simple mapping (U+0130 becomes plain ``i``)."""
+    if c == "\u0130":
+        return "i"
+    low = c.lower()
+    return low if len(low) == 1 else c
+
+
+def simple_upper(c: str) -> str:
+    """``unicode.ToUpper`` of one rune: unchanged where Python's mapping expands (``ß``)."""
+    u = c.upper()
+    return u if len(u) == 1 else c
+
+
+def simple_title(c: str) -> str:
+    """``unicode.ToTitle`` of one rune (the upper case where the title case expands)."""
+    t = c.title()
+    if len(t) == 1:
+        return t
+    return simple_upper(c)
+
+
+def _map_runes(s: str, f: Callable[[str], str]) -> str:
+    # strings.Map: an invalid byte decodes as RuneError and is written as U+FFFD.
+    return "".join("\ufffd" if is_escaped_byte(c) else f(c) for c in s)
+
+
+def to_lower(s: str) -> str:
+    """``strings.ToLower``: each rune mapped on its own, no final-sigma context, no expansion."""
+    if s.isascii():
+        return s.lower()
+    return _map_runes(s, simple_lower)
+
+
+def to_upper(s: str) -> str:
+    """``strings.ToUpper``: each rune mapped on its own (``ß`` stays ``ß``)."""
+    if s.isascii():
+        return s.upper()
+    return _map_runes(s, simple_upper)
+
+
+def _is_separator(c: str) -> bool:
+    # strings.Title's isSeparator: ASCII alphanumerics and underscore are not separators;
+    # other letters and digits are not; otherwise only spaces are.
+    if c <= "\x7f":
+        return not (c.isascii() and (c.isalnum() or c == "_"))
+    cat = unicodedata.category(c)
+    if cat.startswith("L") or cat == "Nd":
+        return False
+    return c.isspace()
+
+
+def title(s: str) -> str:
+    """``strings.Title``: the first letter of each word (after a separator) to title case."""
+    out = []
+    prev = " "
+    for c in s:
+        if is_escaped_byte(c):
+            c = "\ufffd"
+        if _is_separator(prev):
+            prev = c
+            out.append(simple_title(c))
+        else:
+            prev = c
+            out.append(c)
+    return "".join(out)
+
+
+def split(s: str, sep: str) -> list[str]:
+    """``strings.Split``: an empty ``sep`` splits after each rune."""
+    if sep == "":
+        return list(s)
+    return s.split(sep)
