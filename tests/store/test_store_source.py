@@ -28,12 +28,12 @@ IMPORTED = str(peers.FIXTURES / "docker" / "imported.tar")
 
 @pytest.fixture
 def loaded(tmp_path: Path) -> tuple[Path, ImageService]:
-    root = tmp_path / "root"
-    svc = ImageService(str(root))
-    svc.load(TWO)
-    svc.load(IMPORTED)
+    """Two archives loaded, the base tagged once more (a LastTagTime to read back)."""
+    svc = ImageService(str(tmp_path / "root"))
+    for archive in (TWO, IMPORTED):
+        svc.load(archive)
     svc.tag("ocitool-fixture/base:1.0", "mybase:v1")
-    return root, svc
+    return tmp_path / "root", svc
 
 
 def _tree(path: Path) -> dict[str, str]:
