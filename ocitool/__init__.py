@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
 from ocitool.errors import (
     AmbiguousImageError,
@@ -60,12 +61,13 @@ from ocitool.model.manifest import Index, Manifest
 from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
 from ocitool.model.reference import Reference, parse_normalized
 from ocitool.model.timestamp import Timestamp
-from ocitool.ops.query import ImageFilters, history, images, inspect, manifests, raw_config, raw_manifest
+from ocitool.ops.query import history, images, inspect, manifests, raw_config, raw_manifest
 
 if TYPE_CHECKING:
     from ocitool.analysis.analyze import Analysis, LayerStats
     from ocitool.analysis.diff import ConfigChange, FileChange, ImageDiff
     from ocitool.analysis.rules import CiResult, RuleResult, RuleStatus, run_ci
+    from ocitool.engineapi.responses import DeleteResponse, DiskUsage, PruneReport
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
@@ -77,16 +79,10 @@ if TYPE_CHECKING:
     from ocitool.ops.unpack import UnpackResult
     from ocitool.ops.validate import ValidationIssue, ValidationReport
     from ocitool.ops.verify import Problem, VerifyReport
-    from ocitool.service.service import (
-        DeleteResponse,
-        DiskUsage,
-        ImageService,
-        LoadResult,
-        PruneReport,
-        RmiResult,
-        StoreFilters,
-        docker_root_images,
-    )
+    from ocitool.service.delete import RmiResult
+    from ocitool.service.list import docker_root_images
+    from ocitool.service.loadsave import LoadResult
+    from ocitool.service.service import ImageService
     from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
     from ocitool.store.content import LayerStore
     from ocitool.store.images import ImageStore
@@ -103,9 +99,9 @@ _LAZY: dict[str, str] = {
     "ConvertProgress": "ocitool.ops.convert",
     "ConvertResult": "ocitool.ops.convert",
     "ConvertedImage": "ocitool.ops.convert",
-    "DeleteResponse": "ocitool.service.service",
+    "DeleteResponse": "ocitool.engineapi.responses",
     "Destination": "ocitool.ops.convert",
-    "DiskUsage": "ocitool.service.service",
+    "DiskUsage": "ocitool.engineapi.responses",
     "FSBackend": "ocitool.store.backend",
     "FileChange": "ocitool.analysis.diff",
     "ImageDiff": "ocitool.analysis.diff",
@@ -113,23 +109,22 @@ _LAZY: dict[str, str] = {
     "ImageStore": "ocitool.store.images",
     "LayerStats": "ocitool.analysis.analyze",
     "LayerStore": "ocitool.store.content",
-    "LoadResult": "ocitool.service.service",
+    "LoadResult": "ocitool.service.loadsave",
     "MemoryBackend": "ocitool.store.backend",
     "MergedEntry": "ocitool.ops.rootfs",
     "Problem": "ocitool.ops.verify",
-    "PruneReport": "ocitool.service.service",
+    "PruneReport": "ocitool.engineapi.responses",
     "ReferenceStore": "ocitool.store.references",
-    "RmiResult": "ocitool.service.service",
+    "RmiResult": "ocitool.service.delete",
     "RuleResult": "ocitool.analysis.rules",
     "RuleStatus": "ocitool.analysis.rules",
     "StoreBackend": "ocitool.store.backend",
-    "StoreFilters": "ocitool.service.service",
     "StoreRoot": "ocitool.store.root",
     "UnpackResult": "ocitool.ops.unpack",
     "ValidationIssue": "ocitool.ops.validate",
     "ValidationReport": "ocitool.ops.validate",
     "VerifyReport": "ocitool.ops.verify",
-    "docker_root_images": "ocitool.service.service",
+    "docker_root_images": "ocitool.service.list",
     "iter_merged": "ocitool.ops.rootfs",
     "merged_tar": "ocitool.ops.rootfs",
     "parse_destination": "ocitool.ops.convert",
@@ -214,7 +209,6 @@ __all__ = [
     "Source",
     "SourceImage",
     "StoreBackend",
-    "StoreFilters",
     "StoreRoot",
     "Summary",
     "Timestamp",

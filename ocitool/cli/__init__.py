@@ -79,7 +79,11 @@ def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
         metavar="DIR",
         help="image store directory (store mode; default $OCITOOL_ROOT, else the user data dir)",
     )
-    parser.add_argument("--docker-root", metavar="DIR", help="a Docker data root to list read-only (images)")
+    parser.add_argument(
+        "--docker-root",
+        metavar="DIR",
+        help="a Docker data root to read, read-only (images, inspect, history)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)

@@ -32,8 +32,9 @@ from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, VerifyingReader
 from ocitool.model.manifest import Index, Manifest, parse_document
 from ocitool.model.platform import Platform
+from ocitool.model.timestamp import Timestamp
 
-__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Source", "SourceImage", "ViewBlobs"]
+__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Selected", "Source", "SourceImage", "ViewBlobs"]
 
 MAX_INDEX_DEPTH: Final = 8
 
@@ -256,6 +257,12 @@ class SourceImage(_Node):
             Layer(self.blobs, d, diff, referenced_by=by) for d, diff in zip(descs, diff_ids, strict=True)
         )
 
+    def recorded_layer_sizes(self) -> Sequence[int] | None:
+        """Each layer's unpacked size when the source recorded it (a store measures layers as
+        it registers them), else None: sizes are then measured from the layer bytes
+        (:mod:`ocitool.image.layersize`)."""
+        return None
+
     @property
     def available(self) -> bool:
         """Config and every layer blob present (foreign layers included)."""
@@ -356,6 +363,8 @@ class Entry:
     ``repo_tags`` are Docker references in familiar form (``alpine:3.19``), as ``RepoTags``;
     ``ref_names`` are OCI ``org.opencontainers.image.ref.name`` values as written.
     ``parent`` is a legacy ``manifest.json`` ``Parent`` (an image ID) when present.
+    ``repo_digests`` (``name@digest``, familiar) and ``last_tag_time`` are what a store
+    records of an image; an archive records neither.
     """
 
     position: int
@@ -365,6 +374,8 @@ class Entry:
     ref_names: list[str] = field(default_factory=list)
     parent: str = ""
     missing_reason: str = ""
+    repo_digests: list[str] = field(default_factory=list)
+    last_tag_time: Timestamp = field(default_factory=Timestamp.zero)
 
     @property
     def is_index(self) -> bool:
@@ -379,8 +390,16 @@ class Entry:
         return []
 
 
+@dataclass(frozen=True)
+class Selected:
+    """An image chosen from a source, with the entry (names, parent) it belongs to."""
+
+    entry: Entry
+    image: SourceImage
+
+
 class Source(ABC):
-    """An opened archive, layout or directory: a list of entries over a set of blobs.
+    """An opened archive, layout, directory or store: a list of entries over a set of blobs.
 
     Use as a context manager (or call ``close``) to release open files. Entries are read on
     first use of ``entries``; a source that holds no image raises EmptySourceError there.
@@ -397,6 +416,24 @@ class Source(ABC):
     @cached_property
     def entries(self) -> Sequence[Entry]:
         return self._load_entries()
+
+    def select(self, name: str, *, platform: Platform | None = None) -> list[Selected] | None:
+        """The images ``name`` names, when this source resolves names itself (a store, by
+        moby's ``GetImage``: full ID, reference, unique ID prefix); None, the default, lets
+        :func:`~ocitool.image.lookup.select_images` apply its rules to :attr:`entries`."""
+        return None
+
+    def entry_of(self, image_id: str) -> Entry | None:
+        """The (first) entry holding the image whose ID is ``image_id``, or None."""
+        return self._entries_by_id.get(image_id)
+
+    @cached_property
+    def _entries_by_id(self) -> dict[str, Entry]:
+        by_id: dict[str, Entry] = {}
+        for entry in self.entries:
+            for image in entry.images():
+                by_id.setdefault(str(image.id), entry)
+        return by_id
 
     def close(self) -> None:  # noqa: B027 - optional hook for sources that hold files open
         """Release open files."""

@@ -28,6 +28,7 @@ the codecs release the GIL); memory does not depend on layer size.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -553,7 +554,7 @@ def _writer(dest: Destination, *, legacy_docker: bool) -> LayoutWriter:
 
 
 def convert(
-    src: str | SourceSpec,
+    src: str | SourceSpec | Source,
     dst: str | Destination,
     *,
     all_platforms: bool = False,
@@ -565,7 +566,9 @@ def convert(
     workers: int | None = None,
     progress: Callable[[ConvertProgress], None] | None = None,
 ) -> ConvertResult:
-    """Convert the images ``src`` selects into ``dst`` (see the module docstring).
+    """Convert the images ``src`` selects into ``dst`` (see the module docstring). ``src`` may
+    be an opened :class:`~ocitool.image.source.Source` (a store's, say): every image of it is
+    converted, and it is left open.
 
     ``compress`` is NONE, GZIP or ZSTD; ``level`` its level (gzip 1-9, default 6; zstd 1-19,
     default 3);
@@ -585,9 +588,14 @@ def convert(
     override = list(tags)
     if dest.ref:
         override.append(dest.ref)
-    spec = parse_source(src) if isinstance(src, str) else src
-    with open_source(spec) as source:
-        items = _items(source, spec.image, platform=platform, all_platforms=all_platforms)
+    opened: contextlib.AbstractContextManager[Source]
+    if isinstance(src, Source):
+        opened, selector = contextlib.nullcontext(src), ""
+    else:
+        spec = parse_source(src) if isinstance(src, str) else src
+        opened, selector = open_source(spec), spec.image
+    with opened as source:
+        items = _items(source, selector, platform=platform, all_platforms=all_platforms)
         if override:
             if len(items) != 1:
                 raise InvalidReferenceError(

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from ocitool.cli import main
+from ocitool.engineapi.filters import ImageFilters as StoreFilters
 from ocitool.errors import ImageConflictError, ImageNotFoundError, InvalidConfigError
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
-from ocitool.service.service import ImageService, StoreFilters
+from ocitool.service.service import ImageService
 from ocitool.store.root import StoreRoot
 from tests import peers
 
@@ -371,9 +372,8 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
 
 
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
-    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _image_rows
+    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _fast_table, _image_rows
     from ocitool.cli.render import render_table
-    from ocitool.cli.store import _fast_table
 
     _root, svc = loaded
     svc.tag("ocitool-fixture/base:1.0", "a-rather-long-registry.example.com:5000/some/very/long/name:tag-1")
