@@ -382,19 +382,18 @@ class _Converter:
             return
         assert layer is not None
         codec = Codec(target, self.level)
-        out, tmp = self.writer.new_temp()
+        staged = self.writer.new_temp()
         try:
-            with out:
-                raw = _Counting(layer.open_blob(buffered=False), self.progress)
-                with open_decompressed(raw, layer.compression, path=where) as tar:  # type: ignore[arg-type]
-                    result = recompress(tar, out, codec, executor=self.block_pool, in_flight=self.workers + 1)
-                out.flush()
+            raw = _Counting(layer.open_blob(buffered=False), self.progress)
+            with open_decompressed(raw, layer.compression, path=where) as tar:  # type: ignore[arg-type]
+                result = recompress(
+                    tar, staged.file, codec, executor=self.block_pool, in_flight=self.workers + 1
+                )
             if result.diff_id != layer.diff_id:
                 raise DigestMismatchError(str(layer.diff_id), str(result.diff_id), path=where, what="diff ID")
-            self.writer.put_staged(result.digest, result.size, tmp)
+            self.writer.put_staged(result.digest, result.size, staged)
         except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            staged.discard()
             raise
         with self.lock:
             self.layer_out[digest] = _LayerOut(

@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from ocitool._io.output import output_dir, output_file
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
 from ocitool.image.source import Layer, SourceImage
@@ -230,19 +229,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _remove_tree(path: str) -> None:
-    def onerror(func: object, p: str, exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), 0o700)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, 0o700)
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-
-    shutil.rmtree(path, onerror=onerror)
-
-
 def unpack_layers(
     layers: Sequence[Layer],
     target_dir: str,
@@ -259,31 +245,26 @@ def unpack_layers(
         os.path.islink(target) or not os.path.isdir(target) or os.listdir(target)
     ):
         raise FileExistsError(errno.EEXIST, "target exists and is not an empty directory", target_dir)
-    parent = os.path.dirname(target)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.ocitool-", dir=parent)
     result = UnpackResult(image_id=image_id, target=target_dir)
-    root_fd = os.open(tmp, _DIR_FLAGS)
-    ok = False
-    try:
-        extractor = _Extractor(root_fd, result, devices=devices)
+    with output_dir(target, mode=None) as tmp:  # the extractor sets the root's mode
+        root_fd = os.open(tmp, _DIR_FLAGS)
         try:
-            for entry in iter_merged(layers, max_members=max_members):
-                try:
-                    extractor.add(entry)
-                except (tarfile.ReadError, EOFError) as exc:
-                    raise InvalidArchiveError(f"layer is truncated: {exc}", member=entry.info.name) from None
-                except FileExistsError:
-                    raise InvalidArchiveError("duplicate member", member=entry.info.name) from None
-            extractor.finish_dirs()
+            extractor = _Extractor(root_fd, result, devices=devices)
+            try:
+                for entry in iter_merged(layers, max_members=max_members):
+                    try:
+                        extractor.add(entry)
+                    except (tarfile.ReadError, EOFError) as exc:
+                        raise InvalidArchiveError(
+                            f"layer is truncated: {exc}", member=entry.info.name
+                        ) from None
+                    except FileExistsError:
+                        raise InvalidArchiveError("duplicate member", member=entry.info.name) from None
+                extractor.finish_dirs()
+            finally:
+                extractor.close()
         finally:
-            extractor.close()
-        os.fsync(root_fd)
-        os.rename(tmp, target)  # replaces an empty directory atomically
-        ok = True
-    finally:
-        os.close(root_fd)
-        if not ok:
-            _remove_tree(tmp)
+            os.close(root_fd)
     return result
 
 
@@ -320,25 +301,7 @@ def export(
     export``; device nodes are kept as tar entries). Atomic: a temporary file beside
     ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses."""
     with resolve_image(source_or_image, platform=platform, image=image) as img:
-        out = os.path.abspath(out_path)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(out)}.", suffix=".tmp", dir=os.path.dirname(out)
-        )
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                merged_tar(img.layers, fh, max_members=max_members)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644 & ~_umask())
-            os.replace(tmp, out)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with output_file(out_path) as fh:
+            merged_tar(img.layers, fh, max_members=max_members)
         return str(img.id)
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
