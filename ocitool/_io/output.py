@@ -181,9 +181,7 @@ def output_file(path: PathArg, *, mode: int = 0o644, sync: bool = True) -> Outpu
     Raises OSError (FileNotFoundError when the directory is absent) before anything is written.
     """
     target = os.path.abspath(os.fspath(path))
-    return OutputFile(
-        target, os.path.dirname(target), prefix=_temp_prefix(target), mode=mode, sync=sync
-    )
+    return OutputFile(target, os.path.dirname(target), prefix=_temp_prefix(target), mode=mode, sync=sync)
 
 
 def pending_file(directory: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile:

@@ -37,6 +37,7 @@ class Expected(Protocol):
 
     def hasher(self) -> _Hasher: ...
 
+
 _BLOCK: Final = 512
 _RECORD: Final = 20 * _BLOCK
 

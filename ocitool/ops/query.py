@@ -10,8 +10,9 @@ None of these read layer bytes unless ``with_size`` asks for sizes.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from ocitool.engineapi.summary import (
     manifest_summaries,
 )
 from ocitool.errors import ImageNotFoundError, InvalidReferenceError, OcitoolError
-from ocitool.formats.detect import open_source, parse_source
+from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import Selected, find_entries, select_images
 from ocitool.image.source import Source
 from ocitool.model.platform import Platform
@@ -45,7 +46,19 @@ __all__ = [
     "raw_manifest",
 ]
 
-SourceArg = str | Source
+SourceArg = SourceLike | Source
+
+
+def _sources(value: SourceArg | Iterable[SourceArg]) -> list[SourceArg]:
+    """One source or several: a string or a path is one source, never a list of characters."""
+    if isinstance(value, str | os.PathLike | Source):
+        return [value]
+    return list(value)
+
+
+def _strings(value: str | Iterable[str]) -> list[str]:
+    """One string or several."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 @contextmanager
@@ -57,7 +70,7 @@ def opened(source: SourceArg, image: str = "") -> Iterator[tuple[Source, str]]:
         return
     spec = parse_source(source)
     if spec.image and image and spec.image != image:
-        raise InvalidReferenceError(source, f"names image {spec.image!r} and IMAGE {image!r}")
+        raise InvalidReferenceError(os.fspath(source), f"names image {spec.image!r} and IMAGE {image!r}")
     with open_source(spec) as src:
         yield src, image or spec.image
 
@@ -71,7 +84,7 @@ def _one(source: Source, image: str, platform: Platform | None) -> Selected:
 
 def inspect(
     source: SourceArg,
-    images: Sequence[str] = (),
+    images: str | Sequence[str] = (),
     *,
     platform: Platform | None = None,
     all_platforms: bool = False,
@@ -86,7 +99,7 @@ def inspect(
     """
     out: list[InspectResponse] = []
     with opened(source) as (src, suffix):
-        names = list(images) or [suffix]
+        names = _strings(images) or [suffix]
         for name in names:
             try:
                 for selected in select_images(
@@ -149,10 +162,10 @@ class ImageTree:
     manifests: list[ManifestSummary]
 
 
-def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
-    """The entries of every source with their manifests (``docker images --tree``)."""
+def image_tree(sources: SourceArg | Iterable[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
+    """The entries of every source (one, or several) with their manifests (``docker images --tree``)."""
     out: list[ImageTree] = []
-    for source in sources:
+    for source in _sources(sources):
         with opened(source) as (src, name):
             for entry in find_entries(src, name):
                 out.append(
@@ -217,13 +230,13 @@ class ImageFilters:
     references: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, filters: Sequence[str]) -> ImageFilters:
+    def parse(cls, filters: str | Sequence[str]) -> ImageFilters:
         """From ``key=value`` strings. Raises InvalidReferenceError for unknown keys/values."""
         dangling: bool | None = None
         labels: list[str] = []
         refs: list[str] = []
         before = since = ""
-        for f in filters:
+        for f in _strings(filters):
             key, sep, value = f.partition("=")
             key = key.strip().lower()
             if not sep:
@@ -254,17 +267,17 @@ def _label_ok(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
 
 
 def images(
-    sources: Sequence[SourceArg],
+    sources: SourceArg | Iterable[SourceArg],
     *,
     all_images: bool = False,
     filters: ImageFilters | None = None,
     with_size: bool = True,
 ) -> list[Summary]:
-    """``docker images`` over one or more sources, newest first, as the daemon lists them:
+    """``docker images`` over one source or several, newest first, as the daemon lists them:
     untagged images with children are hidden unless ``all_images``."""
     filters = filters or ImageFilters()
     rows: list[Summary] = []
-    for source in sources:
+    for source in _sources(sources):
         with opened(source) as (src, name):
             selected = select_images(src, name)
             rows.extend(image_summary(s, src, with_size=with_size) for s in selected)

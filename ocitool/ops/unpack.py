@@ -28,6 +28,8 @@ from typing import Final
 from ocitool._io.output import output_dir, output_file
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
+from ocitool.formats.detect import SourceLike, open_source
+from ocitool.image.lookup import select_images
 from ocitool.image.source import Layer, SourceImage
 from ocitool.model.platform import Platform
 from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
@@ -51,16 +53,14 @@ class UnpackResult:
 
 @contextlib.contextmanager
 def resolve_image(
-    source: str | SourceImage, *, platform: Platform | str | None = None, image: str | None = None
+    source: SourceLike | SourceImage, *, platform: Platform | str | None = None, image: str | None = None
 ) -> Iterator[SourceImage]:
-    """A context manager giving the one image ``source`` (a SOURCE string or an image) stands for, the source
-    kept open while the caller uses it. Raises the lookup errors of ``select_images``."""
+    """A context manager giving the one image ``source`` (a SOURCE string or path, or an image)
+    stands for, the source kept open while the caller uses it. Raises the lookup errors of
+    ``select_images``."""
     if isinstance(source, SourceImage):
         yield source
         return
-    from ocitool.formats.detect import open_source
-    from ocitool.image.lookup import select_images
-
     plat = Platform.parse(platform) if isinstance(platform, str) else platform
     with open_source(source) as src:
         selected = select_images(src, image or "", platform=plat)
@@ -231,7 +231,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def unpack_layers(
     layers: Sequence[Layer],
-    target_dir: str,
+    target_dir: str | os.PathLike[str],
     *,
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
@@ -240,6 +240,7 @@ def unpack_layers(
     """Unpack the merged filesystem of ``layers`` to ``target_dir`` (absent or an empty
     directory), atomically. Raises InvalidArchiveError (naming the member), BlobNotFoundError,
     FileExistsError when the target is not empty."""
+    target_dir = os.fspath(target_dir)
     target = os.path.abspath(target_dir)
     if os.path.lexists(target) and (
         os.path.islink(target) or not os.path.isdir(target) or os.listdir(target)
@@ -269,8 +270,8 @@ def unpack_layers(
 
 
 def unpack(
-    source_or_image: str | SourceImage,
-    target_dir: str,
+    source_or_image: SourceLike | SourceImage,
+    target_dir: str | os.PathLike[str],
     *,
     platform: Platform | str | None = None,
     image: str | None = None,
@@ -279,8 +280,8 @@ def unpack(
 ) -> UnpackResult:
     """Unpack the merged root filesystem of one image to ``target_dir`` (see the module doc).
 
-    ``source_or_image`` is a SOURCE string (``image`` and ``platform`` choose within it, as for
-    ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
+    ``source_or_image`` is a SOURCE string or path (``image`` and ``platform`` choose within it,
+    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
     FileExistsError when the target is a non-empty directory.
     """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
@@ -290,8 +291,8 @@ def unpack(
 
 
 def export(
-    source_or_image: str | SourceImage,
-    out_path: str,
+    source_or_image: SourceLike | SourceImage,
+    out_path: str | os.PathLike[str],
     *,
     platform: Platform | str | None = None,
     image: str | None = None,
@@ -304,4 +305,3 @@ def export(
         with output_file(out_path) as fh:
             merged_tar(img.layers, fh, max_members=max_members)
         return str(img.id)
-

@@ -369,4 +369,3 @@ class TarLayoutWriter(LayoutWriter):
 
 
 OCIArchiveWriter = TarLayoutWriter
-
