@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-import io
 import json
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
-from ocitool.errors import BlobNotFoundError, DigestMismatchError
-from ocitool.image.source import Blobs, ImageIndex, SourceImage, open_descriptor
+from ocitool.errors import DigestMismatchError
+from ocitool.image.source import ImageIndex, SourceImage, open_descriptor
 from ocitool.image.walk import MAX_DEPTH, Kind, SkipDescriptor, Step, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
-from ocitool.model.digest import Digest, digest_bytes
+from ocitool.model.digest import digest_bytes
+from tests.test_rootfs import MemBlobs
 
 
-class MemoryBlobs(Blobs):
-    label = "memory"
-
-    def __init__(self) -> None:
-        self.data: dict[Digest, bytes] = {}
-
+class MemoryBlobs(MemBlobs):
     def put(self, doc: Any, media_type: str) -> Descriptor:
         raw = json.dumps(doc).encode()
         digest = digest_bytes(raw)
         self.data[digest] = raw
         return Descriptor(media_type, digest, len(raw))
-
-    def has(self, digest: Digest) -> bool:
-        return digest in self.data
-
-    def size(self, digest: Digest) -> int:
-        return len(self.data[digest])
-
-    def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
-        if digest not in self.data:
-            raise BlobNotFoundError(str(digest))
-        return io.BytesIO(self.data[digest])
 
 
 def manifest(blobs: MemoryBlobs, n: int) -> Descriptor:
