@@ -9,9 +9,15 @@ from pathlib import Path
 import pytest
 
 from ocitool._io import output
-from ocitool._io.output import atomic_write, output_dir, output_file, pending_file, umask
+from ocitool._io.output import atomic_write, output_dir, output_file, pending_file
 from ocitool.image import layersize
 from ocitool.model.digest import digest_bytes
+
+
+def umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def hidden(directory: Path) -> list[str]:
@@ -80,13 +86,17 @@ def test_atomic_write_and_mode(tmp_path: Path) -> None:
     assert hidden(tmp_path) == []
 
 
-def test_umask_is_read_without_changing_it() -> None:
-    old = os.umask(0o027)
+@pytest.mark.parametrize("mask", [0o022, 0o077])
+def test_modes_are_applied_as_open_applies_them(tmp_path: Path, mask: int) -> None:
+    old = os.umask(mask)
     try:
-        assert umask() == 0o027
-        assert umask() == 0o027
+        atomic_write(tmp_path / "f", b"", mode=0o644)
+        with output_dir(tmp_path / "d"):
+            pass
     finally:
         os.umask(old)
+    assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o644 & ~mask
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755 & ~mask
 
 
 def test_output_dir_appears_whole(tmp_path: Path) -> None:

@@ -16,20 +16,21 @@ the temporary file or directory is removed and PATH is left as it was.
 * :func:`staging_dir` and :func:`remove_tree`: a private scratch directory for pending files, and
   the removal that also clears read-only directories (unpacked images have them).
 
-Modes are applied as ``open(2)`` applies them: minus the process umask. ``sync=False`` skips the
+Modes are applied as ``open(2)`` applies them: minus the process umask (temporaries are created
+with their final mode, never widened later). ``sync=False`` skips the
 fsyncs (still atomic, not durable: for caches and bulk fills that are rebuilt when lost).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, Final
+from typing import IO, Final, TypeVar
 
 __all__ = [
     "OutputDir",
@@ -42,27 +43,27 @@ __all__ = [
     "pending_file",
     "remove_tree",
     "staging_dir",
-    "umask",
 ]
 
 _TMP: Final = ".tmp-"
+_ATTEMPTS: Final = 100
+_FILE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
 PathArg = str | os.PathLike[str]
+_T = TypeVar("_T")
 
 
-def umask() -> int:
-    """The process umask, read without changing it (Linux ``/proc``; elsewhere the set-and-restore
-    dance, harmless here because every temporary is created 0600/0700)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _create(directory: str, prefix: str, make: Callable[[str], _T]) -> tuple[_T, str]:
+    """``make(name)`` for an unused random ``name`` in ``directory`` (``make`` must fail with
+    FileExistsError when the name is taken), as ``mkstemp`` does; but ``make`` gives the mode,
+    so the kernel applies the umask (and a directory's default ACL) as for any new file."""
+    for _ in range(_ATTEMPTS):
+        name = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}")
+        try:
+            return make(name), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", directory)
 
 
 def fsync_dir(path: PathArg) -> None:
@@ -112,9 +113,8 @@ class OutputFile:
 
     def __init__(self, path: str | None, directory: str, *, prefix: str, mode: int, sync: bool) -> None:
         self.path = path
-        self.mode = mode & ~umask()
         self.sync = sync
-        fd, self.name = tempfile.mkstemp(prefix=prefix, dir=directory)
+        fd, self.name = _create(directory, prefix, lambda name: os.open(name, _FILE_FLAGS, mode))
         self._done = False
         try:
             self.file: IO[bytes] = os.fdopen(fd, "wb")
@@ -135,7 +135,8 @@ class OutputFile:
             self.file.close()
 
     def commit(self, path: PathArg | None = None, *, sync_dir: bool = True) -> None:
-        """Publish the file at ``path`` (default: the path given at creation). ``sync_dir=False``
+        """Publish the file at ``path`` (default: the path given at creation), replacing what is
+        there. ``sync_dir=False``
         leaves the directory's fsync to the caller (many blobs into one directory). Raises OSError;
         the temporary file is removed then."""
         if self._done:
@@ -145,7 +146,6 @@ class OutputFile:
             raise ValueError("a pending file needs a path to commit to")
         try:
             self.close()
-            os.chmod(self.name, self.mode)
             os.replace(self.name, target)
         except BaseException:
             self.discard()
@@ -208,14 +208,9 @@ class OutputDir:
     def __init__(self, path: str, *, mode: int | None, sync: bool) -> None:
         self.path = path
         self.sync = sync
-        self.name = tempfile.mkdtemp(prefix=_temp_prefix(path), dir=os.path.dirname(path))
+        dir_mode = 0o700 if mode is None else mode
+        _, self.name = _create(os.path.dirname(path), _temp_prefix(path), lambda n: os.mkdir(n, dir_mode))
         self._done = False
-        if mode is not None:
-            try:
-                os.chmod(self.name, mode & ~umask())
-            except BaseException:
-                self.discard()
-                raise
 
     def commit(self) -> None:
         """Rename the directory into place. Raises OSError (the directory is removed then)."""
@@ -260,7 +255,7 @@ def output_dir(path: PathArg, *, mode: int | None = 0o755, sync: bool = True) ->
 def staging_dir(directory: PathArg, *, prefix: str = _TMP) -> str:
     """A new private directory in ``directory`` for pending files; the caller removes it with
     :func:`remove_tree` once its files are committed or dropped."""
-    return tempfile.mkdtemp(prefix=prefix, dir=os.fspath(directory))
+    return _create(os.fspath(directory), prefix, lambda n: os.mkdir(n, 0o700))[1]
 
 
 @contextmanager
