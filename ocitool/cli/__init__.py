@@ -37,11 +37,10 @@ class _Parser(argparse.ArgumentParser):
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
-# Modules under ocitool.cli whose ``register(subparsers)`` adds commands, in help order.
-_COMMAND_MODULES: tuple[str, ...] = ("commands", "checks", "convert", "analyze", "store")
-# Which module registers each command. Only that module (and what it imports) is loaded for a
-# command: loading all of them would add tens of milliseconds to every run. A test checks this
-# table against what the modules register.
+# Which module under ocitool.cli registers each command (``register(subparsers)``), in help
+# order. Only that module (and what it imports) is loaded for a command: loading all of them
+# would add tens of milliseconds to every run. A test checks this table against what the
+# modules register.
 COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("inspect", "images", "history", "manifests", "config", "manifest"), "commands"),
     **dict.fromkeys(("verify", "validate", "unpack", "export"), "checks"),
@@ -49,6 +48,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
+_COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
 _GLOBAL_OPTIONS_WITH_VALUE = ("--root", "--docker-root")
 
 

@@ -40,13 +40,13 @@ class ImageFilters:
     until: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, filters: Sequence[str], *, allowed: Sequence[str] = IMAGES_FILTERS) -> ImageFilters:
+    def parse(cls, filters: str | Sequence[str], *, allowed: Sequence[str] = IMAGES_FILTERS) -> ImageFilters:
         """From ``key=value`` strings, keys case-insensitive. Where ``label!`` is allowed,
         ``label=!x`` means ``label!=x``. Raises InvalidReferenceError (docker's "invalid
         filter") for a string without ``=``, a key not in ``allowed``, or a dangling value that
         is no boolean."""
         values: dict[str, list[str]] = {}
-        for f in filters:
+        for f in [filters] if isinstance(filters, str) else filters:
             key, sep, value = f.partition("=")
             key = key.strip().lower()
             if not sep:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import tarfile
-import tempfile
 from typing import IO, Final
 
 import platformdirs
 
+from ocitool._io.output import atomic_write
 from ocitool.compression import Compression
 from ocitool.errors import InvalidArchiveError
 from ocitool.image.source import Layer
@@ -80,12 +80,7 @@ def _store(diff_id: Digest, size: int) -> None:
     path = _cache_path(diff_id)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(str(size))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, str(size).encode("ascii"))
     except OSError:
         pass  # the cache is an optimisation: an unwritable cache directory is not an error
 

@@ -12,7 +12,8 @@ None of these read layer bytes unless ``with_size`` asks for sizes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 
@@ -29,7 +30,7 @@ from ocitool.engineapi.summary import (
     manifest_summaries,
 )
 from ocitool.errors import ImageNotFoundError, InvalidReferenceError, OcitoolError
-from ocitool.formats.detect import open_source, parse_source
+from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import find_entries, select_images
 from ocitool.image.source import Selected, Source
 from ocitool.model.platform import Platform
@@ -46,7 +47,19 @@ __all__ = [
     "raw_manifest",
 ]
 
-SourceArg = str | Source
+SourceArg = SourceLike | Source
+
+
+def _sources(value: SourceArg | Iterable[SourceArg]) -> list[SourceArg]:
+    """One source or several: a string or a path is one source, never a list of characters."""
+    if isinstance(value, str | os.PathLike | Source):
+        return [value]
+    return list(value)
+
+
+def _strings(value: str | Iterable[str]) -> list[str]:
+    """One string or several."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 @contextmanager
@@ -58,7 +71,7 @@ def opened(source: SourceArg, image: str = "") -> Iterator[tuple[Source, str]]:
         return
     spec = parse_source(source)
     if spec.image and image and spec.image != image:
-        raise InvalidReferenceError(source, f"names image {spec.image!r} and IMAGE {image!r}")
+        raise InvalidReferenceError(os.fspath(source), f"names image {spec.image!r} and IMAGE {image!r}")
     with open_source(spec) as src:
         yield src, image or spec.image
 
@@ -72,7 +85,7 @@ def _one(source: Source, image: str, platform: Platform | None) -> Selected:
 
 def inspect(
     source: SourceArg,
-    images: Sequence[str] = (),
+    images: str | Sequence[str] = (),
     *,
     platform: Platform | None = None,
     all_platforms: bool = False,
@@ -87,7 +100,7 @@ def inspect(
     """
     out: list[InspectResponse] = []
     with opened(source) as (src, suffix):
-        names = list(images) or [suffix]
+        names = _strings(images) or [suffix]
         for name in names:
             try:
                 for selected in select_images(
@@ -150,10 +163,10 @@ class ImageTree:
     manifests: list[ManifestSummary]
 
 
-def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
+def image_tree(sources: SourceArg | Iterable[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
     """The entries of every source with their manifests (``docker images --tree``)."""
     out: list[ImageTree] = []
-    for source in sources:
+    for source in _sources(sources):
         with opened(source) as (src, name):
             for entry in find_entries(src, name):
                 out.append(
@@ -170,7 +183,7 @@ def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[
 
 
 def images(
-    sources: Sequence[SourceArg],
+    sources: SourceArg | Iterable[SourceArg],
     *,
     all_images: bool = False,
     filters: ImageFilters | None = None,
@@ -183,7 +196,7 @@ def images(
     applies them (``before``/``since`` names are looked up in the sources)."""
     filters = filters or ImageFilters()
     with ExitStack() as stack:
-        srcs = [stack.enter_context(opened(source)) for source in sources]
+        srcs = [stack.enter_context(opened(source)) for source in _sources(sources)]
         rows: list[Summary] = []
         for src, name in srcs:
             if not name and isinstance(src, ImageLister):

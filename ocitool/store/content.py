@@ -24,12 +24,11 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ocitool._io.output import atomic_write, fsync_dir
+from ocitool._io.output import atomic_write, pending_file
 from ocitool.compression import Compression, open_decompressed, sniff
 from ocitool.errors import BlobNotFoundError, DigestMismatchError
 from ocitool.image.layersize import tar_unpacked_size
@@ -252,21 +251,19 @@ class LayerStore:
         """
         if parent is not None and self.get(parent) is None:
             raise BlobNotFoundError(str(parent), referenced_by="a new layer (its parent)")
-        fd, tmp = tempfile.mkstemp(dir=self.blob_dir, prefix=".tmp-")
+        pending = pending_file(self.blob_dir, mode=0o600)  # named by its digest once checked
         try:
             hasher = Digester()
             blob_size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := blob.read(_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    blob_size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+            while chunk := blob.read(_CHUNK):
+                hasher.update(chunk)
+                pending.file.write(chunk)
+                blob_size += len(chunk)
+            pending.close()
             actual_blob = hasher.digest()
             if blob_digest is not None and actual_blob != blob_digest:
                 raise DigestMismatchError(str(blob_digest), str(actual_blob), what="layer blob")
-            with open(tmp, "rb") as fh:
+            with open(pending.name, "rb") as fh:
                 compression = sniff(fh.read(8))
                 fh.seek(0)
                 reader = _HashingReader(open_decompressed(fh, compression))
@@ -288,15 +285,13 @@ class LayerStore:
                 return existing
             final = self.blob_path(actual_blob)
             if not os.path.exists(final):
-                os.replace(tmp, final)
-                fsync_dir(self.blob_dir)
+                pending.commit(final)
             info = LayerInfo(chain, actual_diff, parent, size, actual_blob, media_type, blob_size)
             self._write_layerdb(info)
             self._insert(info)
             return info
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            pending.discard()  # unless committed: a failure, or the layer was there already
 
     def _write_layerdb(self, info: LayerInfo) -> None:
         d = os.path.join(self.layerdb, info.chain_id.encoded)
