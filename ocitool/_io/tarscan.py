@@ -101,6 +101,7 @@ __all__ = [
     "TarMember",
     "TarReader",
     "TarScan",
+    "TarSource",
     "scan_tar",
 ]
 
@@ -112,6 +113,8 @@ MAX_LONG_HEADER: Final = 1 << 20
 DEFAULT_MAX_MEMBERS: Final = 1_000_000
 
 _T = TypeVar("_T")
+# What the scanner reads: a binary file object; raw readers (SectionReader) included.
+TarSource = IO[bytes] | io.RawIOBase | io.BufferedIOBase
 _ZERO_BLOCK: Final = bytes(BLOCK_SIZE)
 _SKIP_CHUNK: Final = 1 << 20
 _INT64: Final = 1 << 63
@@ -273,7 +276,7 @@ class _FdSource:
 class _SeekSource:
     """Any seekable binary file object: seek, then read."""
 
-    def __init__(self, fh: IO[bytes]) -> None:
+    def __init__(self, fh: TarSource) -> None:
         self.fh = fh
         self.base = fh.tell()
         self.size: int | None = fh.seek(0, io.SEEK_END) - self.base
@@ -300,7 +303,7 @@ class _SeekSource:
 class _StreamSource:
     """A stream read in order; skipping reads and discards."""
 
-    def __init__(self, fh: IO[bytes]) -> None:
+    def __init__(self, fh: TarSource) -> None:
         self.fh = fh
         self.size: int | None = None
         self.pos = 0
@@ -321,19 +324,19 @@ class _StreamSource:
         return done
 
 
-def _read_full(fh: IO[bytes], n: int) -> bytes:
-    data = fh.read(n)
+def _read_full(fh: TarSource, n: int) -> bytes:
+    data: bytes | None = fh.read(n)
     if data is None:  # a non-blocking raw reader with nothing ready: treat as a stream error
         raise OSError("tar source returned no data (non-blocking reader)")
     while len(data) < n:
-        more = fh.read(n - len(data))
+        more: bytes | None = fh.read(n - len(data))
         if not more:
             break
         data += more
     return data
 
 
-def _open_source(fh: IO[bytes]) -> _Source:
+def _open_source(fh: TarSource) -> _Source:
     """The cheapest way to read ``fh``: pread on a regular file (or a window of one), else seek,
     else read in order. A reader that only wraps a file descriptor (a decompressor's
     ``fileno()`` is the compressed file's) is never read by descriptor."""
@@ -343,6 +346,8 @@ def _open_source(fh: IO[bytes]) -> _Source:
         return _FdSource(fd, offset + pos, max(0, size - pos))
     raw: object = fh
     if isinstance(fh, io.BufferedReader | io.BufferedRandom):
+        if isinstance(fh, io.BufferedRandom):
+            fh.flush()  # written bytes still in its buffer would be missed by pread
         raw = fh.raw
     if isinstance(raw, io.FileIO):
         fd = raw.fileno()
@@ -518,9 +523,20 @@ _Tail = tuple[bytes, str, str, str, int, int, bytes, bool]
 _CACHE_MAX: Final = 1024
 
 
+def _size(block: bytes) -> int:
+    """The size field not spelled as usual (base-256, spaces): not negative."""
+    size = _number(block[124:136])
+    if size < 0:
+        raise _Bad("negative size")
+    return size
+
+
 def _ids(field: bytes) -> tuple[int, int, int]:
-    """Mode, owner and group (header bytes 100..124)."""
-    return _number(field[0:8]), _number(field[8:16]), _number(field[16:24])
+    """Mode, owner and group (header bytes 100..124), none negative."""
+    ids = _number(field[0:8]), _number(field[8:16]), _number(field[16:24])
+    if min(ids) < 0:
+        raise _Bad("negative mode, owner or group")
+    return ids
 
 
 def _tail(block: bytes) -> _Tail:
@@ -553,12 +569,19 @@ def _tail(block: bytes) -> _Tail:
         uname = gname = ""
         major = minor = 0
         prefix = b""
+    if major < 0 or minor < 0:
+        raise _Bad("negative device number")
     return flag, linkname, uname, gname, major, minor, prefix, gnu
 
 
-# The fields up to the type flag, split so the usual spellings need no further slicing: name,
-# mode+uid+gid, size digits, size terminator, mtime digits, mtime terminator, checksum.
-_V7: Final = struct.Struct("100s24s11sc11sc8s")
+# A header split so the usual spellings need no further slicing: name, mode+uid+gid, size
+# digits, size terminator, mtime digits, mtime terminator, checksum, and everything from the
+# type flag on.
+_LAYOUT: Final = struct.Struct("100s24s11sc11sc8s356s")
+# Bound once: the hot path runs per header.
+_unpack: Final = _LAYOUT.unpack_from
+_adler32: Final = zlib.adler32
+_new_tuple: Final = tuple.__new__
 _GNU_MAGIC_VERSION: Final = _GNU_MAGIC + _GNU_VERSION
 
 
@@ -575,7 +598,7 @@ class TarReader:
     does not close ``source``. Offsets count from ``source``'s position when it is given.
     """
 
-    def __init__(self, source: IO[bytes], *, label: str = "", max_members: int = DEFAULT_MAX_MEMBERS) -> None:
+    def __init__(self, source: TarSource, *, label: str = "", max_members: int = DEFAULT_MAX_MEMBERS) -> None:
         self.label = label
         self.max_members = max_members
         self.end: TarEnd | None = None
@@ -610,44 +633,57 @@ class TarReader:
         self.end = end
         self.end_offset = self._src.pos
 
-    def _header(self, block: bytes, total: int, start: int, offset: int) -> TarMember:
-        """The member a header block (its bytes summing to ``total``) describes on its own, as
-        Go's ``readHeader``: checksum verified, every numeric field parsed; data offset and size
-        as for a plain member. ``start``/``offset``: where the member's first header block and
-        this one lie. Raises _Bad."""
-        name, ids_f, size_f, size_end, mtime_f, mtime_end, field = _V7.unpack_from(block)
+    def _header(self, block: bytes, start: int, offset: int) -> TarMember | None:
+        """The member a header block read at ``offset`` describes on its own, as Go's
+        ``readHeader`` (checksum verified, every numeric field parsed; data offset and size as
+        for a plain member), or None (and ``end`` set) at the end of the archive. ``start`` is
+        where the member's first header block lies."""
+        if len(block) < BLOCK_SIZE:
+            if not block:
+                self._finish(TarEnd.NO_END_BLOCKS)
+                return None
+            raise self._fail(f"tar ends inside a header at offset {offset} (truncated)")
+        # Exact byte sums from adler32: each half's sum (at most 256 * 255) stays below adler's
+        # modulus, so the low 16 bits are 1 + the sum.
+        total = (_adler32(block[:256]) & 0xFFFF) + (_adler32(block[256:]) & 0xFFFF) - 2
+        if not total:
+            self._zero_block(offset)
+            return None
+        name, ids_f, size_f, size_end, mtime_f, mtime_end, field, key = _unpack(block)
         # The checksum counts its own field as spaces; every writer spells it "%06o\0 ".
-        unsigned = total - (zlib.adler32(field) & 0xFFFF) + 257
+        unsigned = total - (_adler32(field) & 0xFFFF) + 257
         if field != b"%06o\x00 " % unsigned and not _checksum_ok(block, unsigned):
-            raise _Bad("checksum mismatch")
-        # Sizes and times are usually 11 octal digits and a NUL.
+            raise self._bad(block, offset, "checksum mismatch")
         try:
-            size = int(size_f, 8) if size_end == _NUL and size_f.isdigit() else _number(block[124:136])
-        except ValueError:
-            size = _number(block[124:136])  # an 8 or a 9: raises
-        try:
-            mtime = int(mtime_f, 8) if mtime_end == _NUL and mtime_f.isdigit() else _number(block[136:148])
-        except ValueError:
-            mtime = _number(block[136:148])
-        # Most headers of a layer share mode/owner/group and everything from the type flag on
-        # (link name, magic, owner names, device numbers, prefix): parse each spelling once.
-        ids = self._ids.get(ids_f)
-        if ids is None:
-            ids = self._remember(self._ids, ids_f, _ids(ids_f))
+            # Sizes and times are usually 11 octal digits and a NUL.
+            try:
+                size = int(size_f, 8) if size_end == _NUL and size_f.isdigit() else _size(block)
+            except ValueError:
+                size = _number(block[124:136])  # an 8 or a 9: raises
+            try:
+                mtime = (
+                    int(mtime_f, 8) if mtime_end == _NUL and mtime_f.isdigit() else _number(block[136:148])
+                )
+            except ValueError:
+                mtime = _number(block[136:148])
+            # Most headers of a layer share mode/owner/group and everything from the type flag
+            # on (link name, magic, owner names, device numbers, prefix): parse each spelling once.
+            ids = self._ids.get(ids_f)
+            if ids is None:
+                ids = self._remember(self._ids, ids_f, _ids(ids_f))
+            tail = self._tails.get(key)
+            if tail is None:
+                tail = self._remember(self._tails, key, _tail(block))
+        except _Bad as exc:
+            raise self._bad(block, offset, str(exc)) from None
         mode, uid, gid = ids
-        key = block[156:]
-        tail = self._tails.get(key)
-        if tail is None:
-            tail = self._remember(self._tails, key, _tail(block))
         flag, linkname, uname, gname, major, minor, prefix, _ = tail
-        if (size | mode | uid | gid | major | minor) < 0:
-            raise _Bad("negative number")
         cut = name.find(0)
         if cut >= 0:
             name = name[:cut]
         if prefix:
             name = prefix + b"/" + name
-        return tuple.__new__(
+        return _new_tuple(
             TarMember,
             (
                 name.decode("utf-8", "surrogateescape"),
@@ -670,6 +706,9 @@ class TarReader:
             ),
         )
 
+    def _bad(self, block: bytes, offset: int, why: str) -> InvalidArchiveError:
+        return self._fail(f"invalid tar header at offset {offset}: {why}", _text(_cstr(block[:100])))
+
     @staticmethod
     def _remember(cache: dict[bytes, _T], key: bytes, value: _T) -> _T:
         if len(cache) >= _CACHE_MAX:
@@ -687,6 +726,7 @@ class TarReader:
         fd, base = (src.fd, src.base) if isinstance(src, _FdSource) else (-1, 0)
         count = 0
         limit = self.max_members
+        slow = _SLOW
         while True:
             offset = src.pos
             if fd >= 0 and offset + BLOCK_SIZE <= eof:  # type: ignore[operator]
@@ -694,11 +734,11 @@ class TarReader:
                 src.pos = offset + len(block)
             else:
                 block = src.read(BLOCK_SIZE)
-            member = self._block(block, offset, offset)
+            member = self._header(block, offset, offset)
             if member is None:
                 return
             short = False
-            if member[2] in _SLOW:
+            if member[2] in slow:
                 member = self._slow(member, block, offset)
                 if member is None:
                     return
@@ -733,27 +773,6 @@ class TarReader:
                 self._finish(TarEnd.UNPADDED)
                 return
 
-    def _block(self, block: bytes, start: int, offset: int) -> TarMember | None:
-        """The member one header block read at ``offset`` describes, or None (and ``end`` set)
-        when it is the end of the archive."""
-        if len(block) < BLOCK_SIZE:
-            if not block:
-                self._finish(TarEnd.NO_END_BLOCKS)
-                return None
-            raise self._fail(f"tar ends inside a header at offset {offset} (truncated)")
-        # Exact byte sums from adler32: each half's sum (at most 256 * 255) stays below adler's
-        # modulus, so the low 16 bits are 1 + the sum.
-        total = (zlib.adler32(block[:256]) & 0xFFFF) + (zlib.adler32(block[256:]) & 0xFFFF) - 2
-        if not total:
-            self._zero_block(offset)
-            return None
-        try:
-            return self._header(block, total, start, offset)
-        except _Bad as exc:
-            raise self._fail(
-                f"invalid tar header at offset {offset}: {exc}", _text(_cstr(block[:100]))
-            ) from None
-
     def _slow(self, member: TarMember, block: bytes, offset: int) -> TarMember | None:
         """A member whose header needs more than its own block: PAX (``x``) and GNU long name or
         link (``L``, ``K``) headers gathered until the member they describe, a PAX global
@@ -769,7 +788,7 @@ class TarReader:
             flag = member[2]
             if flag not in _META:
                 return self._merge(member, block, pax, long_name, long_link, offset)
-            body, pending = self._special(member[0], member[3], offset)
+            body, pending = self._special(member[0], member[3], offset, lookahead=flag != b"g")
             if flag == b"L":
                 long_name = _text(_cstr(body))
             elif flag == b"K":
@@ -781,8 +800,6 @@ class TarReader:
                     raise self._fail(f"invalid PAX header at offset {offset}: {exc}", member[0]) from None
                 if flag == b"g":
                     self._short = pending is None
-                    if pending:  # the next header was read with the body: give it back
-                        self._src.pos -= len(pending)
                     return self._global(member, records)
                 pax = records
             if pending is None:
@@ -790,7 +807,7 @@ class TarReader:
                 return None
             offset = self._src.pos - len(pending)
             block = pending
-            found = self._block(block, start, offset)
+            found = self._header(block, start, offset)
             if found is None:
                 return None
             member = found
@@ -829,17 +846,18 @@ class TarReader:
             0,
         )
 
-    def _special(self, name: str, size: int, offset: int) -> tuple[bytes, bytes | None]:
-        """The body of a PAX header or GNU long name/link (bounded by MAX_LONG_HEADER), and the
-        block after its padding -- always a header, read in the same call -- which is short or
-        empty at end of file; None when the file ends inside the padding."""
+    def _special(self, name: str, size: int, offset: int, *, lookahead: bool) -> tuple[bytes, bytes | None]:
+        """The body of a PAX header or GNU long name/link (bounded by MAX_LONG_HEADER) and what
+        follows its padding: with ``lookahead``, the next block -- always a header, so it is read
+        in the same call -- which is short or empty at end of file; else b"". None when the file
+        ends inside the padding."""
         if size > MAX_LONG_HEADER:
             raise self._fail(
                 f"extended header of {size} bytes at offset {offset}, over the {MAX_LONG_HEADER}-byte limit",
                 name,
             )
         pad = -size % BLOCK_SIZE
-        data = self._src.read(size + pad + BLOCK_SIZE)
+        data = self._src.read(size + pad + (BLOCK_SIZE if lookahead else 0))
         if len(data) < size:
             raise self._fail(f"tar ends inside the extended header at offset {offset} (truncated)", name)
         if len(data) < size + pad:
@@ -1045,7 +1063,7 @@ class _MemberData(io.RawIOBase):
 
 
 def scan_tar(
-    source: IO[bytes] | str | os.PathLike[str],
+    source: TarSource | str | os.PathLike[str],
     *,
     label: str = "",
     max_members: int = DEFAULT_MAX_MEMBERS,
