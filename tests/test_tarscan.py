@@ -27,6 +27,7 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from ocitool._io import tarscan
 from ocitool._io.files import SectionReader
 from ocitool._io.tarindex import SafeTarInfo
 from ocitool._io.tarscan import (
@@ -613,6 +614,37 @@ def _raw(record: bytes) -> bytes:
 def test_malformed_pax_records_are_errors(records: bytes, why: str) -> None:
     err = _error(_pax(records) + _file("a", b"1") + END, why)
     assert err.path == "t.tar"
+
+
+_RECORD_TEXT = st.text(st.sampled_from([*"az09=. \n\0+-", "é"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    records=st.lists(st.tuples(_RECORD_TEXT, _RECORD_TEXT, st.integers(-2, 2)), max_size=5),
+    noise=st.binary(max_size=4),
+)
+def test_the_quick_pax_parse_agrees_with_the_exact_one(
+    records: list[tuple[str, str, int]], noise: bytes
+) -> None:
+    """Records with right and wrong lengths, odd keys and values: the regex path returns only
+    what the record-by-record path (Go's parsePAXRecord) returns, or leaves it the decision."""
+    buf = b"".join(
+        _raw(f"{key}={value}".encode())
+        if skew == 0
+        else str(len(key) + len(value) + 5 + skew).encode() + f" {key}={value}\n".encode()
+        for key, value, skew in records
+    )
+    for data in (buf, buf + noise, noise + buf):
+        try:
+            exact: dict[str, str] | str = tarscan._parse_pax_exactly(data)
+        except tarscan._Bad as exc:
+            exact = str(exc)
+        try:
+            quick: dict[str, str] | str = tarscan._parse_pax(data)
+        except tarscan._Bad as exc:
+            quick = str(exc)
+        assert quick == exact
 
 
 def test_pax_headers_and_long_names_over_the_limit_are_refused_before_reading() -> None:

@@ -446,9 +446,32 @@ _SPARSE_PAIR: Final = frozenset((_SPARSE_OFFSET, _SPARSE_NUMBYTES))
 _SPARSE_KEYS: Final = frozenset(("GNU.sparse.major", "GNU.sparse.minor", "GNU.sparse.map"))
 
 
+# An ASCII record with no newline or NUL in its value, and no sign in its length.
+_SIMPLE_RECORD: Final = re.compile(r"([0-9]+) ([^=\n\x00]+)=([^\n\x00]*)\n")
+
+
 def _parse_pax(buf: bytes) -> dict[str, str]:
     """PAX records, as Go's ``parsePAX`` reads them (GNU sparse 0.0 pairs become a
     ``GNU.sparse.map`` record)."""
+    if buf.isascii():
+        # The usual header: simple records, all found by one regex pass. Their lengths must
+        # match and add up to the whole buffer (so nothing lies between them); anything else
+        # (and GNU sparse 0.0 pairs, whose order matters) takes the exact way below.
+        records: dict[str, str] = {}
+        total = 0
+        for length, key, value in _SIMPLE_RECORD.findall(buf.decode("ascii")):
+            size = int(length)
+            if size != len(length) + len(key) + len(value) + 3 or key in _SPARSE_PAIR:
+                break
+            total += size
+            records[key] = value
+        else:
+            if total == len(buf):
+                return records
+    return _parse_pax_exactly(buf)
+
+
+def _parse_pax_exactly(buf: bytes) -> dict[str, str]:
     records: dict[str, str] = {}
     sparse_map: list[str] = []
     pos, end = 0, len(buf)
