@@ -540,8 +540,8 @@ def _checksum_ok(block: bytes, unsigned: int) -> bool:
     return stored == unsigned - 256 * high
 
 
-# type, link name, owner name, group name, devmajor, devminor, prefix, GNU format
-_Tail = tuple[bytes, str, str, str, int, int, bytes, bool]
+# type, link name, owner name, group name, devmajor, devminor, prefix, GNU format, header-only
+_Tail = tuple[bytes, str, str, str, int, int, bytes, bool, bool]
 # The per-reader caches of parsed header parts are cleared when they reach this size.
 _CACHE_MAX: Final = 1024
 
@@ -594,13 +594,12 @@ def _tail(block: bytes) -> _Tail:
         prefix = b""
     if major < 0 or minor < 0:
         raise _Bad("negative device number")
-    return flag, linkname, uname, gname, major, minor, prefix, gnu
+    return flag, linkname, uname, gname, major, minor, prefix, gnu, flag in _HEADER_ONLY
 
 
-# A header split so the usual spellings need no further slicing: name, mode+uid+gid, size
-# digits, size terminator, mtime digits, mtime terminator, checksum, and everything from the
-# type flag on.
-_LAYOUT: Final = struct.Struct("100s24s11sc11sc8s356s")
+# The per-header fields of a header, split so the usual spellings need no further slicing:
+# name, size digits, size terminator, mtime digits, mtime terminator, checksum.
+_LAYOUT: Final = struct.Struct("100s24x11sc11sc8s")
 # Bound once: the hot path runs per header.
 _unpack: Final = _LAYOUT.unpack_from
 _adler32: Final = zlib.adler32
@@ -631,6 +630,12 @@ class TarReader:
         self._started = False
         self._ids: dict[bytes, tuple[int, int, int]] = {}
         self._tails: dict[bytes, _Tail] = {}
+        # The previous header's bytes 100..124 and 156..512 and what they parsed to. To start
+        # with: NULs, which do parse to zeros, and a key one byte too long to match any header.
+        self._last_ids_f = bytes(24)
+        self._last_ids = (0, 0, 0)
+        self._last_key = bytes(357)
+        self._last_tail: _Tail = (b"", "", "", "", 0, 0, b"", False, False)
         self._short = False  # see _slow
 
     @property
@@ -672,7 +677,7 @@ class TarReader:
         if not total:
             self._zero_block(offset)
             return None
-        name, ids_f, size_f, size_end, mtime_f, mtime_end, field, key = _unpack(block)
+        name, size_f, size_end, mtime_f, mtime_end, field = _unpack(block)
         # The checksum counts its own field as spaces; every writer spells it "%06o\0 ".
         unsigned = total - (_adler32(field) & 0xFFFF) + 257
         if field != b"%06o\x00 " % unsigned and not _checksum_ok(block, unsigned):
@@ -691,16 +696,23 @@ class TarReader:
                 mtime = _number(block[136:148])
             # Most headers of a layer share mode/owner/group and everything from the type flag
             # on (link name, magic, owner names, device numbers, prefix): parse each spelling once.
-            ids = self._ids.get(ids_f)
-            if ids is None:
-                ids = self._remember(self._ids, ids_f, _ids(ids_f))
-            tail = self._tails.get(key)
-            if tail is None:
-                tail = self._remember(self._tails, key, _tail(block))
+            # Consecutive headers mostly share both with the previous one: compared in place.
+            if block.startswith(self._last_ids_f, 100):
+                ids = self._last_ids
+            else:
+                field = block[100:124]
+                ids = self._ids.get(field) or self._remember(self._ids, field, _ids(field))
+                self._last_ids_f, self._last_ids = field, ids
+            if block.startswith(self._last_key, 156):
+                tail = self._last_tail
+            else:
+                key = block[156:]
+                tail = self._tails.get(key) or self._remember(self._tails, key, _tail(block))
+                self._last_key, self._last_tail = key, tail
         except _Bad as exc:
             raise self._bad(block, offset, str(exc)) from None
         mode, uid, gid = ids
-        flag, linkname, uname, gname, major, minor, prefix, _ = tail
+        flag, linkname, uname, gname, major, minor, prefix, _, header_only = tail
         cut = name.find(0)
         if cut >= 0:
             name = name[:cut]
@@ -724,7 +736,7 @@ class TarReader:
                 _EMPTY,
                 start,
                 offset + BLOCK_SIZE,
-                0 if flag in _HEADER_ONLY else size,
+                0 if header_only else size,
                 None,
             ),
         )
