@@ -22,6 +22,7 @@ table and the tarfile / tarscan ratios; writes ``bench/results/tarscan.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -103,6 +104,42 @@ def best(fn: Callable[[Path], int], path: Path, runs: int) -> tuple[float, int]:
     return min(times), count
 
 
+def measure_layer(layer: Path, runs: int) -> dict[str, float]:
+    """Best wall times of every way of scanning ``layer``, and its member count and size."""
+    scan, members = best(tarscan, layer, runs)
+    raw, n_raw = best(tarfile_raw, layer, runs)
+    assert n_raw == members, (n_raw, members)
+    return {
+        "members": members,
+        "bytes": layer.stat().st_size,
+        "tarscan_s": scan,
+        "tarscan_section_s": best(tarscan_section, layer, runs)[0],
+        "tarfile_raw_s": raw,
+        "tarfile_section_s": best(tarfile_section, layer, runs)[0],
+        "tarfile_path_s": best(tarfile_path, layer, runs)[0],
+    }
+
+
+def report(sources: list[str], runs: int, rows: dict[str, dict[str, float]]) -> None:
+    print(f"layers: tar -cf of {' '.join(sources)}; best of {runs} runs (wall)\n")
+    print("| layer | members | MB | tarscan | tarfile (raw file) | tarfile (section) | tarfile (path) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for fmt, r in rows.items():
+        scan, section = r["tarscan_s"], r["tarscan_section_s"]
+        print(
+            f"| {fmt} | {r['members']:.0f} | {r['bytes'] / 1e6:.0f} | {scan * 1000:.1f} ms | "
+            f"{r['tarfile_raw_s'] * 1000:.1f} ms ({r['tarfile_raw_s'] / scan:.1f}x) | "
+            f"{r['tarfile_section_s'] * 1000:.1f} ms ({r['tarfile_section_s'] / section:.1f}x) | "
+            f"{r['tarfile_path_s'] * 1000:.1f} ms ({r['tarfile_path_s'] / scan:.1f}x) |"
+        )
+    for fmt, r in rows.items():
+        print(
+            f"\nratio tarfile/tarscan ({fmt}): raw file {r['tarfile_raw_s'] / r['tarscan_s']:.2f}, "
+            f"section {r['tarfile_section_s'] / r['tarscan_section_s']:.2f}, "
+            f"path {r['tarfile_path_s'] / r['tarscan_s']:.2f}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--source", action="append", help="a directory to put in the layer (repeatable)")
@@ -112,54 +149,17 @@ def main() -> int:
     if shutil.which("tar") is None:
         raise SystemExit("GNU tar is needed to build the layers")
     sources = args.source or _default_sources()
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ocitool-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    results: list[dict[str, float]] = []
-    try:
-        print(f"layers: tar -cf of {' '.join(sources)}; best of {args.runs} runs (wall)\n")
-        print("| layer | members | MB | tarscan | tarfile (raw file) | tarfile (section) | tarfile (path) |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
-        formats = ("gnu", "posix")
-        for fmt in formats:
-            layer = build(work, sources, fmt)
-            scan, members = best(tarscan, layer, args.runs)
-            scan_sec, _ = best(tarscan_section, layer, args.runs)
-            raw, n_raw = best(tarfile_raw, layer, args.runs)
-            sec, _ = best(tarfile_section, layer, args.runs)
-            path, _ = best(tarfile_path, layer, args.runs)
-            assert n_raw == members, (n_raw, members)
-            size = layer.stat().st_size
-            print(
-                f"| {fmt} | {members} | {size / 1e6:.0f} | {scan * 1000:.1f} ms | "
-                f"{raw * 1000:.1f} ms ({raw / scan:.1f}x) | {sec * 1000:.1f} ms ({sec / scan_sec:.1f}x) | "
-                f"{path * 1000:.1f} ms ({path / scan:.1f}x) |"
-            )
-            results.append(
-                {
-                    "members": members,
-                    "bytes": size,
-                    "tarscan_s": scan,
-                    "tarscan_section_s": scan_sec,
-                    "tarfile_raw_s": raw,
-                    "tarfile_section_s": sec,
-                    "tarfile_path_s": path,
-                }
-            )
-        for fmt, r in zip(formats, results, strict=True):
-            raw_ratio = r["tarfile_raw_s"] / r["tarscan_s"]
-            section_ratio = r["tarfile_section_s"] / r["tarscan_section_s"]
-            path_ratio = r["tarfile_path_s"] / r["tarscan_s"]
-            print(
-                f"\nratio tarfile/tarscan ({fmt}): raw file {raw_ratio:.2f}, "
-                f"section {section_ratio:.2f}, path {path_ratio:.2f}"
-            )
-        out = REPO / "bench" / "results"
-        out.mkdir(parents=True, exist_ok=True)
-        rows = [{"format": fmt, **r} for fmt, r in zip(formats, results, strict=True)]
-        (out / "tarscan.json").write_text(json.dumps({"sources": sources, "rows": rows}, indent=2))
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            work = Path(args.keep)
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocitool-bench-")))
+        rows = {fmt: measure_layer(build(work, sources, fmt), args.runs) for fmt in ("gnu", "posix")}
+    report(sources, args.runs, rows)
+    results = REPO / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "tarscan.json").write_text(json.dumps({"sources": sources, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -911,7 +911,7 @@ class TarReader:
         """A member from its own header and the meta headers before it, as Go's ``next``:
         PAX records merged, GNU long name and link applied, an old ``\\0`` type resolved, and
         a sparse file's map read."""
-        name, linkname, flag, size, mode, uid, gid, uname, gname, mtime_ns, major, minor = header[:12]
+        name, linkname, flag, size, _, uid, gid, uname, gname, mtime_ns = header[:10]
         if pax:
             # Go's mergePAX; an empty record keeps the header's own field.
             get = pax.get
@@ -967,24 +967,20 @@ class TarReader:
                 raise _Bad("invalid sparse map")
         except _Bad as exc:
             raise self._fail(f"invalid sparse file at offset {offset}: {exc}", name) from None
-        return TarMember(
-            name,
-            linkname,
-            flag,
-            size,
-            mode,
-            uid,
-            gid,
-            uname,
-            gname,
-            mtime_ns,
-            major,
-            minor,
-            MappingProxyType(pax) if pax else _EMPTY,
-            header.header_offset,
-            self._src.pos,
-            stored,
-            sparse,
+        return header._replace(
+            name=name,
+            linkname=linkname,
+            type=flag,
+            size=size,
+            uid=uid,
+            gid=gid,
+            uname=uname,
+            gname=gname,
+            mtime_ns=mtime_ns,
+            pax=MappingProxyType(pax) if pax else _EMPTY,
+            data_offset=self._src.pos,
+            data_size=stored,
+            sparse=sparse,
         )
 
     def _old_gnu_sparse(self, block: bytes) -> tuple[list[tuple[int, int]], int]:
