@@ -969,21 +969,10 @@ class TarReader:
                 raise _Bad("invalid sparse map")
         except _Bad as exc:
             raise self._fail(f"invalid sparse file at offset {offset}: {exc}", name) from None
-        return header._replace(
-            name=name,
-            linkname=linkname,
-            type=flag,
-            size=size,
-            uid=uid,
-            gid=gid,
-            uname=uname,
-            gname=gname,
-            mtime_ns=mtime_ns,
-            pax=MappingProxyType(pax) if pax else _EMPTY,
-            data_offset=self._src.pos,
-            data_size=stored,
-            sparse=sparse,
-        )
+        fields = (name, linkname, flag, size, header.mode, uid, gid, uname, gname, mtime_ns)
+        pax_map = MappingProxyType(pax) if pax else _EMPTY
+        where = (header.header_offset, self._src.pos, stored, sparse)
+        return _new_tuple(TarMember, (*fields, header.devmajor, header.devminor, pax_map, *where))
 
     def _old_gnu_sparse(self, block: bytes) -> tuple[list[tuple[int, int]], int]:
         """An old GNU sparse header's map (4 entries in the header, 21 per extension block read
