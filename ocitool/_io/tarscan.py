@@ -599,9 +599,10 @@ def _tail(block: bytes) -> _Tail:
     return flag, linkname, uname, gname, major, minor, prefix, gnu, flag in _HEADER_ONLY
 
 
-# The per-header fields of a header, split so the usual spellings need no further slicing:
-# name, size digits, size terminator, mtime digits, mtime terminator, checksum.
-_LAYOUT: Final = struct.Struct("100s24x11sc11sc8s")
+# The fields that differ from header to header but for the name, split so the usual spellings
+# need no further slicing: size digits, size terminator, mtime digits, mtime terminator,
+# checksum.
+_LAYOUT: Final = struct.Struct("124x11sc11sc8s")
 # Bound once: the hot path runs per header.
 _unpack: Final = _LAYOUT.unpack_from
 _adler32: Final = zlib.adler32
@@ -679,7 +680,7 @@ class TarReader:
         if not total:
             self._zero_block(offset)
             return None
-        name, size_f, size_end, mtime_f, mtime_end, field = _unpack(block)
+        size_f, size_end, mtime_f, mtime_end, field = _unpack(block)
         # The checksum counts its own field as spaces; every writer spells it "%06o\0 ".
         unsigned = total - (_adler32(field) & 0xFFFF) + 257
         if field != b"%06o\x00 " % unsigned and not _checksum_ok(block, unsigned):
@@ -715,9 +716,8 @@ class TarReader:
             raise self._bad(block, offset, str(exc)) from None
         mode, uid, gid = ids
         flag, linkname, uname, gname, major, minor, prefix, _, header_only = tail
-        cut = name.find(0)
-        if cut >= 0:
-            name = name[:cut]
+        cut = block.find(0, 0, 100)
+        name = block[: cut if cut >= 0 else 100]
         if prefix:
             name = prefix + b"/" + name
         return _new_tuple(
