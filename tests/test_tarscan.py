@@ -703,6 +703,76 @@ def test_formats_v7_ustar_prefix_and_old_regular_type() -> None:
     ]
 
 
+def test_star_and_old_go_gnu_headers() -> None:
+    """STAR keeps a 131-byte prefix and parses its atime/ctime; a GNU header whose atime/ctime
+    do not parse holds a USTAR prefix (Go before 1.8 wrote such headers), which Go then uses."""
+    star = _header("leaf", raw={345: b"star/prefix\0", 476: b"00000000000\0", 488: b"00000000000\0"})
+    star[508:512] = b"tar\0"
+    bad_star = bytearray(star)
+    bad_star[476:488] = b"nonsense\0\0\0\0"
+    old_go = _header("leaf", raw={257: b"ustar  \0", 345: b"go/prefix\0"})
+    scan = _ok(bytes(_checksummed(star)) + bytes(old_go) + END)
+    assert [m.name for m in scan.members] == ["star/prefix/leaf", "go/prefix/leaf"]
+    _error(bytes(_checksummed(bad_star)) + END, "not octal")
+
+
+def test_a_cut_global_header_ends_the_archive_after_it() -> None:
+    records = _record("comment", "x")
+    cut = bytes(_header("g", size=len(records), kind=b"g")) + records + b"\0" * 10
+    scan = _ok(cut)
+    assert [m.type for m in scan.members] == [b"g"] and scan.end is TarEnd.UNPADDED
+
+
+def test_truncated_meta_data_and_sparse_maps_are_errors() -> None:
+    _error(_pax(_record("path", "x" * 200))[:600], "inside the extended header")
+    assert _ok(_pax(_record("path", "x"))[:600]).end is TarEnd.UNPADDED  # only its padding cut
+    _error(_pax(_record("path", "x")) + b"\1" * 100, "inside a header")  # the member's header cut
+    sparse = _header("s", size=10, kind=b"S", raw={257: b"ustar  \0", 386: b"%011o\0" % 0})
+    sparse[386 + 12 : 386 + 24] = b"%011o\0" % 10
+    sparse[482] = 1  # an extension block follows: it is not there
+    sparse[483:495] = b"%011o\0" % 10
+    _error(bytes(_checksummed(sparse)), "invalid sparse file", "truncated")
+    map_1 = (
+        _record("GNU.sparse.major", "1")
+        + _record("GNU.sparse.minor", "0")
+        + _record("GNU.sparse.realsize", "9")
+    )
+    _error(_pax(map_1) + _file("s", b"1\n0\n") + END, "runs past the member's data")
+
+
+def test_data_read_while_streaming_stops_at_a_truncated_member() -> None:
+    body = _body(_tar([("big", b"z" * 3000)]))[:2000]
+    reader = TarReader(_Stream(body), label="cut")
+    member = next(iter(reader))
+    with pytest.raises(InvalidArchiveError, match="truncated"):
+        reader.data().read()
+    assert member.name == "big"
+
+
+def test_the_scan_starts_at_the_files_position() -> None:
+    """A tar inside a file (after other bytes) scans from the position it is opened at; offsets
+    count from there, whether read by pread, by seek or as a stream."""
+    data = _tar([("a", b"1"), ("b", b"22")])
+    with tempfile.TemporaryFile() as fh:
+        fh.write(b"x" * 1000 + data)
+        fh.seek(1000)
+        by_fd = scan_tar(fh)
+    by_seek = scan_tar(_at(io.BytesIO(b"x" * 1000 + data), 1000))
+    assert by_fd.members == by_seek.members == scan_tar(io.BytesIO(data)).members
+    assert by_fd.members[1].header_offset == 2 * BLOCK and by_fd.size == len(data)
+
+
+def _at(fh: io.BytesIO, pos: int) -> io.BytesIO:
+    fh.seek(pos)
+    return fh
+
+
+def test_global_headers_count_as_members() -> None:
+    data = _pax(_record("comment", "x"), "g", b"g") + _file("a", b"") + END
+    with pytest.raises(InvalidArchiveError, match="more than 1 members"):
+        scan_tar(io.BytesIO(data), max_members=1)
+
+
 def test_header_only_types_have_no_data_whatever_their_size() -> None:
     link = _header("link", size=5000, kind=b"2", raw={157: b"target\0"})
     scan = _ok(bytes(link) + _file("after", b"ok") + END)

@@ -348,9 +348,7 @@ def _open_source(fh: TarSource) -> _Source:
         return _FdSource(fd, offset + pos, max(0, size - pos))
     raw: object = fh
     if isinstance(fh, io.BufferedReader | io.BufferedRandom):
-        if isinstance(fh, io.BufferedRandom):
-            fh.flush()  # written bytes still in its buffer would be missed by pread
-        raw = fh.raw
+        raw = fh.raw  # (a BufferedRandom flushes what it wrote when it seeks to the scan's start)
     if isinstance(raw, io.FileIO):
         fd = raw.fileno()
         st = os.fstat(fd)
