@@ -118,6 +118,7 @@ _T = TypeVar("_T")
 # What the scanner reads: a binary file object; raw readers (SectionReader) included.
 TarSource = IO[bytes] | io.RawIOBase | io.BufferedIOBase
 _ZERO_BLOCK: Final = bytes(BLOCK_SIZE)
+_ZERO_FIELD: Final = bytes(8)
 _SKIP_CHUNK: Final = 1 << 20
 _INT64: Final = 1 << 63
 _HEADER_ONLY: Final = frozenset((b"1", b"2", b"3", b"4", b"5", b"6"))
@@ -630,13 +631,13 @@ class TarReader:
         self._left = 0  # unread stored bytes of the current member
         self._started = False
         self._ids: dict[bytes, tuple[int, int, int]] = {}
-        self._tails: dict[bytes, _Tail] = {}
+        self._tails: dict[bytes, tuple[int, _Tail]] = {}
         # The previous header's bytes 100..124 and 156..512 and what they parsed to. To start
         # with: NULs, which do parse to zeros, and a key one byte too long to match any header.
         self._last_ids_f = bytes(24)
         self._last_ids = (0, 0, 0)
         self._last_key = bytes(357)
-        self._last_tail: _Tail = (b"", "", "", "", 0, 0, b"", False, False)
+        self._last_tail: tuple[int, _Tail] = (0, (b"", "", "", "", 0, 0, b"", False, False))
         self._short = False  # see _slow
 
     @property
@@ -672,15 +673,23 @@ class TarReader:
                 self._finish(TarEnd.NO_END_BLOCKS)
                 return None
             raise self._fail(f"tar ends inside a header at offset {offset} (truncated)")
-        # Exact byte sums from adler32: each half's sum (at most 256 * 255) stays below adler's
-        # modulus, so the low 16 bits are 1 + the sum.
-        total = (_adler32(block[:256]) & 0xFFFF) + (_adler32(block[256:]) & 0xFFFF) - 2
-        if not total:
+        size_f, size_end, mtime_f, mtime_end, field = _unpack(block)
+        # Exact byte sums from adler32: while a sum stays below adler's modulus (65521: true of
+        # 148 bytes, and of 256) the low 16 bits are 1 + the sum. The sum of bytes 156..512 is
+        # kept with their parse: most headers share those bytes with the one before.
+        head_sum = (_adler32(block[:148]) & 0xFFFF) - 1
+        tail: _Tail | None = None
+        if block.startswith(self._last_key, 156):
+            tail_sum, tail = self._last_tail
+            key = self._last_key
+        else:
+            key = block[156:]
+            tail_sum = (_adler32(key[:256]) & 0xFFFF) + (_adler32(key[256:]) & 0xFFFF) - 2
+        if not (head_sum or tail_sum) and field == _ZERO_FIELD:
             self._zero_block(offset)
             return None
-        size_f, size_end, mtime_f, mtime_end, field = _unpack(block)
         # The checksum counts its own field as spaces; every writer spells it "%06o\0 ".
-        unsigned = total - (_adler32(field) & 0xFFFF) + 257
+        unsigned = head_sum + tail_sum + 256
         if field != b"%06o\x00 " % unsigned and not _checksum_ok(block, unsigned):
             raise self._bad(block, offset, "checksum mismatch")
         try:
@@ -695,21 +704,18 @@ class TarReader:
                 )
             except ValueError:
                 mtime = _number(block[136:148])
-            # Most headers of a layer share mode/owner/group and everything from the type flag
-            # on (link name, magic, owner names, device numbers, prefix): parse each spelling once.
-            # Consecutive headers mostly share both with the previous one: compared in place.
+            # Mode, owner and group (and the tail, above) are parsed once per spelling, and
+            # compared in place with the previous header's first.
             if block.startswith(self._last_ids_f, 100):
                 ids = self._last_ids
             else:
                 field = block[100:124]
                 ids = self._ids.get(field) or self._remember(self._ids, field, _ids(field))
                 self._last_ids_f, self._last_ids = field, ids
-            if block.startswith(self._last_key, 156):
-                tail = self._last_tail
-            else:
-                key = block[156:]
-                tail = self._tails.get(key) or self._remember(self._tails, key, _tail(block))
-                self._last_key, self._last_tail = key, tail
+            if tail is None:
+                known = self._tails.get(key) or self._remember(self._tails, key, (tail_sum, _tail(block)))
+                self._last_key, self._last_tail = key, known
+                tail = known[1]
         except _Bad as exc:
             raise self._bad(block, offset, str(exc)) from None
         mode, uid, gid = ids
