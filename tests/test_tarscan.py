@@ -6,14 +6,17 @@
 * Generated tars (hypothesis, written by tarfile in USTAR, GNU and PAX formats) read the same.
 * Where Go and tarfile differ (end of archive, trailing bytes, an unpadded last member, global
   headers, dangling meta headers, corrupt headers that tarfile takes for the end), tars are
-  built byte by byte and the scanner does what Go's reader does.
+  built byte by byte and the scanner does what Go's reader does; umoci (Go's archive/tar)
+  unpacking the same bytes as a layer is the oracle (a peer test).
 * Mutated tars never make the scanner raise anything but InvalidArchiveError, and the three
   ways of reading (pread, seek, stream) agree.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -499,6 +502,75 @@ def test_a_bad_checksum_is_an_error_where_tarfile_stops_silently() -> None:
 def test_an_empty_file_is_an_empty_archive() -> None:
     scan = _ok(b"")
     assert scan.members == [] and scan.end is TarEnd.NO_END_BLOCKS
+
+
+def _oci_layout(root: Path, layer: bytes) -> None:
+    """An OCI layout of one image (tag ``t``) whose one uncompressed layer is ``layer``."""
+
+    def blob(data: bytes, media_type: str) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+        (root / "blobs" / "sha256" / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+
+    diff_id = "sha256:" + hashlib.sha256(layer).hexdigest()
+    config = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": blob(json.dumps(config).encode(), "application/vnd.oci.image.config.v1+json"),
+        "layers": [blob(layer, "application/vnd.oci.image.layer.v1.tar")],
+    }
+    entry = blob(json.dumps(manifest).encode(), "application/vnd.oci.image.manifest.v1+json")
+    entry["annotations"] = {"org.opencontainers.image.ref.name": "t"}
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+
+
+def _go_cases() -> dict[str, bytes]:
+    body = _body(_tar([("a", b"1"), ("last", b"data" * 10)]))
+    bad_checksum = bytearray(body)
+    bad_checksum[BLOCK * 2 + 10] ^= 0x01
+    return {
+        "end-blocks": body + END,
+        "unpadded": body[: len(body) - (BLOCK - 40)],
+        "one-zero-block": body + bytes(BLOCK),
+        "no-end-blocks": body,
+        "trailing-garbage": body + END + b"garbage" * 100,
+        "dangling-pax": body + _pax(_record("path", "ghost")) + END,
+        "global-header": _pax(_record("comment", "git"), "pax_global_header", b"g") + body + END,
+        "zero-then-header": body + bytes(BLOCK) + b"\x01" * BLOCK,
+        "zero-then-partial": body + bytes(BLOCK) + bytes(100),
+        "partial-header": body + b"\x01" * 100,
+        "truncated-data": body[: len(body) - 500],
+        "bad-checksum": bytes(bad_checksum) + END,
+        "pax-time-exponent": _pax(_record("mtime", "1e-06")) + body + END,
+        "pax-bad-length": _pax(b"99 path=x\n") + body + END,
+    }
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("case", sorted(_go_cases()))
+def test_go_reads_what_the_scanner_reads(case: str, tmp_path: Path) -> None:
+    """umoci (Go's archive/tar) unpacks a layer exactly when the scanner reads it, into the
+    files the scanner lists. A global header is the one exception, and it shows Go's reader at
+    work: the reader returns it as an entry (as the scanner does), and umoci 0.4.7's unpacker,
+    unlike moby's and containerd's, refuses the entry's type."""
+    layer = _go_cases()[case]
+    _oci_layout(tmp_path / "image", layer)
+    bundle = tmp_path / "bundle"
+    done = peers.umoci("unpack", "--rootless", "--image", f"{tmp_path / 'image'}:t", str(bundle), check=False)
+    result = scan_all_ways(layer)
+    if case == "global-header":
+        assert isinstance(result, TarScan) and result.members[0].type == b"g"
+        assert b"pax_global_header: unknown typeflag" in done.stderr, done.stderr
+        return
+    if isinstance(result, InvalidArchiveError):
+        assert done.returncode != 0, f"umoci unpacked what the scanner refuses: {result}"
+        return
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    files = sorted(p.name for p in (bundle / "rootfs").iterdir())
+    assert files == sorted(m.name for m in result.members if not m.is_global())
 
 
 def test_signed_checksums_of_old_tars_are_accepted() -> None:
