@@ -66,6 +66,10 @@ class SectionReader(io.RawIOBase):
     def seekable(self) -> bool:
         return True
 
+    def window(self) -> tuple[int, int, int]:
+        """(file descriptor, offset, size) of the section, for readers that ``pread`` directly."""
+        return self._fd, self._offset, self._size
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         remaining = self._size - self._pos
         if remaining <= 0:
