@@ -34,12 +34,11 @@ import glob
 import json
 import logging
 import os
-import tempfile
+import ssl
 import threading
 import time
-import weakref
 from collections.abc import Callable, Container, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urljoin
 
@@ -100,11 +99,11 @@ class Budget:
 
 @dataclass(frozen=True)
 class TLSSettings:
-    """What ``requests`` needs: ``verify`` (True, False or a CA bundle path) and ``cert``."""
+    """TLS trust beyond the system's: ``ca_pem``, extra CA certificates (PEM, concatenated)
+    trusted beside the default ones, and ``cert``, a client certificate and key file."""
 
-    verify: bool | str = True
+    ca_pem: bytes = b""
     cert: tuple[str, str] | None = None
-    bundle_owned: bool = field(default=False, compare=False)
 
 
 def _certs_dir_for(host: str, env: Mapping[str, str]) -> str | None:
@@ -119,8 +118,8 @@ def _certs_dir_for(host: str, env: Mapping[str, str]) -> str | None:
 
 def tls_settings(host: str, cert_dir: str | None, env: Mapping[str, str] | None = None) -> TLSSettings:
     """TLS trust for ``host`` from a containers-certs.d directory (``cert_dir``, else the
-    default ones for the host). Extra CAs are written with the system bundle into a private
-    temp file (``bundle_owned``), which the :class:`Transport` removes when closed.
+    default ones for the host). Extra CAs are kept in memory and loaded into the session's
+    SSL context beside the system's (no file is written).
 
     Raises RegistryError for an unreadable directory or a client ``.cert`` without its ``.key``.
     """
@@ -141,12 +140,8 @@ def tls_settings(host: str, cert_dir: str | None, env: Mapping[str, str] | None 
         break
     if not cas:
         return TLSSettings(cert=cert)
-    import certifi  # a dependency of requests; loaded only when a registry is used
-
     parts: list[bytes] = []
     try:
-        with open(certifi.where(), "rb") as fh:
-            parts.append(fh.read())
         for ca in cas:
             with open(ca, "rb") as fh:
                 parts.append(fh.read())
@@ -154,10 +149,7 @@ def tls_settings(host: str, cert_dir: str | None, env: Mapping[str, str] | None 
         raise RegistryError(
             f"cannot read CA certificates in {directory}: {exc.strerror}", registry=host
         ) from None
-    fd, bundle = tempfile.mkstemp(prefix="ocitool-ca-", suffix=".pem")
-    with os.fdopen(fd, "wb") as out:
-        out.write(b"\n".join(parts))
-    return TLSSettings(verify=bundle, cert=cert, bundle_owned=True)
+    return TLSSettings(ca_pem=b"\n".join(parts), cert=cert)
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -276,7 +268,6 @@ class Transport:
         self._lock = threading.Lock()
         self._ping_lock = threading.Lock()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _remove_bundle, self._tls)
 
     # ------------------------------------------------------------------ session and endpoint
 
@@ -285,7 +276,9 @@ class Transport:
             if self._session is None:
                 if self._closed:
                     raise RegistryError("client is closed", registry=self.registry)
-                self._session = _new_session(self.host, self.tls_verify is not False, self._pool_size)
+                self._session = _new_session(
+                    self.host, self.tls_verify is not False, self._pool_size, self._tls.ca_pem
+                )
                 self._session.cert = self._tls.cert
             return self._session
 
@@ -294,10 +287,8 @@ class Transport:
             return ["https", "http"]
         return ["https"]
 
-    def _verify_for(self, url: str) -> bool | str:
-        if url.startswith("http://") or self.tls_verify is False:
-            return False
-        return self._tls.verify
+    def _verify_for(self, url: str) -> bool:
+        return not (url.startswith("http://") or self.tls_verify is False)
 
     @property
     def base_url(self) -> str:
@@ -566,13 +557,12 @@ class Transport:
             return TokenResponse(status=resp.status_code, body=doc if isinstance(doc, dict) else None)
 
     def close(self) -> None:
-        """Close connections and remove the private CA bundle. Idempotent."""
+        """Close connections. Idempotent."""
         with self._lock:
             self._closed = True
             session, self._session = self._session, None
         if session is not None:
             session.close()
-        self._finalizer()
 
 
 def _form(form: dict[str, str]) -> bytes:
@@ -586,20 +576,33 @@ def _path(url: str) -> str:
     return path.split("?", 1)[0]
 
 
-def _remove_bundle(tls: TLSSettings) -> None:
-    if tls.bundle_owned and isinstance(tls.verify, str):
-        with contextlib.suppress(OSError):
-            os.unlink(tls.verify)
-
-
-def _new_session(host: str, tls_verify: bool, pool_size: int) -> requests.Session:
+def _new_session(host: str, tls_verify: bool, pool_size: int, ca_pem: bytes = b"") -> requests.Session:
     # oras-py builds the session (cookies refused: Harbor answers cookies with CSRF demands);
     # its own request path (Registry.do_request) is not used, see the module docstring.
     import oras.provider
     from requests.adapters import HTTPAdapter
 
     session: requests.Session = oras.provider.Registry(hostname=host, tls_verify=tls_verify).session
-    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+    adapter: HTTPAdapter
+    if ca_pem:
+        # The extra CAs go into an SSL context of our own; requests still loads its default
+        # bundle into it (verify=True), so both are trusted, and no CA file is written.
+        context = ssl.create_default_context()
+        try:
+            context.load_verify_locations(cadata=ca_pem.decode("ascii", "replace"))
+        except ssl.SSLError as exc:
+            raise RegistryError(
+                f"bad CA certificate in the certificate directory: {exc}", registry=host
+            ) from None
+
+        class ContextAdapter(HTTPAdapter):
+            def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+                kwargs["ssl_context"] = context
+                super().init_poolmanager(*args, **kwargs)
+
+        adapter = ContextAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
+    else:
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = "ocitool"
