@@ -36,6 +36,20 @@ if __package__:
     sys.modules.setdefault(f"{__package__}.peers", peers)
 
 
+@pytest.fixture(autouse=True)
+def _private_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No state shared between tests: each gets its own size cache and default image store.
+
+    ``OCITOOL_CACHE_DIR`` (the unpacked-size cache) and ``OCITOOL_ROOT`` (the store that store
+    commands use without ``--root``) point into a fresh temporary directory, outside the test's
+    own ``tmp_path`` so that tests listing ``tmp_path`` see only what they made. Subprocesses
+    inherit both through the environment.
+    """
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("OCITOOL_CACHE_DIR", str(state / "cache"))
+    monkeypatch.setenv("OCITOOL_ROOT", str(state / "root"))
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return peers.FIXTURES
