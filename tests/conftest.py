@@ -3,10 +3,17 @@ import them with ``from peers import ...`` (or ``from tests.peers import ...``: 
 
 Fixtures:
   fixtures_dir    Path to the repository's fixtures/ (peers.FIXTURES)
-  real_dir        Path to <repo>/../shared/fixtures/real, skipped when absent (peers.REAL)
   docker_daemon   session: peers.DockerDaemon for the private daemon (skip, or fail under
                   OCITOOL_REQUIRE_PEERS=1); removes every image its loads added at session end
   docker          function: the same daemon; removes what the test loaded when the test ends
+  docker_cli      function: ``docker``, after checking that the docker client is 28.x (for
+                  tests whose oracle is what the v28 CLI prints)
+  (autouse)       a private size cache and default store per test; the running test's peer
+                  tools are checked against its ``oracle`` marker
+
+Markers (pyproject.toml): ``peers`` (a live peer tool or daemon), ``oracle(*tools,
+recorded=False)`` (what the test compares with), ``real`` (needs ../shared), ``slow`` (left
+out of the quick loop ``python -m pytest -q -m "not slow"``).
 
 Example::
 
@@ -36,6 +43,34 @@ if __package__:
     sys.modules.setdefault(f"{__package__}.peers", peers)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Track the running test for peers.real_fixture and the oracle-marker check."""
+    peers.current_item = item
+    peers.used_tools.clear()
+    fixtures = set(getattr(item, "fixturenames", ()))
+    peers.used_tools.update(t for f, t in (("docker", "docker"), ("docker_cli", "docker-cli")) if f in fixtures)
+    try:
+        result = yield
+    finally:
+        peers.current_item = None
+    undeclared = peers.undeclared_tools(item, peers.used_tools)
+    if undeclared:
+        pytest.fail(
+            f"{item.nodeid} runs {sorted(undeclared)} without declaring it: "
+            f"add @pytest.mark.oracle({', '.join(repr(t) for t in sorted(undeclared))})",
+            pytrace=False,
+        )
+    return result
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A live oracle test is a peers test; a recorded one needs no peer at run time."""
+    for item in items:
+        if any(not m.kwargs.get("recorded", False) for m in item.iter_markers("oracle")):
+            item.add_marker(pytest.mark.peers)
+
+
 @pytest.fixture(autouse=True)
 def _private_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No state shared between tests: each gets its own size cache and default image store.
@@ -56,13 +91,6 @@ def fixtures_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_dir() -> Path:
-    if not peers.REAL.is_dir():
-        pytest.skip(f"shared real fixtures not present at {peers.REAL}")
-    return peers.REAL
-
-
-@pytest.fixture(scope="session")
 def docker_daemon() -> Iterator[peers.DockerDaemon]:
     daemon = peers.docker_daemon()
     try:
@@ -77,3 +105,9 @@ def docker(docker_daemon: peers.DockerDaemon) -> Iterator[peers.DockerDaemon]:
         yield docker_daemon
     finally:
         docker_daemon.cleanup()
+
+
+@pytest.fixture
+def docker_cli(docker: peers.DockerDaemon) -> peers.DockerDaemon:
+    docker.require_cli_v28()
+    return docker

@@ -96,6 +96,7 @@ def test_hashing_is_parallel_and_exact(tmp_path: Path) -> None:
     assert all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in layers)
 
 
+@pytest.mark.real
 def test_docker25_manifest_json_against_the_oci_index(tmp_path: Path) -> None:
     import tarfile
 

@@ -193,6 +193,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
     assert "index.json" in err or "sha256:" + "a" * 64 in err
 
 
+@pytest.mark.real
 def test_ambiguous_prefix_is_its_own_error() -> None:
     real = peers.real_fixture("regclient-testrepo")
     code, out, _ = run("inspect", "--format", "{{.Id}}", str(real))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +18,14 @@ from ocitool.formats.detect import open_source
 from ocitool.model.mediatypes import LayerCompression
 from ocitool.model.platform import Platform
 from ocitool.ops import query
+from tests import peers
 
-REAL = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "real"
-
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/fixtures/real is absent")
+pytestmark = pytest.mark.real
 
 
 def real(name: str) -> str:
-    return str(REAL / name)
+    """The shared archive (skipped when ../shared is absent; a failure under OCITOOL_REQUIRE_PEERS=1)."""
+    return str(peers.real_fixture(name))
 
 
 def test_docker25_save_reads_the_oci_manifest_behind_a_null_index() -> None:
@@ -143,7 +142,7 @@ def test_broken_archives_fail_cleanly(name: str, error: type[OcitoolError]) -> N
 
 
 def test_every_real_archive_reads_or_fails_cleanly() -> None:
-    for entry in sorted(os.listdir(REAL)):
+    for entry in sorted(os.listdir(peers.real_root())):
         if entry in ("README.md", "LICENSES"):
             continue
         errors: list[OcitoolError] = []
