@@ -49,7 +49,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     peers.current_item = item
     peers.used_tools.clear()
     fixtures = set(getattr(item, "fixturenames", ()))
-    peers.used_tools.update(t for f, t in (("docker", "docker"), ("docker_cli", "docker-cli")) if f in fixtures)
+    by_fixture = {"docker": "docker", "docker_cli": "docker-cli"}
+    peers.used_tools.update(tool for name, tool in by_fixture.items() if name in fixtures)
     try:
         result = yield
     finally:
