@@ -23,7 +23,7 @@ from ocitool.image.lookup import platform_images
 from ocitool.model import mediatypes as mt
 from ocitool.ops.convert import convert, parse_destination
 from ocitool.ops.recompress import ANNOTATION_COMPRESSOR, Codec, recompress
-from tests import peers
+from tests import oracles, peers
 
 F = peers.FIXTURES
 
@@ -117,7 +117,7 @@ def _path(dest: str) -> Path:
 @pytest.mark.parametrize("kind", DESTS)
 @pytest.mark.parametrize("src", _sources())
 def test_round_trip_keeps_ids_diff_ids_tags_platforms_and_is_deterministic(
-    src: str, kind: str, tmp_path: Path
+    src: str, kind: str, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     src = source_path(src)
     want = facts(src)
@@ -129,6 +129,12 @@ def test_round_trip_keeps_ids_diff_ids_tags_platforms_and_is_deterministic(
         want = {**want, "images": {i for i in want["images"] if i[1] is not None}}
     assert got["images"] == want["images"]
     assert got["tags"] == want["tags"]
+    # Checked without ocitool's reader: every layer's bytes hash to the diff ID its config names,
+    # and the configs are the source's images (so a convert that garbles a layer fails here).
+    layers = oracles.check_layers(_path(dest), tmp_path_factory.mktemp("check"))
+    assert {(i, tuple(d)) for i, d in layers.items()} == {
+        (i[0], i[1]) for i in want["images"] if i[1] is not None
+    }
     # Two runs: identical bytes.
     dest2, _ = _dest(kind, tmp_path, "b")
     convert(src, dest2, all_platforms=True, legacy_docker=legacy)
