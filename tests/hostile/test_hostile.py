@@ -235,6 +235,7 @@ def _bomb(path: Path, size: int) -> None:
     layer.unlink()
 
 
+@pytest.mark.slow
 def test_gzip_bomb_is_streamed_under_a_memory_limit(tmp_path: Path) -> None:
     archive = tmp_path / "bomb.tar"
     _bomb(archive, 384 << 20)

@@ -58,8 +58,9 @@ class _Both:
     def theirs(self, *args: str) -> tuple[int, list[str], list[str]]:
         p = self.docker.run(*args, check=False)
         lines = p.stdout.decode().splitlines()
-        if args[0] == "images":  # only the images this session made (lines name full IDs)
-            lines = [line for line in lines if not set(line.split()) & self.before]
+        if args[0] == "images":  # only the images this session made (lines name their IDs)
+            earlier = self.before | {i[7:19] for i in self.before}
+            lines = [line for line in lines if not set(line.split()) & earlier]
         return p.returncode, lines, _norm_err(p.stderr.decode())
 
     def step(self, *args: str, sort: bool = False) -> tuple[int, list[str], list[str]]:
@@ -123,6 +124,12 @@ def test_session_load_tag_rmi_history_inspect_prune(docker_cli: peers.DockerDaem
             both.step("tag", "nosuch", "x:y")
             rc, lines, _ = both.step("images", "--no-trunc", "--format", fmt, sort=True)
             assert rc == 0 and len(lines) == 5
+            # the default table, truncated and not, and -q (docker's own formatter and tabwriter),
+            # scoped by docker's reference filter: other images would widen docker's columns
+            ours_only = ["--filter", "reference=ocitool-fixture/*", "--filter", "reference=mybase"]
+            for extra in ([], ["--no-trunc"], ["-q"]):
+                rc, lines, _ = both.step("images", *ours_only, *extra, sort=True)
+                assert rc == 0 and len(lines) == (5 if extra == ["-q"] else 6)
             base_id = both.ours("inspect", "--format", "{{.Id}}", "ocitool-fixture/base:1.0")[1][0]
             child_id = both.ours("inspect", "--format", "{{.Id}}", "ocitool-fixture/child:latest")[1][0]
             # inspect by a unique ID prefix, sha256:-prefixed and bare
@@ -209,6 +216,11 @@ def test_session_children_and_hard_conflict(docker_cli: peers.DockerDaemon, tmp_
         base_id = docker.inspect("ocitool-fixture/imported:1")["Id"]
         assert docker.inspect("kid:1")["Parent"] == base_id
         base_prefix = base_id[7:19]
+        # a full ID in two repositories, with a child: the hard conflict, with or without -f
+        both.step("tag", "ocitool-fixture/imported:1", "other/repo:x")
+        both.step("rmi", base_id)
+        both.step("rmi", "-f", base_id)
+        both.step("rmi", "other/repo:x")  # untag only
         both.step("rmi", "ocitool-fixture/imported:1")  # untag only: the image has a child
         dangling = ("images", "-a", "--no-trunc", "--filter", "dangling=true", "--format", "{{.ID}}")
         both.step(*dangling)  # untagged, but it has a child: not dangling
