@@ -241,6 +241,40 @@ def test_command_owners_match_what_modules_register() -> None:
     assert registered == cli.COMMAND_OWNERS
 
 
+
+@pytest.mark.slow  # a fresh interpreter per command
+def test_each_command_loads_only_its_owner_and_help_lists_every_command() -> None:
+    """What COMMAND_OWNERS promises, observed in fresh processes: ``ocitool --help`` lists
+    exactly its commands, and ``ocitool CMD --help`` imports one command module, CMD's owner."""
+    import re
+
+    from ocitool import cli
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "ocitool", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    [choices] = re.findall(r"^\s+\{([a-z,]+)\}", listed, re.M) or [
+        ",".join(re.findall(r"^    ([a-z]+)\s", listed, re.M))
+    ]
+    assert set(choices.split(",")) == set(cli.COMMAND_OWNERS)
+    probe = (
+        "import sys, io, contextlib\n"
+        "from ocitool.cli import main\n"
+        "sink = io.StringIO()\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(sink):\n"
+        "    main([sys.argv[1], '--help'], stdout=sink, stderr=sink)\n"
+        "assert sink.getvalue().startswith('usage: ocitool ' + sys.argv[1]), sink.getvalue()\n"
+        "mods = [m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('ocitool.cli.')]\n"
+        f"print(' '.join(sorted(m for m in mods if m in {cli._COMMAND_MODULES!r})))\n"
+    )
+    procs = {
+        cmd: subprocess.Popen([sys.executable, "-c", probe, cmd], stdout=subprocess.PIPE, text=True)
+        for cmd in cli.COMMAND_OWNERS
+    }
+    loaded = {cmd: p.communicate(timeout=60)[0].split() for cmd, p in procs.items()}
+    assert loaded == {cmd: [owner] for cmd, owner in cli.COMMAND_OWNERS.items()}
+
+
 def test_inspect_loads_only_its_own_command_module() -> None:
     code = (
         "import sys, io; from ocitool.cli import main; "
@@ -256,3 +290,5 @@ def test_typed_config_has_a_zero_for_every_field_in_order() -> None:
     from ocitool.model.config import OCI_CONFIG_FIELDS
 
     assert tuple(_CONFIG_ZERO) == OCI_CONFIG_FIELDS
+    # the order itself is checked against the docker v28 CLI's ``{{json .Config}}`` (which
+    # marshals its typed DockerOCIImageConfig) in tests/interop/test_docker_cli.py

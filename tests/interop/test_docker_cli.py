@@ -39,6 +39,7 @@ TEMPLATES = [
     "{{json .Config.ExposedPorts}}",
     "{{.Config.User}} {{.Config.WorkingDir}} {{.Config.StopSignal}}",
     "{{json .Config.Healthcheck}}",
+    "{{json .Config}}",  # the typed DockerOCIImageConfig: field order and omitempty
     "{{.Config.OnBuild}} {{.Config.Shell}}",
     "{{len .RootFS.Layers}} {{.RootFS.Type}}",
     "{{json .RootFS}}",
