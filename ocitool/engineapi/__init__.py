@@ -1,4 +1,3 @@
-"""The Docker Engine API shapes (v28) and their builders from the model.
-"""
+"""The Docker Engine API shapes (v28) and their builders from the model."""
 
 __all__: list[str] = []

@@ -1,4 +1,3 @@
-"""Docker's image service without a daemon, over :mod:`ocitool.store`.
-"""
+"""Docker's image service without a daemon, over :mod:`ocitool.store`."""
 
 __all__: list[str] = []

@@ -241,7 +241,6 @@ def test_command_owners_match_what_modules_register() -> None:
     assert registered == cli.COMMAND_OWNERS
 
 
-
 @pytest.mark.slow  # a fresh interpreter per command
 def test_each_command_loads_only_its_owner_and_help_lists_every_command() -> None:
     """What COMMAND_OWNERS promises, observed in fresh processes: ``ocitool --help`` lists

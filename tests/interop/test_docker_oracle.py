@@ -73,6 +73,7 @@ REAL = [
     "legacy-pre110-no-manifest.tar",
     "legacy-whiteout.tar",
     "docker1809-dive-14-layers.tar",
+    "foreign-layer.tar",  # no os in its config (docker shows the host's), zero created times
 ]
 
 
