@@ -1,3 +1,4 @@
-"""Image analysis: dive's file trees and efficiency, CI rules, image diff and reports."""
+"""Image analysis: dive's file trees and efficiency, CI rules, image diff and reports.
+"""
 
 __all__: list[str] = []

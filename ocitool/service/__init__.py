@@ -1,3 +1,4 @@
-"""Docker's image service without a daemon, over :mod:`ocitool.store`."""
+"""Docker's image service without a daemon, over :mod:`ocitool.store`.
+"""
 
 __all__: list[str] = []

@@ -1,3 +1,4 @@
-"""skopeo's ``dir:`` transport."""
+"""skopeo's ``dir:`` transport.
+"""
 
 __all__: list[str] = []

@@ -1,3 +1,4 @@
-"""``docker save`` archives of every vintage: reader and writer side by side."""
+"""``docker save`` archives of every vintage: reader and writer side by side.
+"""
 
 __all__: list[str] = []

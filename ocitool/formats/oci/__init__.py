@@ -1,3 +1,4 @@
-"""OCI image layouts and OCI archives: reader and writer side by side."""
+"""OCI image layouts and OCI archives: reader and writer side by side.
+"""
 
 __all__: list[str] = []
