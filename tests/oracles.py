@@ -41,6 +41,61 @@ IMAGE_CONFIG_TYPES = (
 )
 
 
+# docker image inspect: the 20.10 daemon (API 1.41) against ocitool's Engine v28 shapes.
+# Config: 1.41 returns container.Config, v28 DockerOCIImageConfig with these keys (omitempty);
+# VirtualSize, Container, ContainerConfig are gone in v28; GraphDriver is the daemon's storage.
+V28_CONFIG_KEYS = (
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+    "ArgsEscaped",
+    "Healthcheck",
+    "OnBuild",
+    "Shell",
+)
+SAME_INSPECT_FIELDS = (
+    "Id",
+    "RepoDigests",
+    "Parent",
+    "Comment",
+    "Created",
+    "DockerVersion",
+    "Author",
+    "Architecture",
+    "Os",
+    "Size",
+    "RootFS",
+)
+
+
+def _empty(value: Any) -> bool:
+    return value in (None, "", [], {}, False, 0)
+
+
+def config_v28(config_141: dict[str, Any] | None) -> dict[str, Any]:
+    """API 1.41's container.Config as v28's DockerOCIImageConfig (empty fields left out)."""
+    if not config_141:
+        return {}
+    return {k: config_141[k] for k in V28_CONFIG_KEYS if not _empty(config_141.get(k))}
+
+
+def assert_inspect_equal(mine: dict[str, Any], theirs: dict[str, Any]) -> None:
+    """ocitool's inspect JSON against docker 20.10's, field by field (the mapping above)."""
+    for key in SAME_INSPECT_FIELDS:
+        assert mine.get(key, "") == theirs.get(key, ""), key
+    assert sorted(mine["RepoTags"]) == sorted(theirs["RepoTags"])
+    assert mine.get("Variant", "") == theirs.get("Variant", "")
+    assert mine.get("OsVersion", "") == theirs.get("OsVersion", "")
+    assert (mine["Config"] or {}) == config_v28(theirs["Config"])
+    assert mine["Metadata"] == theirs["Metadata"]
+
+
 def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
     """Every path below ``root``: type, mode, size, link target, content hash, mtime, owner."""
     out: dict[str, tuple[Any, ...]] = {}
