@@ -65,7 +65,7 @@ REAL = [
 
 DIVE = peers.EXPECTED / "dive"
 RECORDINGS = sorted(str(p.relative_to(DIVE))[: -len(".json")] for p in DIVE.rglob("*.json"))
-# dive orders an OCI archive's layers by their place in the archive: per-layer figures differ
+# dive reads an OCI archive's layers in no fixed order: its recording has no per-layer figures
 OCI_ORDER = {"analyze/bad.tar"}
 
 
@@ -106,8 +106,8 @@ def test_recorded_dive_reports(name: str) -> None:
     main(["analyze", "--ci", "--rule", "lowestEfficiency=off", str(archive_path(name))], stdout=out)
     figures = dict(re.findall(r"^\s+(efficiency|wastedBytes|userWastedPercent): (.*)$", out.getvalue(), re.M))
     if name in OCI_ORDER:  # the share of "user" bytes wasted depends on the (dive's) layer order
+        assert rec["layer"] is None and "userWastedPercent" not in rec["ci"]
         figures.pop("userWastedPercent")
-        assert rec["ci"].pop("userWastedPercent")
     assert figures == rec["ci"]
 
 
