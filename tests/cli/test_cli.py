@@ -291,3 +291,71 @@ def test_typed_config_has_a_zero_for_every_field_in_order() -> None:
     assert tuple(_CONFIG_ZERO) == OCI_CONFIG_FIELDS
     # the order itself is checked against the docker v28 CLI's ``{{json .Config}}`` (which
     # marshals its typed DockerOCIImageConfig) in tests/interop/test_docker_cli.py
+
+
+@pytest.mark.oracle("docker", "skopeo", recorded=True)
+def test_an_archive_compressed_whole_with_bzip2(tmp_path: Path) -> None:
+    """bzip2 (the real tool, ``bzip2 -9``) of docker/two-images.tar, under a misleading name:
+    every command reads it as the plain archive, whose image IDs and tags skopeo and docker
+    recorded."""
+    import shutil
+
+    bzip2 = shutil.which("bzip2")
+    if bzip2 is None:
+        pytest.skip("bzip2 not installed")
+    packed = tmp_path / "two-images.tar"  # the content decides, not the name
+    with open(packed, "wb") as out:
+        subprocess.run([bzip2, "-9", "-c", TWO], stdout=out, check=True)
+    assert packed.read_bytes()[:3] == b"BZh"
+    facts = json.loads((peers.EXPECTED / "docker" / "two-images.tar.json").read_text())
+    code, out, err = run("inspect", "--format", "{{.Id}} {{json .RepoTags}}", str(packed))
+    assert code == 0, err
+    got = sorted(
+        (line.split(" ", 1)[0], sorted(json.loads(line.split(" ", 1)[1]))) for line in out.splitlines()
+    )
+    assert got == sorted(
+        (im["image_id"], sorted(im["manifest_json_entry"]["RepoTags"])) for im in facts["images"]
+    )
+    for argv in (
+        ["images", "--no-trunc", "--format", "json"],
+        ["history", "--no-trunc", "--format", "json"],
+        ["manifests"],
+        ["config", "@1"],
+    ):
+        if argv[0] == "config":
+            argv, image = argv[:1], argv[1:]
+        else:
+            image = []
+        ours = run(*argv, str(packed), *image)
+        assert ours[0] == 0 and ours == run(*argv, TWO, *image), argv
+    code, out, _ = run("verify", str(packed))
+    assert code == 0 and out.rstrip().endswith("OK")
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_an_internal_error_is_one_line_unless_ocitool_debug(debug: str, tmp_path: Path) -> None:
+    """A bug (any exception that is not an OcitoolError) is one line naming OCITOOL_DEBUG; with
+    OCITOOL_DEBUG=1 the traceback comes first. Exit code 1 either way. In a fresh process, with a
+    reader broken on purpose."""
+    probe = (
+        "import sys\n"
+        "import ocitool.ops.query as q\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('boom: a bug')\n"
+        "q.inspect = boom\n"
+        "from ocitool.cli import main\n"
+        "sys.exit(main(['inspect', sys.argv[1]]))\n"
+    )
+    env = (
+        {**os.environ, "OCITOOL_DEBUG": debug}
+        if debug
+        else {k: v for k, v in os.environ.items() if k != "OCITOOL_DEBUG"}
+    )
+    p = subprocess.run([sys.executable, "-c", probe, TWO], capture_output=True, text=True, env=env)
+    assert p.returncode == 1 and p.stdout == ""
+    last = "Error: internal error: RuntimeError: boom: a bug (set OCITOOL_DEBUG=1 for details)\n"
+    if debug:
+        assert p.stderr.startswith("Traceback (most recent call last):\n"), p.stderr
+        assert ", in boom\n" in p.stderr and p.stderr.endswith("RuntimeError: boom: a bug\n" + last)
+    else:
+        assert p.stderr == last
