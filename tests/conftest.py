@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,27 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             pytrace=False,
         )
     return result
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--oracle-counts",
+        metavar="PATH",
+        help="write, per peer tool, how many collected tests compare with it (live, recorded) to PATH",
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """--oracle-counts: tests/oracle_counts.py turns this into the README's table."""
+    path = session.config.getoption("--oracle-counts")
+    if not path:
+        return
+    counts: dict[str, dict[str, int]] = {}
+    for item in session.items:
+        for how, tool in peers.declared_oracles(item):
+            counts.setdefault(tool, {"live": 0, "recorded": 0})[how] += 1
+    counts["(all tests)"] = {"live": len(session.items), "recorded": 0}
+    Path(path).write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

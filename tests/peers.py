@@ -66,11 +66,18 @@ def note_tool(name: str) -> None:
     used_tools.add(name)
 
 
+def declared_oracles(item: pytest.Item) -> set[tuple[str, str]]:
+    """("live" or "recorded", tool) for each peer tool ``item``'s oracle markers name."""
+    out: set[tuple[str, str]] = set()
+    for mark in item.iter_markers("oracle"):
+        how = "recorded" if mark.kwargs.get("recorded", False) else "live"
+        out.update((how, tool) for tool in mark.args)
+    return out
+
+
 def undeclared_tools(item: pytest.Item, used: set[str]) -> set[str]:
     """Oracle tools ``item`` used without declaring them in an ``oracle`` marker."""
-    declared: set[str] = set()
-    for mark in item.iter_markers("oracle"):
-        declared.update(mark.args)
+    declared = {tool for _, tool in declared_oracles(item)}
     if "docker-cli" in declared:
         declared.add("docker")  # the CLI talks to the daemon
     return (used & ORACLE_TOOLS) - declared

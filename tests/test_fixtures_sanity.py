@@ -102,6 +102,7 @@ def test_readme_names_every_fixture() -> None:
         assert f"fixtures/{name}" in readme, name
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_import_input_is_the_imported_layer() -> None:
     """docker import keeps the tarball bytes: the layer diffID is the sha256 of inputs/rootfs.tar."""
     facts = expected("docker/imported.tar")
@@ -112,6 +113,7 @@ def test_import_input_is_the_imported_layer() -> None:
 # ------------------------------------------------------------------------------ content facts
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_two_images_content_facts() -> None:
     facts = expected("docker/two-images.tar")
     entries = _layer_entries(fixture("docker/two-images.tar"))
@@ -157,6 +159,7 @@ def test_opaque_whiteout_present() -> None:
     assert "opt/opaque-dir/.wh..wh..opq" in {m.name for m in members}
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_layout_media_types() -> None:
     def layer_types(name: str) -> set[str]:
         man = json.loads(expected(name)["image"]["skopeo_inspect_raw"]["raw"])

@@ -20,6 +20,8 @@ import pytest
 import ocitool
 from tests import peers
 
+pytestmark = pytest.mark.oracle("docker", recorded=True)  # sizes: docker 20.10's
+
 GZIP_LAYOUT = peers.FIXTURES / "oci" / "gzip"  # the image of docker/single.tar with gzip layers
 
 

@@ -30,6 +30,7 @@ def expected_ids(rel: str) -> list[str]:
     ]
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_inspect_all_images_of_a_multi_image_archive() -> None:
     code, out, err = run("inspect", TWO)
     assert code == 0, err
@@ -119,6 +120,7 @@ def test_history_quiet_and_no_trunc() -> None:
     assert out.split()[0].startswith("sha256:") and len(out.split()[0]) == 71
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_images_filters() -> None:
     code, out, _ = run("images", "--format", "{{.Repository}}:{{.Tag}}", TWO)
     assert sorted(out.split()) == [
@@ -147,6 +149,7 @@ def test_images_filters() -> None:
     assert code == 1 and "bogus" in err
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_whole_file_compressed_archives_are_detected_by_content(tmp_path: Path) -> None:
     # a misleading name: the content decides
     misnamed = tmp_path / "archive.tar"

@@ -806,6 +806,7 @@ RECORDED_TEMPLATES: list[tuple[str, str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("text", "kind", "expected"), RECORDED_TEMPLATES, ids=[f"t{i}" for i in range(len(RECORDED_TEMPLATES))]
 )
@@ -845,6 +846,7 @@ RECORDED_TABWRITER: list[tuple[str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("text", "expected"), RECORDED_TABWRITER, ids=[f"w{i}" for i in range(len(RECORDED_TABWRITER))]
 )
@@ -1278,6 +1280,7 @@ RECORDED_CONTEXT_LS: list[tuple[str, str, str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("description", "fmt", "kind", "expected"),
     RECORDED_CONTEXT_LS,

@@ -36,6 +36,7 @@ def real(name: str) -> str:
     return str(peers.real_fixture(name))
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_docker25_save_reads_the_oci_manifest_behind_a_null_index() -> None:
     [resp] = query.inspect(real("docker25-hello-world.tar"))
     assert resp.id == "sha256:ee301c921b8aadc002973b2e0c3da17d701dcd994b606769a7e6eaa100b81d44"
@@ -51,6 +52,7 @@ def test_docker25_save_reads_the_oci_manifest_behind_a_null_index() -> None:
     assert summary.available and summary.kind == "image"
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_legacy_bundle_with_two_images() -> None:
     got = query.inspect(real("legacy-bundle-two-images.tar"))
     assert [r.repo_tags for r in got] == [["test_image_2:latest"], ["test_image_1:latest"]]
@@ -63,6 +65,7 @@ def test_legacy_bundle_with_two_images() -> None:
     )
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_pre_110_save_builds_the_config_as_docker_does() -> None:
     [resp] = query.inspect(real("legacy-pre110-no-manifest.tar"))
     assert resp.repo_tags == ["bazel/v1/tarball:test_image"]
@@ -87,6 +90,7 @@ def test_foreign_layer_keeps_its_descriptor() -> None:
         assert foreign.present and foreign.compression is Compression.GZIP
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_dive_archive_history_and_sizes() -> None:
     items = query.history(real("docker1809-dive-14-layers.tar"))
     assert len(items) == 15

@@ -230,6 +230,7 @@ def test_import_with_changes_and_message(tmp_path: Path) -> None:
         svc.import_image(fh, changes=["RUN rm -rf /"])
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_import_matches_the_docker_import_fixture(tmp_path: Path) -> None:
     """fixtures/docker/imported.tar came from ``docker import --change 'CMD ["/bin/true"]'
     --message imported``: everything but created (and the ID) must agree."""
@@ -377,6 +378,7 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
     assert rc == 0 and out.startswith("Deleted Images:\n") and "Total reclaimed space: " in out
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
     from ocitool._go.template import render_table
     from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _image_rows

@@ -33,6 +33,7 @@ def recorded(rel: str) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_store_commands_use_ocitool_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "from-env"
     monkeypatch.setenv("OCITOOL_ROOT", str(root))
@@ -63,6 +64,7 @@ def test_without_ocitool_root_the_store_is_in_the_user_data_dir(
     assert (tmp_path / "data" / "ocitool" / "root" / "image" / "overlay2" / "repositories.json").is_file()
 
 
+@pytest.mark.oracle("docker", recorded=True)
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive", "oci"])
 def test_save_in_each_format_holds_the_images_and_their_layers(fmt: str, tmp_path: Path) -> None:
     rc, _, err = cli("load", "-i", TWO)
