@@ -83,7 +83,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     for item in session.items:
         for how, tool in peers.declared_oracles(item):
             counts.setdefault(tool, {"live": 0, "recorded": 0})[how] += 1
-    counts["(all tests)"] = {"live": len(session.items), "recorded": 0}
     Path(path).write_text(json.dumps(counts, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
