@@ -39,6 +39,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peers
+from hypothesis import settings
+
+# No per-example deadline: run times depend on the machine's load (CI shares its cores), and a
+# deadline turns a slow moment into a failure that says nothing about the code.
+settings.register_profile("ocitool", deadline=None)
+settings.load_profile("ocitool")
 
 if __package__:
     sys.modules.setdefault(f"{__package__}.peers", peers)
