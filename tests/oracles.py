@@ -41,7 +41,9 @@ IMAGE_CONFIG_TYPES = (
 )
 
 
-# docker image inspect: the 20.10 daemon (API 1.41) against ocitool's Engine v28 shapes.
+# docker image inspect: the 20.10 daemon (API 1.41) against ocitool's Engine v28 shapes. The
+# key list restates moby's DockerOCIImageConfig on purpose: an oracle does not borrow the list
+# from the code it checks (ocitool.model.config.OCI_CONFIG_FIELDS).
 # Config: 1.41 returns container.Config, v28 DockerOCIImageConfig with these keys (omitempty);
 # VirtualSize, Container, ContainerConfig are gone in v28; GraphDriver is the daemon's storage.
 V28_CONFIG_KEYS = (

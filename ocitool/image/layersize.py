@@ -31,9 +31,9 @@ from typing import IO, Final
 import platformdirs
 
 from ocitool.compression import Compression
-from ocitool.errors import InvalidArchiveError
+from ocitool.errors import DigestMismatchError, InvalidArchiveError
 from ocitool.image.source import Layer
-from ocitool.model.digest import Digest, Digester
+from ocitool.model.digest import Digest, VerifyingReader
 
 __all__ = ["cache_dir", "tar_unpacked_size", "unpacked_size"]
 
@@ -121,22 +121,6 @@ def _store(diff_id: Digest, size: int) -> None:
         pass  # the cache is an optimisation: an unwritable cache directory is not an error
 
 
-class _Hashing:
-    """Passes reads through, hashing every byte (the diff ID of a decompressed layer)."""
-
-    def __init__(self, raw: IO[bytes], digester: Digester) -> None:
-        self.raw = raw
-        self.digester = digester
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.digester.update(data)
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-
 def unpacked_size(layer: Layer) -> int:
     """The layer's overlay2 size (see module docstring). Raises BlobNotFoundError when absent."""
     if layer.compression is Compression.NONE:
@@ -145,12 +129,17 @@ def unpacked_size(layer: Layer) -> int:
     cached = _cached(layer.diff_id)
     if cached is not None:
         return cached
-    digester = layer.diff_id.hasher()
-    with layer.open_uncompressed() as fh:
-        stream = _Hashing(fh, digester)
-        size = tar_unpacked_size(stream, label=layer.blobs.where(layer.digest))  # type: ignore[arg-type]
-        while stream.read(_CHUNK):  # the end-of-archive blocks are part of the diff ID too
-            pass
-    if digester.digest() == layer.diff_id:
-        _store(layer.diff_id, size)
+    where = layer.blobs.where(layer.digest)
+    try:
+        with layer.open_uncompressed() as fh:
+            checked = VerifyingReader(fh, layer.diff_id, path=where)
+            size = tar_unpacked_size(checked, label=where)  # type: ignore[arg-type]
+            while checked.read(_CHUNK):  # the end-of-archive blocks are part of the diff ID too
+                pass
+    except DigestMismatchError:
+        # The bytes are not the diff ID's: answer for these bytes, and cache nothing under a
+        # diff ID they do not have.
+        with layer.open_uncompressed() as fh:
+            return tar_unpacked_size(fh, label=where)
+    _store(layer.diff_id, size)
     return size

@@ -19,6 +19,8 @@ from ocitool.formats.detect import open_source
 from ocitool.image.lookup import platform_images
 from ocitool.ops.convert import convert
 from tests import oracles, peers
+from tests.test_convert import FIXTURE_SOURCES
+from tests.test_convert import REAL_SOURCES as ALL_REAL_SOURCES
 
 pytestmark = pytest.mark.peers
 F = peers.FIXTURES
@@ -127,35 +129,11 @@ def test_docker_loads_a_multi_image_archive(docker: peers.DockerDaemon, legacy: 
 # the form allows, the same manifest bytes; each layer, hashed after decompression by the test
 # itself, has the diff ID the config names; and ``ocitool verify`` passes on the output.
 
-SOURCES = [
-    "docker/single.tar",
-    "docker/two-images.tar",
-    "docker/untagged.tar",
-    "docker/imported.tar",
-    "buildah/whiteouts.tar",
-    "buildah/opaque.tar",
-    "compressed/two-images.tar.gz",
-    "compressed/two-images.tar.zst",
-    "compressed/two-images.tar.xz",
-    "dir/base",
-    "oci/gzip",
-    "oci/uncompressed",
-    "oci/zstd",
-    "oci/multiplatform",
-    "oci-archive/base.tar",
-]
-REAL_SOURCES = [
-    "buildkit-oci-gzip.tar",
-    "buildkit-oci-zstd.tar",
-    "docker1809-dive-14-layers.tar",
-    "docker25-hello-world.tar",
-    "foreign-layer.tar",
-    "legacy-bundle-two-images.tar",
-    "legacy-whiteout.tar",
-    "regclient-testrepo",
-]
-# skopeo cannot read a pre-1.10 save: docker loads it and saves it again, then skopeo reads that.
+# the sources of tests/test_convert.py; skopeo cannot read a pre-1.10 save: docker loads it and
+# saves it again, then skopeo reads that
 VIA_DOCKER = "legacy-pre110-no-manifest.tar"
+SOURCES = FIXTURE_SOURCES
+REAL_SOURCES = [name for name in ALL_REAL_SOURCES if name != VIA_DOCKER]
 DESTS = ["oci", "oci-archive", "docker-archive", "docker-legacy"]
 
 
