@@ -114,11 +114,16 @@ def _local(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC).astimezone()
 
 
+def _year(dt: datetime) -> str:
+    # Go pads the year to four digits ("0001" for the zero time); strftime's %Y does not.
+    return f"{dt.year:04d}"
+
+
 def created_at_go(created_unix: int) -> str:
     """Go's ``time.Unix(t, 0).String()`` in the local zone: ``2006-01-02 15:04:05 -0700 MST``."""
     dt = _local(created_unix)
     name = dt.tzname() or dt.strftime("%z")
-    return dt.strftime("%Y-%m-%d %H:%M:%S %z ") + name
+    return _year(dt) + dt.strftime("-%m-%d %H:%M:%S %z ") + name
 
 
 def rfc3339_local(created_unix: int) -> str:
@@ -126,8 +131,8 @@ def rfc3339_local(created_unix: int) -> str:
     dt = _local(created_unix)
     offset = dt.utcoffset()
     if offset is not None and offset.total_seconds() == 0:
-        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        return _year(dt) + dt.strftime("-%m-%dT%H:%M:%SZ")
+    text = _year(dt) + dt.strftime("-%m-%dT%H:%M:%S%z")
     return text[:-2] + ":" + text[-2:]
 
 

@@ -286,7 +286,7 @@ def inspect_response(
         config=run.to_oci_json() if run is not None else None,
         architecture=config.architecture,
         variant=config.variant,
-        os=config.os,
+        os=config.operating_system(),  # moby: img.OperatingSystem(), the host OS when unset
         os_version=config.os_version,
         size=size,
         root_fs=RootFS(
