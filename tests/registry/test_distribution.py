@@ -36,6 +36,7 @@ def test_plain_http_is_chosen_for_a_loopback_registry(
     assert client.transport.base_url == f"http://{registry.host}"
 
 
+@pytest.mark.oracle("skopeo")
 def test_pushed_index_has_the_layout_digest_and_skopeo_reads_the_exact_bytes(
     client: RegistryClient, registry: servers.Registry, tmp_path: Path
 ) -> None:
@@ -68,6 +69,7 @@ def _skopeo_raw(ref: str) -> bytes:
     return out
 
 
+@pytest.mark.oracle("skopeo")
 def test_image_pushed_by_skopeo_is_pulled_with_matching_digests(
     client: RegistryClient, registry: servers.Registry
 ) -> None:
@@ -93,6 +95,7 @@ def test_image_pushed_by_skopeo_is_pulled_with_matching_digests(
         client.get_manifest("dist/skopeo-single", "latest", size=got.size + 1)
 
 
+@pytest.mark.oracle("skopeo")
 def test_docker_manifest_list_goes_up_as_exact_bytes(
     client: RegistryClient, registry: servers.Registry
 ) -> None:
