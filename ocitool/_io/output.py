@@ -15,6 +15,8 @@ the temporary file or directory is removed and PATH is left as it was.
 * :func:`atomic_write`: a whole file from bytes.
 * :func:`staging_dir` and :func:`remove_tree`: a private scratch directory for pending files, and
   the removal that also clears read-only directories (unpacked images have them).
+* :func:`private_file`: a private file in the system's temporary directory, for an API that
+  wants a path; its owner removes it.
 
 Modes are applied as ``open(2)`` applies them: minus the process umask (temporaries are created
 with their final mode, never widened later). ``sync=False`` skips the
@@ -28,6 +30,7 @@ import errno
 import fcntl
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Final, TypeVar
@@ -41,6 +44,7 @@ __all__ = [
     "output_dir",
     "output_file",
     "pending_file",
+    "private_file",
     "remove_tree",
     "staging_dir",
 ]
@@ -195,6 +199,20 @@ def atomic_write(path: PathArg, data: bytes, *, mode: int = 0o600, sync: bool = 
     (moby's ``ioutils.AtomicWriteFile``). Raises OSError."""
     with output_file(path, mode=mode, sync=sync) as fh:
         fh.write(data)
+
+
+def private_file(data: bytes, *, prefix: str) -> str:
+    """A new private (0600) file in the system's temporary directory holding ``data``, for an
+    API that wants a path (a CA bundle for ``requests``); the caller removes it. Nothing is left
+    behind when writing fails. Raises OSError."""
+    out = OutputFile(None, tempfile.gettempdir(), prefix=prefix, mode=0o600, sync=False)
+    try:
+        out.file.write(data)
+        out.close()
+    except BaseException:
+        out.discard()
+        raise
+    return out.name
 
 
 class OutputDir:

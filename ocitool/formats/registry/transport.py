@@ -34,7 +34,6 @@ import glob
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import weakref
@@ -43,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urljoin
 
+from ocitool._io.output import private_file
 from ocitool.errors import (
     RegistryAuthError,
     RegistryError,
@@ -154,9 +154,7 @@ def tls_settings(host: str, cert_dir: str | None, env: Mapping[str, str] | None 
         raise RegistryError(
             f"cannot read CA certificates in {directory}: {exc.strerror}", registry=host
         ) from None
-    fd, bundle = tempfile.mkstemp(prefix="ocitool-ca-", suffix=".pem")
-    with os.fdopen(fd, "wb") as out:
-        out.write(b"\n".join(parts))
+    bundle = private_file(b"\n".join(parts), prefix="ocitool-ca-")
     return TLSSettings(verify=bundle, cert=cert, bundle_owned=True)
 
 
