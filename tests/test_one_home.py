@@ -3,7 +3,7 @@
 * the output primitive (temp file or directory, fsync, rename): ``ocitool/_io/output.py``;
 * the descriptor walker (depth limit, opening an index's children): ``ocitool/image/walk.py``;
 * the host platform (``OCITOOL_HOST_PLATFORM``, else the machine): ``model.platform.host_platform``;
-* Go's ``path.Clean`` and ``strings.ToLower``: ``ocitool/_go/strings.py``.
+* Go's ``path.Clean`` (``ocitool/_go/path.py``) and ``strings.ToLower`` (``ocitool/_go/strings.py``).
 
 The checks read every module's syntax tree, so a second definition fails them wherever it is.
 """
@@ -27,7 +27,6 @@ ROOT = Path(ocitool.__file__).parent
 OUTPUT = "ocitool/_io/output.py"
 WALK = "ocitool/image/walk.py"
 PLATFORM = "ocitool/model/platform.py"
-# The one home of each Go helper, as in Go: path.Clean in package path, ToLower in strings.
 GO_HOMES = {"path.Clean": "ocitool/_go/path.py", "strings.ToLower": "ocitool/_go/strings.py"}
 
 
@@ -252,29 +251,33 @@ GO_HELPERS = {
 }
 
 
+def takes_an_argument(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A string helper takes a string: properties and argument-less methods are not ones."""
+    args = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+    return bool([a for a in args if a not in ("self", "cls")] or fn.args.vararg)
+
+
 def go_definitions(helper: str, fns: list[Function] | None = None) -> set[tuple[str, str]]:
     pattern = GO_HELPERS[helper]
     found = set()
     for fn in [f for f, _ in all_functions()] if fns is None else fns:
-        if "." in fn.name:
-            continue  # a method (TarScan.clean is a property saying the tar ended cleanly)
         named = pattern.match(fn.node.name.strip("_").lower())
         turkish_i = helper == "strings.ToLower" and any(
             isinstance(n, ast.Constant) and n.value == "\u0130" for n in own_nodes(fn.node)
         )
-        if named or turkish_i:
+        if (named or turkish_i) and takes_an_argument(fn.node):
             found.add((fn.module, fn.name))
     return found
 
 
 @pytest.mark.parametrize("helper", sorted(GO_HELPERS))
-def test_go_helpers_live_in_their_go_package(helper: str) -> None:
-    home_module = GO_HOMES[helper]
+def test_go_helpers_have_one_home(helper: str) -> None:
+    home = GO_HOMES[helper]
     found = go_definitions(helper)
-    stray = {(m, n) for m, n in found if m != home_module}
-    assert not stray, f"Go {helper} defined outside {home_module}: {sorted(stray)}"
-    home = {n for m, n in found if m == home_module and GO_HELPERS[helper].match(n.strip("_").lower())}
-    assert len(home) == 1, f"{home_module} should define {helper} once: {sorted(home)}"
+    stray = sorted((m, n) for m, n in found if m != home)
+    assert not stray, f"Go {helper} defined outside {home}: {stray}"
+    named = sorted(n for m, n in found if GO_HELPERS[helper].match(n.strip("_").lower()))
+    assert len(named) == 1, f"{home} should define {helper} once: {named}"
 
 
 def test_go_helper_finder_sees_a_copy() -> None:
@@ -284,6 +287,7 @@ def test_go_helper_finder_sees_a_copy() -> None:
         "def fold(s):\n    return ''.join('i' if c == '\\u0130' else c.lower() for c in s)\n"
         "def ToLower(s):\n    return s.lower()\n"
         "def _clean_name(p):\n    return p\n"
+        "class Scan:\n    @property\n    def clean(self):\n        return True\n"
     )
     fns = list(functions(tree, "ocitool/x.py"))
     assert go_definitions("path.Clean", fns) == {

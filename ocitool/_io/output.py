@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -264,6 +263,8 @@ def file_lock(path: str, *, shared: bool = False) -> Iterator[None]:
 
     Exclusive by default; ``shared`` for readers. Blocks until the lock is free.
     """
+    import fcntl  # only the store locks: not loaded by ``import ocitool``
+
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)

@@ -21,25 +21,14 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Final, Protocol, cast
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from ocitool.errors import OcitoolError
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest
 
-__all__ = [
-    "MAX_DEPTH",
-    "DescriptorPath",
-    "IndexNode",
-    "Kind",
-    "Node",
-    "SkipDescriptor",
-    "Step",
-    "openable",
-    "walk",
-]
+__all__ = ["MAX_DEPTH", "DescriptorPath", "Kind", "SkipDescriptor", "Step", "openable", "walk"]
 
 MAX_DEPTH: Final = 8
 """How many levels of nesting below its root a walk opens: a child deeper than this is a
@@ -50,39 +39,43 @@ class SkipDescriptor(Exception):
     """Raised by a ``visit`` callback: do not walk below the current descriptor."""
 
 
-class Node(Protocol):
-    """A manifest or an index, as the walker sees it."""
+if TYPE_CHECKING:  # what the walker needs of a node; image.source's images and indexes have it
 
-    @property
-    def descriptor(self) -> Descriptor: ...
+    class Node(Protocol):
+        """A manifest or an index (``descriptor.media_type`` tells which)."""
+
+        @property
+        def descriptor(self) -> Descriptor: ...
+
+    class _Presence(Protocol):
+        def has(self, digest: Digest) -> bool: ...
+
+    class _Manifests(Protocol):
+        @property
+        def manifests(self) -> Sequence[Descriptor]: ...
+
+    class IndexNode(Node, Protocol):
+        """An index: its parsed document, its blobs, and how to open a child."""
+
+        @property
+        def index(self) -> _Manifests: ...
+
+        @property
+        def blobs(self) -> _Presence: ...
+
+        def child(self, desc: Descriptor) -> Node: ...
 
 
-class _Presence(Protocol):
-    def has(self, digest: Digest) -> bool: ...
-
-
-class _Manifests(Protocol):
-    @property
-    def manifests(self) -> Sequence[Descriptor]: ...
-
-
-class IndexNode(Node, Protocol):
-    """An index: its parsed document, its blobs, and how to open a child."""
-
-    @property
-    def index(self) -> _Manifests: ...
-
-    @property
-    def blobs(self) -> _Presence: ...
-
-    def child(self, desc: Descriptor) -> Node: ...
-
-
-@dataclass(frozen=True, slots=True)
 class DescriptorPath:
     """The descriptors walked from the root (first) to the current one (last), inclusive."""
 
-    walk: tuple[Descriptor, ...]
+    __slots__ = ("walk",)
+
+    def __init__(self, walk: tuple[Descriptor, ...]) -> None:
+        self.walk = walk
+
+    def __repr__(self) -> str:
+        return f"DescriptorPath({[str(d.digest) for d in self.walk]})"
 
     @property
     def descriptor(self) -> Descriptor:
@@ -119,15 +112,29 @@ class Kind(enum.Enum):
     """A manifest or index that could not be opened (``report_errors`` only): :attr:`Step.error`."""
 
 
-@dataclass(frozen=True, slots=True)
 class Step:
-    """One descriptor met by :func:`walk`."""
+    """One descriptor met by :func:`walk`: its path, what the walker made of it (``kind``), the
+    opened ``node`` (NODE steps), the index that lists it (``parent``; None for the root) and,
+    for FAILED steps, the ``error``."""
 
-    path: DescriptorPath
-    kind: Kind
-    node: Node | None = None
-    parent: IndexNode | None = None
-    error: OcitoolError | None = None
+    __slots__ = ("error", "kind", "node", "parent", "path")
+
+    def __init__(
+        self,
+        path: DescriptorPath,
+        kind: Kind,
+        node: Node | None = None,
+        parent: IndexNode | None = None,
+        error: OcitoolError | None = None,
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.node = node
+        self.parent = parent
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Step({self.kind.name}, {self.descriptor.digest}, depth={self.depth})"
 
     @property
     def descriptor(self) -> Descriptor:
@@ -188,7 +195,7 @@ def _walk(step: Step, visit: Visit, leave: Visit | None, report_errors: bool) ->
     if node is None:
         return
     if mt.is_index(node.descriptor.media_type):
-        index = cast(IndexNode, node)
+        index = cast("IndexNode", node)
         for desc in index.index.manifests:
             _walk(_child_step(step.path, index, desc, report_errors), visit, leave, report_errors)
     if leave is not None:
