@@ -215,9 +215,9 @@ def test_hostile_suite_tars_read_as_tarfile_reads_them_or_fail_cleanly() -> None
     assert seen > 50
 
 
+@pytest.mark.real
 def test_real_archives_read_as_tarfile_reads_them() -> None:
-    if not peers.REAL.is_dir():
-        peers.missing_peer(f"shared real fixtures not present at {peers.REAL}")
+    peers.real_root()
     checked = 0
     for label, data in _tars_under(peers.REAL):
         assert_same_as_tarfile(data, label)
@@ -549,7 +549,7 @@ def _go_cases() -> dict[str, bytes]:
     }
 
 
-@pytest.mark.peers
+@pytest.mark.oracle("umoci")
 @pytest.mark.parametrize("case", sorted(_go_cases()))
 def test_go_reads_what_the_scanner_reads(case: str, tmp_path: Path) -> None:
     """umoci (Go's archive/tar) unpacks a layer exactly when the scanner reads it, into the
