@@ -43,7 +43,9 @@ LAYOUTS = [
 ALL = DOCKER_ARCHIVES + COMPRESSED + [f for _, f, _ in LAYOUTS]
 
 MAX_FIXTURE_BYTES = 256 * 1024
-MAX_TOTAL_BYTES = 2 * 1024 * 1024
+# fixtures/ stays small: images made by our script, plus the few upstream signing and
+# Dockerfile test files the signature and builder tests read (each with its licence).
+MAX_TOTAL_BYTES = 3 * 1024 * 1024
 
 
 def _size(p: Path) -> int:
