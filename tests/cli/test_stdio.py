@@ -56,23 +56,20 @@ def test_load_reads_stdin_redirected_from_a_file(env: dict[str, str], tmp_path: 
     assert list((tmp_path / "tmp").iterdir()) == []  # the spooled copy is gone
 
 
-def test_load_reads_a_pipe(env: dict[str, str]) -> None:
-    cat = subprocess.Popen(["cat", str(TWO)], stdout=subprocess.PIPE)
-    assert cat.stdout is not None
-    p = ocitool("load", env=env, stdin=cat.stdout)
-    cat.stdout.close()
-    assert cat.wait() == 0 and p.returncode == 0, p.stderr
-    assert p.stdout.decode().splitlines() == TWO_LINES
-
-
-def test_load_reads_gunzip_output(env: dict[str, str], tmp_path: Path) -> None:
-    gz = tmp_path / "two.tar.gz"
-    gz.write_bytes(gzip.compress(TWO.read_bytes()))
-    gunzip = subprocess.Popen([shutil.which("gunzip") or "gunzip", "-c", str(gz)], stdout=subprocess.PIPE)
-    assert gunzip.stdout is not None
-    p = ocitool("load", env=env, stdin=gunzip.stdout)
-    gunzip.stdout.close()
-    assert gunzip.wait() == 0 and p.returncode == 0, p.stderr
+@pytest.mark.parametrize("producer", ["cat", "gunzip"])
+def test_load_reads_a_pipe(producer: str, env: dict[str, str], tmp_path: Path) -> None:
+    """``cat x.tar | ocitool load`` and ``gunzip -c x.tar.gz | ocitool load``."""
+    if producer == "cat":
+        argv = ["cat", str(TWO)]
+    else:
+        gz = tmp_path / "two.tar.gz"
+        gz.write_bytes(gzip.compress(TWO.read_bytes()))
+        argv = [shutil.which("gunzip") or "gunzip", "-c", str(gz)]
+    upstream = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    assert upstream.stdout is not None
+    p = ocitool("load", env=env, stdin=upstream.stdout)
+    upstream.stdout.close()
+    assert upstream.wait() == 0 and p.returncode == 0, p.stderr
     assert p.stdout.decode().splitlines() == TWO_LINES
 
 
