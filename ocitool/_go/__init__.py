@@ -8,6 +8,7 @@ library and :mod:`ocitool.errors`; nothing else of ocitool):
 * :mod:`.strconv` -- ``Quote``/``Unquote``, ``ParseInt``/``ParseUint``/``Atoi``/``ParseFloat``,
   ``FormatFloat``, ``IsPrint``
 * :mod:`.path` -- ``path.Clean`` and ``path.Join``
+* :mod:`.time` -- ``time.ParseDuration`` and ``Duration.String``
 * :mod:`.json` -- ``encoding/json`` output
 * :mod:`.values` -- Go values as Python values (``reflect``'s view: nils, structs, maps, slices)
 * :mod:`.fmt` -- ``fmt.Sprint``/``Sprintf``/``Sprintln``
