@@ -1,0 +1,504 @@
+"""``.dockerignore``: which files of a build context the docker CLI sends, and which the
+daemon then deletes.
+
+* :func:`read_all` -- moby's ``ReadAll`` (``patternmatcher/ignorefile``, identical in Docker
+  20.10's daemon): a line starting with ``#`` is a comment (only at column 0: ``" #x"`` is a
+  pattern), blanks are trimmed, ``!`` marks an exception, each pattern is ``filepath.Clean``\\ ed
+  and loses one leading ``/``; a UTF-8 BOM is dropped; a line of 65536 bytes or more is an
+  error (Go's scanner limit).
+* :class:`PatternMatcher` -- moby's ``patternmatcher`` (v0.6.0, the CLI's) or, with
+  ``legacy=True``, Docker 20.10's ``pkg/fileutils`` (the daemon's): ``*`` and ``?`` stop at
+  ``/``, ``**`` crosses directories (``**/`` also matches nothing), ``[...]`` classes, ``\\``
+  escapes; a pattern also matches everything under a directory it matches; the last matching
+  pattern decides, so ``!`` exceptions re-include. Where the two differ: v0.6 compares
+  literal patterns, ``x/**`` and ``**x`` patterns as strings (``**foo`` matches ``barfoo``),
+  escapes ``+()|{}`` as literals; 20.10 turns every pattern into a regular expression and
+  leaves ``+()|{}`` as regexp syntax.
+* :func:`walk` -- the CLI's ``TarWithOptions`` walk: entries in ``filepath.WalkDir`` order, an
+  excluded file skipped, an excluded directory skipped whole unless an exception pattern
+  starts with it (then its entry is left out but its children are looked at).
+* :func:`trim_build_files` -- the CLI keeps the Dockerfile and ``.dockerignore`` in the context
+  even when ignored (``TrimBuildFilesFromExcludes``), and :func:`removed_by_daemon` says which
+  of them Docker 20.10 deletes after receiving the context, when a ``.dockerignore`` exists.
+
+Patterns are translated to Python regular expressions with Go's ``regexp`` meaning (ASCII
+``\\d \\w \\s``, POSIX ``[:classes:]``, ``{n,m}`` repeats); Unicode classes (``\\pL``) are not
+supported and make a pattern invalid. Errors are :class:`~ocitool.errors.BuildContextError`
+(``reason="invalid-pattern"``), with moby's message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from ocitool._go import path as gopath
+from ocitool._go import strings as gostrings
+from ocitool.errors import BuildContextError
+
+__all__ = [
+    "PatternMatcher",
+    "read_all",
+    "removed_by_daemon",
+    "trim_build_files",
+    "walk",
+]
+
+_MAX_LINE: Final = 65535
+_BOM: Final = b"\xef\xbb\xbf"
+_V06_ESCAPE: Final = frozenset(".+()|{}$")
+_LEGACY_ESCAPE: Final = frozenset(".$")
+
+
+def _invalid(pattern: str, message: str, path: str | None = None) -> BuildContextError:
+    return BuildContextError(pattern, "invalid-pattern", message, path=path)
+
+
+def read_all(data: bytes, *, path: str | None = None) -> list[str]:
+    """moby's ``ReadAll`` of a ``.dockerignore``'s bytes: the cleaned patterns, in order.
+    BuildContextError (``path`` is the file) for a line too long for Go's scanner."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out: list[str] = []
+    for i, raw in enumerate(lines):
+        if len(raw) > _MAX_LINE:
+            raise _invalid(
+                ".dockerignore", f"error reading .dockerignore: line {i + 1}: token too long", path
+            )
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+        if i == 0 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        pattern = gostrings.from_bytes(raw)
+        if pattern.startswith("#"):
+            continue
+        pattern = gostrings.trim_space(pattern)
+        if pattern == "":
+            continue
+        invert = pattern[0] == "!"
+        if invert:
+            pattern = gostrings.trim_space(pattern[1:])
+        if pattern:
+            pattern = gopath.clean(pattern)
+            if len(pattern) > 1 and pattern[0] == "/":
+                pattern = pattern[1:]
+        out.append("!" + pattern if invert else pattern)
+    return out
+
+
+# ----------------------------------------------------------- Go regexp -> Python regexp
+
+_POSIX_CLASSES: Final = {
+    "alnum": "0-9A-Za-z",
+    "alpha": "A-Za-z",
+    "ascii": "\\x00-\\x7f",
+    "blank": "\\t ",
+    "cntrl": "\\x00-\\x1f\\x7f",
+    "digit": "0-9",
+    "graph": "!-~",
+    "lower": "a-z",
+    "print": " -~",
+    "punct": "!-/:-@\\[-`{-~",
+    "space": "\\t\\n\\v\\f\\r ",
+    "upper": "A-Z",
+    "word": "0-9A-Za-z_",
+    "xdigit": "0-9A-Fa-f",
+}
+_PERL_CLASSES: Final = {
+    "d": "0-9",
+    "s": "\\t\\n\\f\\r ",
+    "w": "0-9A-Za-z_",
+}
+_PLAIN_ESCAPES: Final = {"a": "\\a", "f": "\\f", "t": "\\t", "n": "\\n", "r": "\\r", "v": "\\v"}
+_REPEAT: Final = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
+
+
+class _RegexpError(Exception):
+    pass
+
+
+def _class_item(go: str, i: int) -> tuple[str, int]:
+    """One character (or escape) of a class at ``go[i]``: its Python class text, next index."""
+    ch = go[i]
+    if ch != "\\":
+        return re.escape(ch), i + 1
+    if i + 1 >= len(go):
+        raise _RegexpError("trailing backslash")
+    nxt = go[i + 1]
+    if nxt.isascii() and nxt.isalnum():
+        if nxt in _PLAIN_ESCAPES:
+            return _PLAIN_ESCAPES[nxt], i + 2
+        raise _RegexpError(f"escape \\{nxt}")
+    return re.escape(nxt), i + 2
+
+
+def _translate_class(go: str, i: int) -> tuple[str, int]:
+    """A Go character class starting at ``go[i] == '['``: the Python class and the index after."""
+    i += 1
+    out = ["["]
+    if i < len(go) and go[i] == "^":
+        out.append("^")
+        i += 1
+    first = True
+    while i < len(go) and (go[i] != "]" or first):
+        first = False
+        if go.startswith("[:", i):
+            end = go.find(":]", i + 2)
+            name = go[i + 2 : end] if end >= 0 else ""
+            negated = name.startswith("^")
+            cls = _POSIX_CLASSES.get(name.lstrip("^"))
+            if cls is None:
+                raise _RegexpError("bad POSIX class")
+            if negated:
+                raise _RegexpError("negated POSIX class")
+            out.append(cls)
+            i = end + 2
+            continue
+        if go[i] == "\\" and i + 1 < len(go) and go[i + 1] in "dswDSW":
+            if go[i + 1].isupper():
+                raise _RegexpError("negated Perl class in a class")
+            out.append(_PERL_CLASSES[go[i + 1]])
+            i += 2
+            continue
+        lo, i = _class_item(go, i)
+        out.append(lo)
+        if i + 1 < len(go) and go[i] == "-" and go[i + 1] != "]":
+            hi, i = _class_item(go, i + 1)
+            out.append("-" + hi)
+    if i >= len(go):
+        raise _RegexpError("missing ]")
+    out.append("]")
+    return "".join(out), i + 1
+
+
+def _translate(go: str) -> str:
+    """A Go ``regexp`` (RE2 syntax, as moby builds it from a pattern) in Python's syntax."""
+    out: list[str] = []
+    i = 0
+    while i < len(go):
+        ch = go[i]
+        if ch == "[":
+            text, i = _translate_class(go, i)
+            out.append(text)
+            continue
+        if ch == "\\":
+            if i + 1 >= len(go):
+                raise _RegexpError("trailing backslash")
+            nxt = go[i + 1]
+            i += 2
+            if nxt.isascii() and nxt.isalnum():
+                if nxt in _PERL_CLASSES:
+                    out.append("[" + _PERL_CLASSES[nxt] + "]")
+                elif nxt.lower() in _PERL_CLASSES:
+                    out.append("[^" + _PERL_CLASSES[nxt.lower()] + "]")
+                elif nxt in _PLAIN_ESCAPES:
+                    out.append(_PLAIN_ESCAPES[nxt])
+                elif nxt in "bBA":
+                    out.append("\\" + nxt)
+                elif nxt == "z":
+                    out.append("\\Z")
+                else:
+                    raise _RegexpError(f"escape \\{nxt}")
+            else:
+                out.append(re.escape(nxt))
+            continue
+        if ch == "{":
+            m = _REPEAT.match(go, i)
+            if m is None:
+                out.append("\\{")  # Go takes a brace that opens no repeat literally
+                i += 1
+                continue
+            out.append(m.group(0))
+            i = m.end()
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _compile_go(go: str) -> re.Pattern[str] | None:
+    try:
+        text = _translate(go)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return re.compile(text, re.ASCII | re.DOTALL)
+    except (_RegexpError, re.error, RecursionError, OverflowError):
+        return None
+
+
+# ----------------------------------------------------------------------- patterns
+
+
+@dataclass(slots=True)
+class _Pattern:
+    text: str  # cleaned, without the '!'
+    exclusion: bool
+    dirs: int
+    kind: str = ""  # exact, prefix, suffix, regexp; "" until compiled
+    regexp: re.Pattern[str] | None = None
+
+    def compile(self, legacy: bool) -> None:
+        escape = _LEGACY_ESCAPE if legacy else _V06_ESCAPE
+        go: list[str] = ["^"]
+        kind = "exact"
+        chars = list(self.text)
+        pos = 0
+        index = 0  # Go's i: one per loop turn, so "**" and "\x" count once
+        while pos < len(chars):
+            ch = chars[pos]
+            pos += 1
+            if ch == "*":
+                if pos < len(chars) and chars[pos] == "*":
+                    pos += 1
+                    if pos < len(chars) and chars[pos] == "/":
+                        pos += 1
+                    if pos >= len(chars):
+                        if kind == "exact":
+                            kind = "prefix"
+                        else:
+                            go.append(".*")
+                            kind = "regexp"
+                    else:
+                        go.append("(.*/)?")
+                        kind = "regexp"
+                    if index == 0:
+                        kind = "suffix"
+                else:
+                    go.append("[^/]*")
+                    kind = "regexp"
+            elif ch == "?":
+                go.append("[^/]")
+                kind = "regexp"
+            elif ch in escape:
+                go.append("\\" + ch)
+            elif ch == "\\":
+                if pos < len(chars):
+                    go.append("\\" + chars[pos])
+                    pos += 1
+                    kind = "regexp"
+                else:
+                    go.append("\\")
+            elif ch in "[]":
+                go.append(ch)
+                kind = "regexp"
+            else:
+                go.append(ch)
+            index += 1
+        if legacy:
+            kind = "regexp"
+        elif kind != "regexp":
+            self.kind = kind
+            return
+        go.append("$")
+        self.regexp = _compile_go("".join(go))
+        if self.regexp is None:
+            raise _invalid(self.text, "syntax error in pattern")
+        self.kind = "regexp"
+
+    def match(self, path: str, legacy: bool) -> bool:
+        if not self.kind:
+            self.compile(legacy)
+        if self.kind == "exact":
+            return path == self.text
+        if self.kind == "prefix":
+            return path.startswith(self.text[:-2])
+        if self.kind == "suffix":
+            suffix = self.text[2:]
+            if path.endswith(suffix):
+                return True
+            return suffix[:1] == "/" and path == suffix[1:]
+        assert self.regexp is not None
+        return self.regexp.match(path) is not None
+
+
+class PatternMatcher:
+    """moby's ``PatternMatcher`` over cleaned patterns (``!`` marks an exception).
+
+    ``legacy=False`` is ``patternmatcher`` v0.6.0 (the docker CLI, which chooses what is sent);
+    ``legacy=True`` is Docker 20.10's ``pkg/fileutils`` (the daemon, which deletes an ignored
+    Dockerfile and ``.dockerignore``). BuildContextError for ``!`` alone or a malformed pattern
+    (Go's ``filepath.Match`` syntax check).
+    """
+
+    def __init__(self, patterns: Sequence[str], *, legacy: bool = False) -> None:
+        self.legacy = legacy
+        self.patterns: list[_Pattern] = []
+        self.exclusions = False
+        for p in patterns:
+            p = gostrings.trim_space(p)
+            if p == "":
+                continue
+            p = gopath.clean(p)
+            exclusion = p[0] == "!"
+            if exclusion:
+                if len(p) == 1:
+                    raise _invalid(p, 'illegal exclusion pattern: "!"')
+                p = p[1:]
+                self.exclusions = True
+            try:
+                gopath.match_pattern(p, ".")
+            except gopath.BadPatternError:
+                raise _invalid(p, "syntax error in pattern") from None
+            self.patterns.append(_Pattern(p, exclusion, len(p.split("/"))))
+
+    def matches(self, file: str) -> bool:
+        """``Matches`` (deprecated upstream, still what both sides use for the two build
+        files): only the parent directory as deep as the pattern is checked."""
+        matched = False
+        parent = _dir(file)
+        parent_dirs = parent.split("/")
+        for p in self.patterns:
+            if p.exclusion != matched:
+                continue
+            hit = p.match(file, self.legacy)
+            if not hit and parent != "." and p.dirs <= len(parent_dirs):
+                hit = p.match("/".join(parent_dirs[: p.dirs]), self.legacy)
+            if hit:
+                matched = not p.exclusion
+        return matched
+
+    def matches_or_parent_matches(self, file: str) -> bool:
+        """``MatchesOrParentMatches``: the file, or any directory above it, matches."""
+        matched = False
+        parent = _dir(file)
+        parent_dirs = parent.split("/")
+        for p in self.patterns:
+            if p.exclusion != matched:
+                continue
+            hit = p.match(file, self.legacy)
+            if not hit and parent != ".":
+                for i in range(len(parent_dirs)):
+                    if p.match("/".join(parent_dirs[: i + 1]), self.legacy):
+                        hit = True
+                        break
+            if hit:
+                matched = not p.exclusion
+        return matched
+
+    def matches_using_parent_results(self, file: str, parent: Sequence[bool] = ()) -> tuple[bool, list[bool]]:
+        """``MatchesUsingParentResults``: as :meth:`matches_or_parent_matches`, with the per
+        pattern results of the parent directory (``()`` when unknown); returns the answer and
+        this path's per-pattern results, for its children."""
+        matched = False
+        info = [False] * len(self.patterns)
+        for i, p in enumerate(self.patterns):
+            hit = bool(parent) and parent[i]
+            if not hit:
+                if p.exclusion != matched:
+                    continue
+                hit = p.match(file, self.legacy)
+                if not hit and not parent:
+                    up = _dir(file)
+                    if up != ".":
+                        dirs = up.split("/")
+                        for j in range(len(dirs)):
+                            if p.match("/".join(dirs[: j + 1]), self.legacy):
+                                hit = True
+                                break
+            info[i] = hit
+            if hit:
+                matched = not p.exclusion
+        return matched, info
+
+
+def _dir(file: str) -> str:
+    """``filepath.Dir`` of a slash path."""
+    head = file.rsplit("/", 1)[0] if "/" in file else ""
+    return gopath.clean(head) if head else ("/" if file.startswith("/") else ".")
+
+
+def _matches(file: str, patterns: Sequence[str], legacy: bool) -> bool:
+    # moby's package-level Matches: "." (the whole context) never matches.
+    file = gopath.clean(file)
+    if file == ".":
+        return False
+    return PatternMatcher(patterns, legacy=legacy).matches(file)
+
+
+def trim_build_files(
+    excludes: Sequence[str], dockerfile: str = "Dockerfile", *, from_stdin: bool = False
+) -> list[str]:
+    """The CLI's ``TrimBuildFilesFromExcludes``: exceptions appended so that an ignored
+    ``.dockerignore`` and Dockerfile are sent all the same."""
+    out = list(excludes)
+    if _matches(".dockerignore", out, False):
+        out.append("!.dockerignore")
+    if _matches(dockerfile, out, False) and not from_stdin:
+        out.append("!" + dockerfile)
+    return out
+
+
+def removed_by_daemon(excludes: Sequence[str], dockerfile: str = "Dockerfile") -> list[str]:
+    """The build files Docker 20.10 deletes from a received context that has a
+    ``.dockerignore`` (``excludes`` are its patterns): ``.dockerignore`` and the Dockerfile,
+    each when the patterns match it (20.10's ``fileutils.Matches``)."""
+    return [name for name in (".dockerignore", dockerfile) if _matches(name, excludes, True)]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkEntry:
+    """A file the CLI sends: its slash path relative to the context, and its ``lstat``."""
+
+    path: str
+    stat: os.stat_result
+
+
+def walk(root: str | os.PathLike[str], excludes: Sequence[str]) -> Iterator[WalkEntry]:
+    """The entries ``TarWithOptions(root, ExcludePatterns=excludes)`` puts in the context tar,
+    in its order (lexical per directory, parents first; symlinks not followed).
+
+    BuildContextError (``reason="unreadable"``) for an entry that cannot be read, as the CLI's
+    ``ValidateContextDirectory`` refuses it.
+    """
+    pm = PatternMatcher(excludes)
+    base = os.fspath(root)
+    stack: list[tuple[str, list[bool]]] = []  # (dir path, its per-pattern results)
+
+    def visit(rel: str, full: str) -> Iterator[WalkEntry]:
+        try:
+            st = os.lstat(full)
+        except OSError as e:
+            raise BuildContextError(
+                rel, "unreadable", f"can't stat '{full}': {e.strerror}", path=base
+            ) from None
+        while stack and not rel.startswith(stack[-1][0] + "/"):
+            stack.pop()
+        skip, info = pm.matches_using_parent_results(rel, stack[-1][1] if stack else ())
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if is_dir:
+            stack.append((rel, info))
+        if skip:
+            if not is_dir:
+                return
+            if not pm.exclusions:
+                stack.pop()
+                return
+            prefix = rel + "/"
+            if not any(p.exclusion and (p.text + "/").startswith(prefix) for p in pm.patterns):
+                stack.pop()
+                return
+        else:
+            if stat.S_ISREG(st.st_mode) and not os.access(full, os.R_OK):
+                raise BuildContextError(rel, "unreadable", f"no permission to read from '{full}'", path=base)
+            yield WalkEntry(rel, st)
+        if is_dir:
+            yield from children(rel, full)
+
+    def children(rel: str, full: str) -> Iterator[WalkEntry]:
+        try:
+            names = sorted(os.listdir(os.fsencode(full)))
+        except OSError as e:
+            raise BuildContextError(
+                rel, "unreadable", f"can't access '{full}': {e.strerror}", path=base
+            ) from None
+        for name in names:
+            sub = os.fsdecode(name)
+            yield from visit(sub if rel == "." else f"{rel}/{sub}", os.path.join(full, sub))
+
+    yield from children(".", base)
