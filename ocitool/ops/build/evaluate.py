@@ -298,6 +298,50 @@ def _health_json(h: Healthcheck) -> dict[str, Any]:
     return out
 
 
+def _merge(user: dict[str, Any], image: dict[str, Any]) -> dict[str, Any]:
+    """moby 20.10 ``daemon.merge``: the parent image's config under a new container's."""
+    out = dict(user)
+    if not out.get("User"):
+        out["User"] = image.get("User", "")
+    for key in ("ExposedPorts", "Volumes"):
+        mine = out.get(key)
+        if not mine:
+            out[key] = image.get(key)
+        else:
+            out[key] = {**mine, **{k: v for k, v in (image.get(key) or {}).items() if k not in mine}}
+    env = out.get("Env") or []
+    if not env:
+        out["Env"] = image.get("Env")
+    else:
+        keys = {e.split("=", 1)[0] for e in env}
+        out["Env"] = [*env, *(e for e in image.get("Env") or [] if e.split("=", 1)[0] not in keys)]
+    labels = dict(out.get("Labels") or {})
+    for k, v in (image.get("Labels") or {}).items():
+        labels.setdefault(k, v)
+    out["Labels"] = labels
+    if not out.get("Entrypoint"):
+        if not out.get("Cmd"):
+            out["Cmd"] = image.get("Cmd")
+        if out.get("Entrypoint") is None:
+            out["Entrypoint"] = image.get("Entrypoint")
+    theirs = image.get("Healthcheck")
+    if theirs is not None:
+        mine = out.get("Healthcheck")
+        if mine is None:
+            out["Healthcheck"] = theirs
+        else:
+            filled = dict(mine)
+            for key in ("Test", "Interval", "Timeout", "StartPeriod", "Retries"):
+                if not filled.get(key) and theirs.get(key):
+                    filled[key] = theirs[key]
+            out["Healthcheck"] = filled
+    if not out.get("WorkingDir"):
+        out["WorkingDir"] = image.get("WorkingDir", "")
+    if not out.get("StopSignal"):
+        out["StopSignal"] = image.get("StopSignal", "")
+    return out
+
+
 def _normalize_workdir(current: str, requested: str) -> str:
     if requested == "":
         raise DockerfileError("cannot normalize nothing")
@@ -318,6 +362,7 @@ class _State:
     maintainer: str = ""
     cmd_set: bool = False
     history: list[HistoryEntry] = field(default_factory=list)
+    parent: ContainerConfig | None = None  # the config of the image the next step builds on
 
 
 @dataclass
@@ -373,7 +418,13 @@ class _Build:
         raw.update({"Env": env, "OpenStdin": False, "StdinOnce": False})
         config = ContainerConfig(raw)
         state = _State(
-            config, args.for_stage(), stage.name, name, image.os or "linux", history=list(image.history)
+            config,
+            args.for_stage(),
+            stage.name,
+            name,
+            image.os or "linux",
+            history=list(image.history),
+            parent=image.config,
         )
         commits: list[Commit] = []
         triggers = config.on_build
@@ -392,13 +443,23 @@ class _Build:
         shell = state.config.shell or list(DEFAULT_SHELL)
         cmd = [*shell, "#(nop) " + comment] if single else [*shell, "#(nop) ", comment]
         container_config = state.config.updated({"Cmd": cmd})
+        copies = isinstance(instruction, (Copy, Add))
+        if not copies and state.parent is not None:
+            # The step's container is created from the parent image: the daemon merges the
+            # parent's config into the container's (mergeAndVerifyConfig), and the merge fills
+            # the healthcheck the builder's state shares by pointer with that container config.
+            merged = _merge(container_config.to_json(), state.parent.to_json())
+            container_config = ContainerConfig(merged)
+            if state.config.healthcheck is not None and "Healthcheck" in merged:
+                state.config = state.config.updated({"Healthcheck": merged["Healthcheck"]})
         empty: bool | None = True
-        if isinstance(instruction, (Copy, Add)):
+        if copies:
             empty = False
         elif isinstance(instruction, Workdir):
             empty = None
-        entry = HistoryEntry(" ".join(cmd), state.maintainer, empty)
+        entry = HistoryEntry(created_by(shell, comment, single_word=single), state.maintainer, empty)
         state.history.append(entry)
+        state.parent = state.config
         return Commit(instruction, container_config, state.config, entry)
 
     def dispatch(self, state: _State, instruction: Instruction) -> Commit:
