@@ -262,7 +262,7 @@ class DockerfileError(OcitoolError, ValueError):
     ``path`` names the Dockerfile, ``line`` and ``end_line`` the 1-based lines of the
     instruction (``None`` when the fault is not in one instruction, or not yet placed: see
     :meth:`at`); ``reason`` is the message without the location. ``str()`` reads
-    ``Dockerfile:3: reason``.
+    ``Dockerfile:3: reason`` (just the reason when it has no place).
     """
 
     def __init__(
@@ -279,10 +279,10 @@ class DockerfileError(OcitoolError, ValueError):
         self.end_line = line if end_line is None and line is not None else end_line
 
     def __str__(self) -> str:
-        where = self.path or "Dockerfile"
+        where = self.path
         if self.line is not None:
-            where = f"{where}:{self.line}"
-        return f"{where}: {self.reason}"
+            where = f"{self.path or 'Dockerfile'}:{self.line}"
+        return f"{where}: {self.reason}" if where else self.reason
 
     def at(self, *, path: str | None, line: int | None, end_line: int | None = None) -> DockerfileError:
         """This error placed at ``path``/``line`` when it has no place yet (the same object)."""

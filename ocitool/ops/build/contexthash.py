@@ -200,10 +200,12 @@ class BuildContext:
         for entry in self.entries:
             key = entry.key
             self._sums.setdefault(key, entry.sum)
+            raw = gopath.clean(entry.header.name)
+            if raw == ".." or raw.startswith("../"):
+                # the daemon's Untar refuses to write outside its directory
+                raise InvalidArchiveError("entry outside the context", path=label, member=entry.header.name)
             if key == ".":
                 continue
-            if key == ".." or key.startswith("../"):
-                raise InvalidArchiveError("entry outside the context", path=label, member=entry.header.name)
             self._add(key, entry.header)
         for name in removed:
             try:

@@ -21,23 +21,21 @@ daemon then deletes.
   even when ignored (``TrimBuildFilesFromExcludes``), and :func:`removed_by_daemon` says which
   of them Docker 20.10 deletes after receiving the context, when a ``.dockerignore`` exists.
 
-Patterns are translated to Python regular expressions with Go's ``regexp`` meaning (ASCII
-``\\d \\w \\s``, POSIX ``[:classes:]``, ``{n,m}`` repeats); Unicode classes (``\\pL``) are not
-supported and make a pattern invalid. Errors are :class:`~ocitool.errors.BuildContextError`
-(``reason="invalid-pattern"``), with moby's message.
+Patterns become Go regular expressions, as moby builds them, run by :mod:`ocitool._go.regexp`
+(RE2 semantics, linear time: a hostile ``*a*a*a*a*b`` cannot hang a walk). Errors are
+:class:`~ocitool.errors.BuildContextError` (``reason="invalid-pattern"``), with moby's message.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from ocitool._go import path as gopath
+from ocitool._go import regexp as goregexp
 from ocitool._go import strings as gostrings
 from ocitool.errors import BuildContextError
 
@@ -92,146 +90,6 @@ def read_all(data: bytes, *, path: str | None = None) -> list[str]:
     return out
 
 
-# ----------------------------------------------------------- Go regexp -> Python regexp
-
-_POSIX_CLASSES: Final = {
-    "alnum": "0-9A-Za-z",
-    "alpha": "A-Za-z",
-    "ascii": "\\x00-\\x7f",
-    "blank": "\\t ",
-    "cntrl": "\\x00-\\x1f\\x7f",
-    "digit": "0-9",
-    "graph": "!-~",
-    "lower": "a-z",
-    "print": " -~",
-    "punct": "!-/:-@\\[-`{-~",
-    "space": "\\t\\n\\v\\f\\r ",
-    "upper": "A-Z",
-    "word": "0-9A-Za-z_",
-    "xdigit": "0-9A-Fa-f",
-}
-_PERL_CLASSES: Final = {
-    "d": "0-9",
-    "s": "\\t\\n\\f\\r ",
-    "w": "0-9A-Za-z_",
-}
-_PLAIN_ESCAPES: Final = {"a": "\\a", "f": "\\f", "t": "\\t", "n": "\\n", "r": "\\r", "v": "\\v"}
-_REPEAT: Final = re.compile(r"\{[0-9]+(,[0-9]*)?\}")
-
-
-class _RegexpError(Exception):
-    pass
-
-
-def _class_item(go: str, i: int) -> tuple[str, int]:
-    """One character (or escape) of a class at ``go[i]``: its Python class text, next index."""
-    ch = go[i]
-    if ch != "\\":
-        return re.escape(ch), i + 1
-    if i + 1 >= len(go):
-        raise _RegexpError("trailing backslash")
-    nxt = go[i + 1]
-    if nxt.isascii() and nxt.isalnum():
-        if nxt in _PLAIN_ESCAPES:
-            return _PLAIN_ESCAPES[nxt], i + 2
-        raise _RegexpError(f"escape \\{nxt}")
-    return re.escape(nxt), i + 2
-
-
-def _translate_class(go: str, i: int) -> tuple[str, int]:
-    """A Go character class starting at ``go[i] == '['``: the Python class and the index after."""
-    i += 1
-    out = ["["]
-    if i < len(go) and go[i] == "^":
-        out.append("^")
-        i += 1
-    first = True
-    while i < len(go) and (go[i] != "]" or first):
-        first = False
-        if go.startswith("[:", i):
-            end = go.find(":]", i + 2)
-            name = go[i + 2 : end] if end >= 0 else ""
-            negated = name.startswith("^")
-            cls = _POSIX_CLASSES.get(name.lstrip("^"))
-            if cls is None:
-                raise _RegexpError("bad POSIX class")
-            if negated:
-                raise _RegexpError("negated POSIX class")
-            out.append(cls)
-            i = end + 2
-            continue
-        if go[i] == "\\" and i + 1 < len(go) and go[i + 1] in "dswDSW":
-            if go[i + 1].isupper():
-                raise _RegexpError("negated Perl class in a class")
-            out.append(_PERL_CLASSES[go[i + 1]])
-            i += 2
-            continue
-        lo, i = _class_item(go, i)
-        out.append(lo)
-        if i + 1 < len(go) and go[i] == "-" and go[i + 1] != "]":
-            hi, i = _class_item(go, i + 1)
-            out.append("-" + hi)
-    if i >= len(go):
-        raise _RegexpError("missing ]")
-    out.append("]")
-    return "".join(out), i + 1
-
-
-def _translate(go: str) -> str:
-    """A Go ``regexp`` (RE2 syntax, as moby builds it from a pattern) in Python's syntax."""
-    out: list[str] = []
-    i = 0
-    while i < len(go):
-        ch = go[i]
-        if ch == "[":
-            text, i = _translate_class(go, i)
-            out.append(text)
-            continue
-        if ch == "\\":
-            if i + 1 >= len(go):
-                raise _RegexpError("trailing backslash")
-            nxt = go[i + 1]
-            i += 2
-            if nxt.isascii() and nxt.isalnum():
-                if nxt in _PERL_CLASSES:
-                    out.append("[" + _PERL_CLASSES[nxt] + "]")
-                elif nxt.lower() in _PERL_CLASSES:
-                    out.append("[^" + _PERL_CLASSES[nxt.lower()] + "]")
-                elif nxt in _PLAIN_ESCAPES:
-                    out.append(_PLAIN_ESCAPES[nxt])
-                elif nxt in "bBA":
-                    out.append("\\" + nxt)
-                elif nxt == "z":
-                    out.append("\\Z")
-                else:
-                    raise _RegexpError(f"escape \\{nxt}")
-            else:
-                out.append(re.escape(nxt))
-            continue
-        if ch == "{":
-            m = _REPEAT.match(go, i)
-            if m is None:
-                out.append("\\{")  # Go takes a brace that opens no repeat literally
-                i += 1
-                continue
-            out.append(m.group(0))
-            i = m.end()
-            continue
-        out.append(ch)
-        i += 1
-    return "".join(out)
-
-
-def _compile_go(go: str) -> re.Pattern[str] | None:
-    try:
-        text = _translate(go)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return re.compile(text, re.ASCII | re.DOTALL)
-    except (_RegexpError, re.error, RecursionError, OverflowError):
-        return None
-
-
 # ----------------------------------------------------------------------- patterns
 
 
@@ -241,7 +99,7 @@ class _Pattern:
     exclusion: bool
     dirs: int
     kind: str = ""  # exact, prefix, suffix, regexp; "" until compiled
-    regexp: re.Pattern[str] | None = None
+    regexp: goregexp.Regexp | None = None
 
     def compile(self, legacy: bool) -> None:
         escape = _LEGACY_ESCAPE if legacy else _V06_ESCAPE
@@ -296,9 +154,10 @@ class _Pattern:
             self.kind = kind
             return
         go.append("$")
-        self.regexp = _compile_go("".join(go))
-        if self.regexp is None:
-            raise _invalid(self.text, "syntax error in pattern")
+        try:
+            self.regexp = goregexp.compile("".join(go))
+        except goregexp.RegexpSyntaxError:
+            raise _invalid(self.text, "syntax error in pattern") from None
         self.kind = "regexp"
 
     def match(self, path: str, legacy: bool) -> bool:
@@ -314,7 +173,7 @@ class _Pattern:
                 return True
             return suffix[:1] == "/" and path == suffix[1:]
         assert self.regexp is not None
-        return self.regexp.match(path) is not None
+        return self.regexp.match_string(path)
 
 
 class PatternMatcher:

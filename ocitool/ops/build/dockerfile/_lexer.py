@@ -37,10 +37,10 @@ MAX_LINE: Final = 65535
 """The longest line Go's ``bufio.Scanner`` returns (``bufio.MaxScanTokenSize - 1``)."""
 
 _BOM: Final = b"\xef\xbb\xbf"
-# Go's \s is [\t\n\f\r ] (no \v); `.` is any rune but \n.
-_DIRECTIVE: Final = re.compile(
-    r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*\Z"
-)
+# moby's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` (Go's \s is [\t\n\f\r ], no \v), the value
+# part done by hand: Python's backtracking makes the lazy `(.+?)\s*$` quadratic on long blanks.
+_GO_SPACE: Final = "\t\n\f\r "
+_DIRECTIVE_KEY: Final = re.compile(r"#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=")
 _KNOWN_DIRECTIVES: Final = frozenset({"escape", "syntax"})
 _ESCAPE_TOKENS: Final = ("\\", "`")
 
@@ -71,6 +71,20 @@ class LexResult:
     scan_error: int | None = None
 
 
+def _directive(line: str) -> tuple[str, str] | None:
+    """The lower-cased name and the value of a parser directive line, None if it is not one."""
+    m = _DIRECTIVE_KEY.match(line)
+    if m is None:
+        return None
+    rest = line[m.end() :]
+    value = rest.lstrip(_GO_SPACE).rstrip(_GO_SPACE)
+    if not value:
+        if not rest:
+            return None
+        value = rest[-1]  # all blanks: `\s*` gives one back to `(.+?)`
+    return m.group(1).lower(), value
+
+
 class _Directives:
     """moby's ``directives``: the escape token and its continuation pattern, and which
     directives were seen before the first non-directive line."""
@@ -89,11 +103,11 @@ class _Directives:
     def possible_directive(self, line: str, number: int, path: str | None) -> None:
         if self.done:
             return
-        m = _DIRECTIVE.match(line)
-        if m is None:
+        found = _directive(line)
+        if found is None:
             self.done = True
             return
-        key = m.group(1).lower()
+        key, value = found
         if key not in _KNOWN_DIRECTIVES:
             self.done = True
             return
@@ -101,7 +115,6 @@ class _Directives:
             raise DockerfileSyntaxError(
                 f"only one {key} parser directive can be used", path=path, line=number
             )
-        value = m.group(2)
         self.seen[key] = value
         if key == "escape":
             if value not in _ESCAPE_TOKENS:

@@ -265,7 +265,13 @@ def _go_json_strings(rest: str) -> tuple[str, ...] | None:
     decoder = json.JSONDecoder(parse_constant=no_constant, parse_float=go_float, parse_int=go_float)
     try:
         value, _ = decoder.raw_decode(rest)
-    except (ValueError, RecursionError):
+    except ValueError:
+        return None
+    except RecursionError:
+        # Deeper than Python's decoder goes: Go decodes up to 10000 levels, and an array that
+        # deep holds an array, which is no string.
+        if _valid_json_value(rest):
+            raise _LineError(_NOT_STRING_ARRAY) from None
         return None
     if not isinstance(value, list):
         return None
@@ -276,6 +282,64 @@ def _go_json_strings(rest: str) -> tuple[str, ...] | None:
         # Go decodes invalid UTF-8 and lone surrogate escapes to U+FFFD.
         out.append("".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in item))
     return tuple(out)
+
+
+_JSON_TOKEN: Final = re.compile(
+    r"[\t\n\r ]*(?:(?P<open>[\[{])|(?P<close>[\]}])|(?P<comma>,)|(?P<colon>:)"
+    r'|(?P<string>"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")'
+    r"|(?P<scalar>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))"
+)
+_MAX_JSON_DEPTH: Final = 10000  # encoding/json's maxNestingDepth
+
+
+def _valid_json_value(text: str) -> bool:
+    """Whether ``text`` starts with one syntactically valid JSON value Go's decoder accepts
+    (nesting at most 10000 deep); iterative, for values too deep for Python's decoder."""
+    stack: list[str] = []  # "[" or "{"
+    expect = "value"  # value | first (value or close) | key | colon | next (comma or close)
+    pos = 0
+    while True:
+        m = _JSON_TOKEN.match(text, pos)
+        if m is None:
+            return False
+        pos = m.end()
+        kind = m.lastgroup
+        if expect in ("value", "first"):
+            if kind == "close" and expect == "first" and m.group(kind) == ("]" if stack[-1] == "[" else "}"):
+                stack.pop()
+            elif kind == "open":
+                stack.append(m.group(kind))
+                if len(stack) > _MAX_JSON_DEPTH:
+                    return False
+                expect = "first" if m.group(kind) == "[" else "firstkey"
+                continue
+            elif kind in ("string", "scalar"):
+                pass
+            else:
+                return False
+        elif expect in ("key", "firstkey"):
+            if kind == "close" and expect == "firstkey" and m.group(kind) == "}":
+                stack.pop()
+            elif kind == "string":
+                expect = "colon"
+                continue
+            else:
+                return False
+        elif expect == "colon":
+            if kind != "colon":
+                return False
+            expect = "value"
+            continue
+        else:  # next
+            if kind == "comma":
+                expect = "value" if stack[-1] == "[" else "key"
+                continue
+            if kind != "close" or m.group(kind) != ("]" if stack[-1] == "[" else "}"):
+                return False
+            stack.pop()
+        if not stack:
+            return True
+        expect = "next"
 
 
 def _maybe_json(rest: str) -> tuple[tuple[str, ...], bool]:
