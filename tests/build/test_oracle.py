@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import io
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,6 +303,23 @@ def legacy_client_tar(root: Path) -> bytes:
     return buf.getvalue()
 
 
+def _image_ids(docker: DockerDaemon) -> set[str]:
+    return set(docker.run("images", "-aq", "--no-trunc").stdout.decode().split())
+
+
+@contextmanager
+def _removing_new_images(docker: DockerDaemon) -> Iterator[None]:
+    """Remove every image the block adds: the tag, other stages' images, the steps a failed
+    build committed (the daemon is shared with the other oracle tests)."""
+    before = _image_ids(docker)
+    try:
+        yield
+    finally:
+        added = _image_ids(docker) - before
+        if added:
+            docker.run("rmi", "-f", *sorted(added), check=False)
+
+
 def _docker_build(docker: DockerDaemon, case: Case, ctx: Path, tag: str) -> tuple[int, str]:
     argv = [docker.docker, "build", "--network", "none", "--no-cache", "-t", tag]
     for k, v in case.build_args.items():
@@ -349,9 +368,9 @@ def test_history_and_config_match_docker(name: str, tmp_path: Path, docker: Dock
     case = CASES[name]
     ctx = _context(case, tmp_path)
     tag = f"{TAG}/{name}:latest"
-    code, output = _docker_build(docker, case, ctx, tag)
-    assert code == 0, output
-    try:
+    with _removing_new_images(docker):
+        code, output = _docker_build(docker, case, ctx, tag)
+        assert code == 0, output
         image_id = docker.run("image", "inspect", "-f", "{{.Id}}", tag).stdout.decode().strip()
         raw = docker.api(f"/images/{image_id}/json")
         theirs = [h["CreatedBy"] for h in reversed(docker.api(f"/images/{image_id}/history"))]
@@ -374,8 +393,6 @@ def test_history_and_config_match_docker(name: str, tmp_path: Path, docker: Dock
         ]
         steps = [line for line in output.splitlines() if line.startswith("Step ")]
         assert steps == [str(step) for step in ours.steps]
-    finally:
-        docker.rmi(tag)
 
 
 def test_legacy_client_headers_are_modelled_by_type_bits(tmp_path: Path) -> None:
@@ -429,8 +446,8 @@ def test_refusals_match_docker(name: str, tmp_path: Path, docker: DockerDaemon) 
     case = Case(dockerfile=text, files=files)
     ctx = _context(case, tmp_path)
     tag = f"{TAG}/refused-{name}:latest"
-    code, output = _docker_build(docker, case, ctx, tag)
-    docker.rmi(tag)
+    with _removing_new_images(docker):
+        code, output = _docker_build(docker, case, ctx, tag)
     assert code != 0, output
     with pytest.raises((DockerfileError, BuildContextError)) as info:
         _ours(case, ctx, tmp_path)
