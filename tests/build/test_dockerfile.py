@@ -4,8 +4,6 @@ behaviours Docker 20.10's classic builder shows (checked against the daemon in t
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ocitool.errors import DockerfileError, DockerfileSyntaxError, OcitoolError
@@ -30,10 +28,10 @@ from ocitool.ops.build.dockerfile.instructions import (
     StopSignal,
     Volume,
 )
+from tests.build._buildkit import buildkit_files, cases
 
-BUILDKIT = Path(__file__).resolve().parents[2] / "fixtures" / "dockerfile" / "buildkit" / "parser"
-POSITIVE = sorted(p.name for p in (BUILDKIT / "testfiles").iterdir())
-NEGATIVE = sorted(p.name for p in (BUILDKIT / "testfiles-negative").iterdir())
+POSITIVE = cases("parser/testfiles")
+NEGATIVE = cases("parser/testfiles-negative")
 
 
 def _only(text: str):  # type: ignore[no-untyped-def]
@@ -51,19 +49,20 @@ def test_buildkit_test_data_is_complete() -> None:
 
 @pytest.mark.parametrize("name", POSITIVE)
 def test_parse_matches_moby_dump(name: str) -> None:
-    ast = parse_ast((BUILDKIT / "testfiles" / name / "Dockerfile").read_bytes())
+    files = buildkit_files()
+    ast = parse_ast(files[f"parser/testfiles/{name}/Dockerfile"])
     got = "".join(f"({dump(node)})\n" for node in ast.nodes)
-    assert got == (BUILDKIT / "testfiles" / name / "result").read_text(encoding="utf-8")
+    assert got == files[f"parser/testfiles/{name}/result"].decode("utf-8")
 
 
 @pytest.mark.parametrize("name", NEGATIVE)
 def test_moby_negative_cases_fail(name: str) -> None:
     with pytest.raises(DockerfileSyntaxError):
-        parse_ast((BUILDKIT / "testfiles-negative" / name / "Dockerfile").read_bytes())
+        parse_ast(buildkit_files()[f"parser/testfiles-negative/{name}/Dockerfile"])
 
 
 def test_line_numbers_as_moby_counts_them() -> None:
-    ast = parse_ast((BUILDKIT / "testfile-line" / "Dockerfile").read_bytes())
+    ast = parse_ast(buildkit_files()["parser/testfile-line/Dockerfile"])
     assert [(n.line, n.end_line) for n in ast.nodes] == [(5, 5), (11, 12), (17, 31)]
 
 

@@ -3,20 +3,17 @@ scoping (moby 20.10's buildargs.go)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ocitool.errors import DockerfileSyntaxError
 from ocitool.ops.build.buildargs import BuildArgs
 from ocitool.ops.build.shell import MAX_NESTING, Lex, build_envs
-
-SHELL_DATA = Path(__file__).resolve().parents[2] / "fixtures" / "dockerfile" / "buildkit" / "shell"
+from tests.build._buildkit import buildkit_files
 
 
 def _env_var_cases() -> list[tuple[int, str, str]]:
     out = []
-    for number, line in enumerate((SHELL_DATA / "envVarTest").read_text(encoding="utf-8").split("\n"), 1):
+    for number, line in enumerate(buildkit_files()["shell/envVarTest"].decode("utf-8").split("\n"), 1):
         if line.startswith("#") or not line.strip():
             continue
         platform, source, expected = (part.strip() for part in line.strip().split("|"))
@@ -28,7 +25,7 @@ def _env_var_cases() -> list[tuple[int, str, str]]:
 def _words_cases() -> list[tuple[int, list[str], str, list[str]]]:
     out = []
     env: list[str] = []
-    for number, line in enumerate((SHELL_DATA / "wordsTest").read_text(encoding="utf-8").split("\n"), 1):
+    for number, line in enumerate(buildkit_files()["shell/wordsTest"].decode("utf-8").split("\n"), 1):
         if line.startswith("#") or not line:
             continue
         if line.startswith("ENV "):
