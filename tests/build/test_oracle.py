@@ -13,6 +13,7 @@ errors, the line). Skipped without a daemon; failed under OCITOOL_REQUIRE_PEERS=
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from peers import DockerDaemon, run
 
 from ocitool.errors import BuildContextError, DockerfileError
 from ocitool.ops.build import dockerignore
-from ocitool.ops.build.contexthash import BuildContext
+from ocitool.ops.build.contexthash import BuildContext, StageSource
 from ocitool.ops.build.dockerfile import parse
 from ocitool.ops.build.evaluate import Evaluation, evaluate
 from tests.build._contexts import Entry, make_context, small_tar
@@ -476,3 +477,100 @@ def test_cases_cover_every_instruction() -> None:
         "maintainer", "onbuild", "shell", "stopsignal", "user", "volume", "workdir",
     }  # fmt: skip
     assert seen == expected  # RUN is in test_refusals_match_docker
+
+
+COPY_FROM = Case(
+    dockerfile="""\
+FROM scratch AS base
+COPY files/ /files/
+COPY --chown=1000:1000 owned /owned/
+COPY --chown=0:12345 owned /group/
+COPY links/ /links/
+FROM scratch
+COPY --from=base /files/a.txt /a
+COPY --from=base /files /f/
+COPY --from=0 owned /o/
+COPY --from=BASE /group/ /g/
+COPY --from=base /links/ /l/
+COPY --from=base /links/to-file /lf
+COPY --from=base /files/*.txt /txt/
+COPY --from=base /links/to-file /links/to-dir /two/
+""",
+    files=[
+        ("files/a.txt", "file", b"a\n"),
+        ("files/b.txt", "file", b"b\n", 0o600),
+        ("files/run", "file", b"#!/bin/sh\n", 0o4755),
+        ("files/sub/c", "file", b"c" * 3000),
+        ("owned/x", "file", b"x"),
+        ("links/to-file", "symlink", "../files/a.txt"),
+        ("links/to-dir", "symlink", "/files/sub"),
+        ("links/dangling", "symlink", "nowhere"),
+    ],
+)
+
+
+def _unpack_saved_image(docker: DockerDaemon, ref: str, dest: Path) -> Path:
+    """The root file system of a ``FROM scratch`` image: ``docker save``, layers in order
+    (no whiteouts to apply), owners and modes kept."""
+    dest.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(docker.run("save", ref).stdout)) as saved:
+        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer in manifest[0]["Layers"]:
+            data = saved.extractfile(layer)
+            assert data is not None
+            with tarfile.open(fileobj=io.BytesIO(data.read())) as lt:
+                lt.extractall(dest, numeric_owner=True, filter="fully_trusted")
+    return dest
+
+
+def test_copy_from_a_stage_matches_docker(tmp_path: Path, docker: DockerDaemon) -> None:
+    """COPY --from hashes the stage's own files: type bits, real owners and their names."""
+    ctx = _context(COPY_FROM, tmp_path)
+    with _removing_new_images(docker):
+        code, output = _docker_build(docker, COPY_FROM, ctx, f"{TAG}/copy-from:latest")
+        assert code == 0, output
+        theirs = [h["CreatedBy"] for h in reversed(docker.api(f"/images/{TAG}/copy-from:latest/history"))]
+        # the same stage again, from the build cache: the image the COPY --from read
+        env = dict(docker.env, DOCKER_BUILDKIT="0")
+        run(
+            [
+                docker.docker,
+                "build",
+                "--network",
+                "none",
+                "--target",
+                "base",
+                "-t",
+                f"{TAG}/base:1",
+                str(ctx),
+            ],
+            env=env,
+        )
+        root = _unpack_saved_image(docker, f"{TAG}/base:1", tmp_path / "base-rootfs")
+    stage = StageSource(root)
+    ours = evaluate(
+        parse(COPY_FROM.dockerfile.encode(), path="Dockerfile"),
+        context=BuildContext.from_directory(ctx),
+        from_source=lambda ref, index: stage,
+    )
+    assert [h.created_by for h in ours.image.history] == theirs
+    dangling = (
+        "FROM scratch AS base\nCOPY links/ /links/\nFROM scratch\nCOPY --from=base /links/dangling /d\n"
+    )
+    with _removing_new_images(docker):
+        code, output = _docker_build(
+            docker,
+            Case(dockerfile=dangling),
+            _context(Case(dangling, COPY_FROM.files), tmp_path / "d"),
+            f"{TAG}/dangling:1",
+        )
+    assert code != 0 and "COPY failed: stat links/dangling: file does not exist" in output
+    with pytest.raises(DockerfileError) as info:
+        evaluate(
+            parse(dangling.encode()),
+            context=BuildContext.from_directory(ctx),
+            from_source=lambda ref, index: stage,
+        )
+    assert (
+        info.value.reason == "COPY failed: stat links/dangling: file does not exist" and info.value.line == 4
+    )

@@ -28,19 +28,22 @@ How Docker 20.10 computes them (moby ``builder/remotecontext`` ``archive.go``, `
 
 :class:`BuildContext` holds the sums and the extracted tree; :meth:`BuildContext.from_directory`
 plays the client's and the daemon's part on a directory, :meth:`BuildContext.from_tar` the
-daemon's on a context tarball (``docker build - < ctx.tar``). File contents are streamed, never
-held. Not reproduced: contexts from git or URLs, a Dockerfile outside the context (the CLI adds
-it under a random name), ``COPY --from`` (hashed from the stage's file system, with user names).
+daemon's on a context tarball (``docker build - < ctx.tar``); :class:`StageSource` hashes an
+image's files for ``COPY --from`` (moby's ``lazySource``: type bits, real owners and their
+*names* kept). File contents are streamed, never held. Not reproduced: contexts from git or URLs,
+a Dockerfile outside the context (the CLI adds it under a random name).
 """
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import os
 import posixpath
+import pwd
 import stat
 import tarfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Final
 
@@ -53,6 +56,7 @@ from ocitool.ops.build import dockerignore
 __all__ = [
     "BuildContext",
     "ContextEntry",
+    "StageSource",
     "TarHeader",
     "contains_wildcards",
     "file_sum",
@@ -180,7 +184,142 @@ def _capability(path: str) -> tuple[tuple[str, bytes], ...]:
     return ((_CAPABILITY, value),)
 
 
-class BuildContext:
+class _Source:
+    """moby's ``builder.Source`` as ``COPY``/``ADD`` use it: symlinks resolved inside the root,
+    directory walks, and the ``file:``/``dir:``/``multi:`` hashes. Subclasses say what the
+    tree holds and what each path's sum is."""
+
+    label: str | None = None
+    _not_found: str = "file not found in build context or excluded by .dockerignore: "
+
+    def _lstat(self, key: str) -> str | None:
+        """The tar type of ``key`` (None when absent); _ScopeError ENOTDIR under a file."""
+        raise NotImplementedError
+
+    def _readlink(self, key: str) -> str:
+        raise NotImplementedError
+
+    def _names(self, key: str) -> Iterable[str]:
+        """The entries of directory ``key``."""
+        raise NotImplementedError
+
+    def _sum(self, key: str) -> str | None:
+        """The sum of the resolved ``key``, None when there is none."""
+        raise NotImplementedError
+
+    def _missing(self, path: str, target: str) -> str:
+        """What stands for a sum the source has not got (moby: a path)."""
+        raise NotImplementedError
+
+    def _resolve(self, rel: str) -> str:
+        """moby/sys/symlink ``FollowSymlinkInScope(root/rel, root)`` as a cleaned relative
+        path (``.`` for the root)."""
+        c = gopath.clean(rel)
+        if c.startswith("/"):
+            c = gopath.clean(c.lstrip("/")) if c != "/" else "."
+        if c == ".":
+            return "."
+        if c == ".." or c.startswith("../"):
+            raise _ScopeError("outside", "is not in the build context")
+        path = c
+        b = ""
+        n = 0
+        while path:
+            if n > _MAX_LINKS:
+                raise _ScopeError("too-many-links", "too many links")
+            n += 1
+            p, _, path = path.partition("/")
+            if not p:
+                continue
+            clean_p = gopath.clean("/" + b + p)
+            if clean_p == "/":
+                b = ""
+                continue
+            if self._lstat(clean_p[1:]) != "2":
+                b += p + "/"
+                continue
+            dest = self._readlink(clean_p[1:])
+            if dest.startswith("/"):
+                b = ""
+            path = dest + "/" + path
+        out = gopath.clean("/" + b)[1:]
+        return out or "."
+
+    def _walk(self, key: str) -> Iterator[str]:
+        """filepath.Walk from ``key``: itself, then its tree in lexical order (no symlinks followed)."""
+        yield key
+        try:
+            is_dir = key == "." or self._lstat(key) == "5"
+        except _ScopeError:
+            return
+        if is_dir:
+            for name in sorted(self._names(key), key=gostrings.to_bytes):
+                yield from self._walk(name if key == "." else f"{key}/{name}")
+
+    def _error(self, source: str, reason: str, message: str) -> BuildContextError:
+        return BuildContextError(source, reason, message, path=self.label)
+
+    def hash(self, path: str) -> str:
+        """``Source.Hash``: the sum of what ``path`` resolves to, or (moby's compatibility)
+        a path when there is none. BuildContextError when it cannot resolve or hash."""
+        try:
+            target = self._resolve(path)
+            found = self._sum(target)
+        except _ScopeError as e:
+            raise self._error(path, e.reason, f"forbidden path outside the build context: {path}") from None
+        return found if found is not None else self._missing(path, target)
+
+    def _info(self, orig: str) -> str:
+        """``copyInfoForFile`` (+ ``walkSource``): the hash of one source without wildcards."""
+        try:
+            target = self._resolve(orig)
+            kind = self._lstat(target) if target != "." else "5"
+        except _ScopeError as e:
+            raise self._error(orig, e.reason, f"forbidden path outside the build context: {orig}") from None
+        if kind is None:
+            raise self._error(orig, "not-found", f"{self._not_found}stat {orig}: file does not exist")
+        if kind != "5":
+            return "file:" + self.hash(orig)
+        sums: list[str] = []
+        for rel in self._walk(target):
+            if rel == ".":
+                continue
+            try:
+                sums.append(self.hash(rel))
+            except BuildContextError:
+                continue  # walkSource skips what does not hash
+        return hash_strings("dir", sorted(sums, key=gostrings.to_bytes))
+
+    def source_hashes(self, source: str) -> list[str]:
+        """``calcCopyInfo`` of one ``COPY``/``ADD`` source (after variable substitution): the
+        hash of each file it stands for (several for wildcards, none when they match nothing).
+        BuildContextError: not found (or ignored), outside the context, a URL."""
+        if source.startswith(("http://", "https://")):
+            raise self._error(source, "url", f"source can't be a URL here (no network): {source}")
+        orig = source.removeprefix("/").removeprefix("./")
+        if not contains_wildcards(orig):
+            return [self._info(orig)]
+        out: list[str] = []
+        for rel in self._walk("."):
+            if rel == "." or not gopath.match(orig, rel):
+                continue
+            out.append(self._info(rel))
+        return out
+
+    def copy_hash(self, sources: Sequence[str]) -> str:
+        """The hash ``COPY``/``ADD`` sources get in ``created_by``: one file's or directory's
+        hash, or ``multi:`` over several (moby's ``getSourceHashFromInfos``)."""
+        infos: list[str] = []
+        for source in sources:
+            infos += self.source_hashes(source)
+        if not infos:
+            raise self._error(",".join(sources), "not-found", "no source files were specified")
+        if len(infos) == 1:
+            return infos[0]
+        return hash_strings("multi", infos)
+
+
+class BuildContext(_Source):
     """A build context as Docker 20.10's daemon holds it: the sums of the tar it received and
     the tree it extracted (minus the build files ``.dockerignore`` made it delete).
 
@@ -256,115 +395,17 @@ class BuildContext:
                 raise _ScopeError("not-a-directory", f"lstat {key}: not a directory")
         return self._kind.get(key)
 
-    def _resolve(self, rel: str) -> str:
-        """moby/sys/symlink ``FollowSymlinkInScope(root/rel, root)`` as a cleaned relative
-        path (``.`` for the root)."""
-        c = gopath.clean(rel)
-        if c.startswith("/"):
-            c = gopath.clean(c.lstrip("/")) if c != "/" else "."
-        if c == ".":
-            return "."
-        if c == ".." or c.startswith("../"):
-            raise _ScopeError("outside", "is not in the build context")
-        path = c
-        b = ""
-        n = 0
-        while path:
-            if n > _MAX_LINKS:
-                raise _ScopeError("too-many-links", "too many links")
-            n += 1
-            p, _, path = path.partition("/")
-            if not p:
-                continue
-            clean_p = gopath.clean("/" + b + p)
-            if clean_p == "/":
-                b = ""
-                continue
-            kind = self._lstat(clean_p[1:])
-            if kind != "2":
-                b += p + "/"
-                continue
-            dest = self._target[clean_p[1:]]
-            if dest.startswith("/"):
-                b = ""
-            path = dest + "/" + path
-        out = gopath.clean("/" + b)[1:]
-        return out or "."
+    def _readlink(self, key: str) -> str:
+        return self._target[key]
 
-    def _walk(self, key: str) -> Iterator[str]:
-        """filepath.Walk from ``key``: itself, then its tree in lexical order (no symlinks followed)."""
-        yield key
-        if self._kind.get(key) == "5":
-            for name in sorted(self._children.get(key, ()), key=gostrings.to_bytes):
-                yield from self._walk(name if key == "." else f"{key}/{name}")
+    def _names(self, key: str) -> Iterable[str]:
+        return self._children.get(key, ())
 
-    # -- moby's Hash, copyInfoForFile, walkSource, copyWithWildcards --
+    def _sum(self, key: str) -> str | None:
+        return self._sums.get(key)
 
-    def hash(self, path: str) -> str:
-        """``archiveContext.Hash``: the sum of what ``path`` resolves to, or ``path`` itself
-        when the tar had no such entry. BuildContextError when it cannot resolve."""
-        try:
-            target = self._resolve(path)
-        except _ScopeError as e:
-            raise self._error(path, e.reason, f"forbidden path outside the build context: {path}") from None
-        return self._sums.get(target, path)
-
-    def _error(self, source: str, reason: str, message: str) -> BuildContextError:
-        return BuildContextError(source, reason, message, path=self.label)
-
-    def _info(self, orig: str) -> str:
-        """``copyInfoForFile`` (+ ``walkSource``): the hash of one source without wildcards."""
-        try:
-            target = self._resolve(orig)
-            kind = self._lstat(target) if target != "." else "5"
-        except _ScopeError as e:
-            raise self._error(orig, e.reason, f"forbidden path outside the build context: {orig}") from None
-        if kind is None:
-            raise self._error(
-                orig,
-                "not-found",
-                "file not found in build context or excluded by .dockerignore: "
-                f"stat {orig}: file does not exist",
-            )
-        if kind != "5":
-            return "file:" + self.hash(orig)
-        sums: list[str] = []
-        for rel in self._walk(target):
-            if rel == ".":
-                continue
-            try:
-                sums.append(self.hash(rel))
-            except BuildContextError:
-                continue  # walkSource skips what does not hash
-        return hash_strings("dir", sorted(sums, key=gostrings.to_bytes))
-
-    def source_hashes(self, source: str) -> list[str]:
-        """``calcCopyInfo`` of one ``COPY``/``ADD`` source (after variable substitution): the
-        hash of each file it stands for (several for wildcards, none when they match nothing).
-        BuildContextError: not found (or ignored), outside the context, a URL."""
-        if source.startswith(("http://", "https://")):
-            raise self._error(source, "url", f"source can't be a URL here (no network): {source}")
-        orig = source.removeprefix("/").removeprefix("./")
-        if not contains_wildcards(orig):
-            return [self._info(orig)]
-        out: list[str] = []
-        for rel in self._walk("."):
-            if rel == "." or not gopath.match(orig, rel):
-                continue
-            out.append(self._info(rel))
-        return out
-
-    def copy_hash(self, sources: Sequence[str]) -> str:
-        """The hash ``COPY``/``ADD`` sources get in ``created_by``: one file's or directory's
-        hash, or ``multi:`` over several (moby's ``getSourceHashFromInfos``)."""
-        infos: list[str] = []
-        for source in sources:
-            infos += self.source_hashes(source)
-        if not infos:
-            raise self._error(",".join(sources), "not-found", "no source files were specified")
-        if len(infos) == 1:
-            return infos[0]
-        return hash_strings("multi", infos)
+    def _missing(self, path: str, target: str) -> str:
+        return path  # archiveContext.Hash: the path as asked
 
     # -- constructors --
 
@@ -425,6 +466,125 @@ class BuildContext:
             return context
         excludes = dockerignore.read_all(ignore or b"", path=".dockerignore")
         return cls(entries, removed=dockerignore.removed_by_daemon(excludes, dockerfile), label=name)
+
+
+_FMT_TYPES: Final = {
+    stat.S_IFREG: "0",
+    stat.S_IFDIR: "5",
+    stat.S_IFLNK: "2",
+    stat.S_IFCHR: "3",
+    stat.S_IFBLK: "4",
+    stat.S_IFIFO: "6",
+}
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return ""
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except (KeyError, OverflowError):
+        return ""
+
+
+class StageSource(_Source):
+    """The files of an image (a build stage) for ``COPY --from``: moby's ``lazySource`` over
+    the image's root file system, here a directory holding it (ownership, modes and xattrs as
+    in the image).
+
+    Each file is hashed when first asked, as Docker 20.10's daemon hashes it: its own
+    ``archive.FileInfoHeader`` (file type bits in the mode, the real uid and gid *and* the user
+    and group names the daemon's host gives them -- ``user_name``/``group_name``, by default
+    this host's ``pwd``/``grp``; ``""`` when unknown), ``security.capability``, the content;
+    no hard-link entries. A path without a file hashes as its resolved relative path.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        label: str | None = None,
+        user_name: Callable[[int], str] = _user_name,
+        group_name: Callable[[int], str] = _group_name,
+    ) -> None:
+        self.root = os.fspath(root)
+        self.label = label or self.root
+        self.user_name = user_name
+        self.group_name = group_name
+        self._sums: dict[str, str] = {}
+        self._not_found = ""  # moby words a missing image file without the context's hint
+
+    def _full(self, key: str) -> str:
+        return self.root if key == "." else os.path.join(self.root, key)
+
+    def _stat(self, key: str) -> os.stat_result | None:
+        try:
+            return os.lstat(self._full(key))
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            raise _ScopeError("not-a-directory", f"lstat {key}: not a directory") from None
+        except OSError as e:
+            raise _ScopeError("unreadable", f"lstat {key}: {e.strerror}") from None
+
+    def _lstat(self, key: str) -> str | None:
+        st = self._stat(key)
+        return None if st is None else _FMT_TYPES.get(stat.S_IFMT(st.st_mode), "s")
+
+    def _readlink(self, key: str) -> str:
+        return os.fsdecode(os.readlink(os.fsencode(self._full(key))))
+
+    def _names(self, key: str) -> Iterable[str]:
+        try:
+            return [os.fsdecode(n) for n in os.listdir(os.fsencode(self._full(key)))]
+        except OSError:
+            return []
+
+    def _missing(self, path: str, target: str) -> str:
+        return target  # lazySource.Hash: the resolved relative path
+
+    def _sum(self, key: str) -> str | None:
+        cached = self._sums.get(key)
+        if cached is not None:
+            return cached
+        st = self._stat(key)
+        if st is None:
+            return None
+        typeflag = _FMT_TYPES.get(stat.S_IFMT(st.st_mode))
+        if typeflag is None:
+            raise _ScopeError(
+                "unreadable", f"failed to create hash for {key}: archive/tar: sockets not supported"
+            )
+        full = self._full(key)
+        devmajor = devminor = 0
+        if typeflag in ("3", "4"):
+            devmajor, devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        header = TarHeader(
+            name=key + "/" if typeflag == "5" else key,
+            mode=stat.S_IMODE(st.st_mode) | _TYPE_BITS[typeflag],
+            uid=st.st_uid,
+            gid=st.st_gid,
+            size=st.st_size if typeflag == "0" else 0,
+            typeflag=typeflag,
+            linkname=self._readlink(key) if typeflag == "2" else "",
+            uname=self.user_name(st.st_uid),
+            gname=self.group_name(st.st_gid),
+            devmajor=devmajor,
+            devminor=devminor,
+            xattrs=_capability(full),
+        )
+        chunks = _file_chunks(full) if typeflag == "0" and st.st_size > 0 else ()
+        try:
+            digest = file_sum(header, chunks, names=True)
+        except OSError as e:
+            raise _ScopeError("unreadable", f"failed to open {key}: {e.strerror}") from None
+        self._sums[key] = digest
+        return digest
 
 
 def _stream(data: IO[bytes] | None) -> Iterator[bytes]:
