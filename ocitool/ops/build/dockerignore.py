@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from ocitool._go import bufio as gobufio
 from ocitool._go import path as gopath
 from ocitool._go import regexp as goregexp
 from ocitool._go import strings as gostrings
@@ -47,7 +48,6 @@ __all__ = [
     "walk",
 ]
 
-_MAX_LINE: Final = 65535
 _BOM: Final = b"\xef\xbb\xbf"
 _V06_ESCAPE: Final = frozenset(".+()|{}$")
 _LEGACY_ESCAPE: Final = frozenset(".$")
@@ -60,17 +60,12 @@ def _invalid(pattern: str, message: str, path: str | None = None) -> BuildContex
 def read_all(data: bytes, *, path: str | None = None) -> list[str]:
     """moby's ``ReadAll`` of a ``.dockerignore``'s bytes: the cleaned patterns, in order.
     BuildContextError (``path`` is the file) for a line too long for Go's scanner."""
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
+    lines, too_long = gobufio.scan_lines(data)
+    if too_long is not None:
+        message = f"error reading .dockerignore: line {too_long + 1}: token too long"
+        raise _invalid(".dockerignore", message, path)
     out: list[str] = []
     for i, raw in enumerate(lines):
-        if len(raw) > _MAX_LINE:
-            raise _invalid(
-                ".dockerignore", f"error reading .dockerignore: line {i + 1}: token too long", path
-            )
-        if raw.endswith(b"\r"):
-            raw = raw[:-1]
         if i == 0 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
         pattern = gostrings.from_bytes(raw)
@@ -206,24 +201,7 @@ class PatternMatcher:
                 raise _invalid(p, "syntax error in pattern") from None
             self.patterns.append(_Pattern(p, exclusion, len(p.split("/"))))
 
-    def matches(self, file: str) -> bool:
-        """``Matches`` (deprecated upstream, still what both sides use for the two build
-        files): only the parent directory as deep as the pattern is checked."""
-        matched = False
-        parent = _dir(file)
-        parent_dirs = parent.split("/")
-        for p in self.patterns:
-            if p.exclusion != matched:
-                continue
-            hit = p.match(file, self.legacy)
-            if not hit and parent != "." and p.dirs <= len(parent_dirs):
-                hit = p.match("/".join(parent_dirs[: p.dirs]), self.legacy)
-            if hit:
-                matched = not p.exclusion
-        return matched
-
-    def matches_or_parent_matches(self, file: str) -> bool:
-        """``MatchesOrParentMatches``: the file, or any directory above it, matches."""
+    def _scan(self, file: str, deep: bool) -> bool:
         matched = False
         parent = _dir(file)
         parent_dirs = parent.split("/")
@@ -232,13 +210,23 @@ class PatternMatcher:
                 continue
             hit = p.match(file, self.legacy)
             if not hit and parent != ".":
-                for i in range(len(parent_dirs)):
-                    if p.match("/".join(parent_dirs[: i + 1]), self.legacy):
-                        hit = True
-                        break
+                if deep:
+                    depths: range = range(1, len(parent_dirs) + 1)
+                else:
+                    depths = range(p.dirs, p.dirs + 1) if p.dirs <= len(parent_dirs) else range(0)
+                hit = any(p.match("/".join(parent_dirs[:n]), self.legacy) for n in depths)
             if hit:
                 matched = not p.exclusion
         return matched
+
+    def matches(self, file: str) -> bool:
+        """``Matches`` (deprecated upstream, still what both sides use for the two build
+        files): only the parent directory as deep as the pattern is checked."""
+        return self._scan(file, False)
+
+    def matches_or_parent_matches(self, file: str) -> bool:
+        """``MatchesOrParentMatches``: the file, or any directory above it, matches."""
+        return self._scan(file, True)
 
     def matches_using_parent_results(self, file: str, parent: Sequence[bool] = ()) -> tuple[bool, list[bool]]:
         """``MatchesUsingParentResults``: as :meth:`matches_or_parent_matches`, with the per

@@ -28,13 +28,11 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from ocitool._go import bufio as gobufio
 from ocitool._go import strings as gostrings
 from ocitool.errors import DockerfileSyntaxError
 
-__all__ = ["MAX_LINE", "LexResult", "LogicalLine", "read_lines"]
-
-MAX_LINE: Final = 65535
-"""The longest line Go's ``bufio.Scanner`` returns (``bufio.MaxScanTokenSize - 1``)."""
+__all__ = ["LexResult", "LogicalLine", "read_lines"]
 
 _BOM: Final = b"\xef\xbb\xbf"
 # moby's `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$` (Go's \s is [\t\n\f\r ], no \v), the value
@@ -145,21 +143,11 @@ def _process(d: _Directives, raw: str, number: int, path: str | None, strip_left
 
 
 def _physical_lines(data: bytes) -> tuple[list[str], int | None]:
-    """bufio.ScanLines over ``data``: the lines, and the 1-based number of a line too long
-    for the scanner (the lines before it are returned)."""
-    parts = data.split(b"\n")
-    if parts and parts[-1] == b"":
-        parts.pop()
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if len(part) > MAX_LINE:
-            return out, i + 1
-        if part.endswith(b"\r"):
-            part = part[:-1]
-        if i == 0 and part.startswith(_BOM):
-            part = part[len(_BOM) :]
-        out.append(gostrings.from_bytes(part))
-    return out, None
+    """The scanner's lines (BOM dropped), and the 1-based number of a line too long for it."""
+    raw, too_long = gobufio.scan_lines(data)
+    if raw and raw[0].startswith(_BOM):
+        raw[0] = raw[0][len(_BOM) :]
+    return [gostrings.from_bytes(line) for line in raw], None if too_long is None else too_long + 1
 
 
 def read_lines(data: bytes, *, path: str | None = None) -> LexResult:

@@ -153,9 +153,9 @@ class Maintainer(Instruction):
 
 
 @dataclass(frozen=True, slots=True)
-class Add(Instruction):
-    """``ADD`` (local sources; URLs need the network). ``chmod`` is refused by the classic
-    builder at dispatch."""
+class _SourcesAndDest(Instruction):
+    """Sources and destination (moby's ``SourcesAndDest``) and the ``--chown``/``--chmod``
+    flags of ``ADD`` and ``COPY``; ``chmod`` is refused by the classic builder at dispatch."""
 
     sources: tuple[str, ...] = ()
     dest: str = ""
@@ -169,19 +169,15 @@ class Add(Instruction):
 
 
 @dataclass(frozen=True, slots=True)
-class Copy(Instruction):
+class Add(_SourcesAndDest):
+    """``ADD`` (local sources; URLs need the network)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Copy(_SourcesAndDest):
     """``COPY``; ``from_`` is ``--from`` (a stage name or index, or an image), never expanded."""
 
-    sources: tuple[str, ...] = ()
-    dest: str = ""
     from_: str = ""
-    chown: str = ""
-    chmod: str = ""
-
-    def expand(self, word: WordExpander) -> Self:
-        chown = word(self.chown)
-        words = [word(w) for w in (*self.sources, self.dest)]
-        return replace(self, chown=chown, sources=tuple(words[:-1]), dest=words[-1])
 
 
 @dataclass(frozen=True, slots=True)
