@@ -1,26 +1,33 @@
 """ocitool: an offline, daemonless toolkit and library for container images.
 
-The public API is this curated list; everything else is internal and may change. Typical use::
+The public API is this curated list of functions and types; the modules behind it are internal
+and may move. Each verb of the command line is a function::
 
     import ocitool
 
-    for resp in ocitool.inspect("image.tar"):          # docker image inspect, offline
+    for resp in ocitool.inspect("image.tar"):                # docker image inspect, offline
         print(resp.id, resp.repo_tags, resp.size)
+    rows = ocitool.images(["a.tar", "oci:./layout"])        # one source, or several
+    ocitool.convert("image.tar", "oci:./layout:v1")          # -> ConvertResult
+    report = ocitool.verify("oci:./layout")                  # -> VerifyReport (.ok, .problems)
+    ocitool.unpack("oci:./layout:v1", "rootfs")              # atomic: all or nothing
 
-    from ocitool.ops.convert import convert                  # commands that share a module's name
-    from ocitool.ops.verify import verify                    # are imported from their module
-
-    with ocitool.open_source("oci:layout:latest") as src:  # the read-only model
+    with ocitool.open_source("oci:./layout:v1") as src:      # the read-only model
         for entry in src.entries:
             for image in entry.images():
                 print(image.platform, [layer.diff_id for layer in image.layers])
+
+A SOURCE is a string in skopeo's grammar (``oci:DIR[:REF]``, ``docker-archive:PATH[:NAME]``,
+...) or a path (``str`` or ``os.PathLike``); arguments that take several sources or names also
+take one. Every error is an :class:`OcitoolError`.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 from typing import TYPE_CHECKING, Any
 
+from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
 from ocitool.errors import (
     AmbiguousImageError,
@@ -60,87 +67,71 @@ from ocitool.model.manifest import Index, Manifest
 from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
 from ocitool.model.reference import Reference, parse_normalized
 from ocitool.model.timestamp import Timestamp
-from ocitool.ops.query import ImageFilters, history, images, inspect, manifests, raw_config, raw_manifest
+from ocitool.ops.query import (
+    ImageTree,
+    history,
+    image_tree,
+    images,
+    inspect,
+    manifests,
+    raw_config,
+    raw_manifest,
+)
 
 if TYPE_CHECKING:
-    from ocitool.analysis.analyze import Analysis, LayerStats
-    from ocitool.analysis.diff import ConfigChange, FileChange, ImageDiff
+    # The lazy table, written once: these are imported on first use (PEP 562 ``__getattr__``),
+    # because the CLI imports this package for every command and they would add tens of
+    # milliseconds to each run. Type checkers read this block; so does _lazy_table().
+    from ocitool.analysis.analyze import Analysis, LayerStats, analyze
+    from ocitool.analysis.diff import ConfigChange, FileChange, ImageDiff, diff
     from ocitool.analysis.rules import CiResult, RuleResult, RuleStatus, run_ci
+    from ocitool.engineapi.responses import DeleteResponse, DiskUsage, PruneReport
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
         ConvertResult,
         Destination,
+        convert,
         parse_destination,
     )
     from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
-    from ocitool.ops.unpack import UnpackResult
-    from ocitool.ops.validate import ValidationIssue, ValidationReport
-    from ocitool.ops.verify import Problem, VerifyReport
-    from ocitool.service.service import (
-        DeleteResponse,
-        DiskUsage,
-        ImageService,
-        LoadResult,
-        PruneReport,
-        RmiResult,
-        StoreFilters,
-        docker_root_images,
-    )
+    from ocitool.ops.unpack import UnpackResult, export, unpack
+    from ocitool.ops.validate import ValidationIssue, ValidationReport, validate
+    from ocitool.ops.verify import Problem, VerifyReport, verify
+    from ocitool.service.delete import RmiResult
+    from ocitool.service.list import docker_root_images
+    from ocitool.service.loadsave import LoadResult
+    from ocitool.service.service import ImageService
     from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
     from ocitool.store.content import LayerStore
     from ocitool.store.images import ImageStore
     from ocitool.store.references import ReferenceStore
     from ocitool.store.root import StoreRoot
 
-# Loaded on first use (PEP 562): the CLI imports this package for every command, and these
-# parts (store, convert, checks, analysis) would add tens of milliseconds to each run. None of
-# these names is also a submodule's name, so loading a module never hides one of them.
-_LAZY: dict[str, str] = {
-    "Analysis": "ocitool.analysis.analyze",
-    "CiResult": "ocitool.analysis.rules",
-    "ConfigChange": "ocitool.analysis.diff",
-    "ConvertProgress": "ocitool.ops.convert",
-    "ConvertResult": "ocitool.ops.convert",
-    "ConvertedImage": "ocitool.ops.convert",
-    "DeleteResponse": "ocitool.service.service",
-    "Destination": "ocitool.ops.convert",
-    "DiskUsage": "ocitool.service.service",
-    "FSBackend": "ocitool.store.backend",
-    "FileChange": "ocitool.analysis.diff",
-    "ImageDiff": "ocitool.analysis.diff",
-    "ImageService": "ocitool.service.service",
-    "ImageStore": "ocitool.store.images",
-    "LayerStats": "ocitool.analysis.analyze",
-    "LayerStore": "ocitool.store.content",
-    "LoadResult": "ocitool.service.service",
-    "MemoryBackend": "ocitool.store.backend",
-    "MergedEntry": "ocitool.ops.rootfs",
-    "Problem": "ocitool.ops.verify",
-    "PruneReport": "ocitool.service.service",
-    "ReferenceStore": "ocitool.store.references",
-    "RmiResult": "ocitool.service.service",
-    "RuleResult": "ocitool.analysis.rules",
-    "RuleStatus": "ocitool.analysis.rules",
-    "StoreBackend": "ocitool.store.backend",
-    "StoreFilters": "ocitool.service.service",
-    "StoreRoot": "ocitool.store.root",
-    "UnpackResult": "ocitool.ops.unpack",
-    "ValidationIssue": "ocitool.ops.validate",
-    "ValidationReport": "ocitool.ops.validate",
-    "VerifyReport": "ocitool.ops.verify",
-    "docker_root_images": "ocitool.service.service",
-    "iter_merged": "ocitool.ops.rootfs",
-    "merged_tar": "ocitool.ops.rootfs",
-    "parse_destination": "ocitool.ops.convert",
-    "run_ci": "ocitool.analysis.rules",
-}
+
+@functools.cache
+def _lazy_table() -> dict[str, str]:
+    """Name -> module of every lazily loaded name, read from the ``if TYPE_CHECKING:`` block of
+    this file on the first lazy access."""
+    import ast
+    import sys
+    from inspect import getsource
+
+    table: dict[str, str] = {}
+    for node in ast.parse(getsource(sys.modules[__name__])).body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for imp in node.body:
+                if isinstance(imp, ast.ImportFrom) and imp.module:
+                    table.update((alias.asname or alias.name, imp.module) for alias in imp.names)
+    return table
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = None if name.startswith("__") else _lazy_table().get(name)
     if module is None:
         raise AttributeError(f"module 'ocitool' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
@@ -181,6 +172,7 @@ __all__ = [
     "ImageNotFoundError",
     "ImageService",
     "ImageStore",
+    "ImageTree",
     "Index",
     "InspectResponse",
     "InvalidArchiveError",
@@ -214,7 +206,6 @@ __all__ = [
     "Source",
     "SourceImage",
     "StoreBackend",
-    "StoreFilters",
     "StoreRoot",
     "Summary",
     "Timestamp",
@@ -225,13 +216,18 @@ __all__ = [
     "ValidationReport",
     "VerifyReport",
     "VerifyingReader",
+    "analyze",
     "chain_id",
     "chain_ids",
+    "convert",
+    "diff",
     "digest_bytes",
     "digest_stream",
     "docker_root_images",
+    "export",
     "history",
     "host_platform",
+    "image_tree",
     "images",
     "inspect",
     "iter_merged",
@@ -247,4 +243,7 @@ __all__ = [
     "raw_config",
     "raw_manifest",
     "run_ci",
+    "unpack",
+    "validate",
+    "verify",
 ]

@@ -19,7 +19,6 @@ from typing import IO, Any, Final, cast
 import zstandard
 
 from ocitool.errors import InvalidArchiveError
-from ocitool.model.mediatypes import LayerCompression
 
 _igzip: Any
 # The errors a codec raises on corrupt input; each becomes an InvalidArchiveError.
@@ -43,6 +42,7 @@ except ImportError:  # pragma: no cover
 __all__ = [
     "HAVE_ISAL",
     "Compression",
+    "LayerCompression",
     "describe",
     "is_tar_header",
     "open_decompressed",
@@ -50,6 +50,17 @@ __all__ = [
 ]
 
 _CHUNK: Final = 1 << 20
+
+
+class LayerCompression(enum.Enum):
+    """How a layer blob is compressed, as its media type declares (see
+    :func:`ocitool.model.mediatypes.layer_compression`)."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+    ZSTD_CHUNKED = "zstd:chunked"
+    UNKNOWN = "unknown"
 
 
 class Compression(enum.Enum):

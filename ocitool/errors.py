@@ -28,15 +28,21 @@ also extends the builtin it resembles, so callers may catch either::
     │                                           build context (``source``, ``reason``)
     ├── InvalidKeyError(ValueError)             a key file does not parse, or its key is unsupported
     │   └── KeyDecryptionError                  an encrypted key does not open (wrong password)
-    └── SignatureError(ValueError)              a signature, payload, envelope, bundle or
-        │                                       certificate is malformed
-        ├── UnsupportedSignatureError           well-formed, but a kind ocitool cannot check
-        └── SignatureVerificationError          well-formed, but it does not verify (``reason``)
-            └── TrustedTimeRequiredError        keyless verification without a trusted time
+    ├── SignatureError(ValueError)              a signature, payload, envelope, bundle or
+    │   │                                       certificate is malformed
+    │   ├── UnsupportedSignatureError           well-formed, but a kind ocitool cannot check
+    │   └── SignatureVerificationError          well-formed, but it does not verify (``reason``)
+    │       └── TrustedTimeRequiredError        keyless verification without a trusted time
+    ├── InvalidCredentialsError(ValueError)     credentials given by the user do not parse
+    └── RegistryError(ConnectionError)          a registry could not be reached or refused a request
+        ├── RegistryAuthError(PermissionError)  credentials missing or rejected, access denied
+        ├── RegistryNotFoundError(LookupError)  the registry has no such repository, manifest or blob
+        └── RegistryProtocolError(ValueError)   the registry answered something malformed
 
 Errors carry structured fields (``path``, ``digest``, ``member``, ``field``, ``prefix``,
-``referenced_by``) so that callers can act on them without parsing messages; ``str()`` of
-an error is one line fit to show to a user.
+``referenced_by``; ``registry``, ``repository``, ``status`` for registries) so that callers
+can act on them without parsing messages; ``str()`` of an error is one line fit to show to a
+user.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ __all__ = [
     "ImageNotFoundError",
     "InvalidArchiveError",
     "InvalidConfigError",
+    "InvalidCredentialsError",
     "InvalidDigestError",
     "InvalidDocumentError",
     "InvalidKeyError",
@@ -65,6 +72,10 @@ __all__ = [
     "ReferenceConflictError",
     "SignatureError",
     "SignatureVerificationError",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryNotFoundError",
+    "RegistryProtocolError",
     "SizeMismatchError",
     "TrustedTimeRequiredError",
     "UnsupportedAlgorithmError",
@@ -371,3 +382,51 @@ class SignatureVerificationError(SignatureError):
 class TrustedTimeRequiredError(SignatureVerificationError):
     """Keyless verification found no trusted signing time (no verified Rekor SET, no verified
     RFC 3161 timestamp), so a short-lived certificate cannot be checked."""
+class InvalidCredentialsError(OcitoolError, ValueError):
+    """Credentials given by the user (``--creds``) do not parse. ``source`` names where they
+    came from; the value itself is never repeated (it holds a password)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+
+
+class RegistryError(OcitoolError, ConnectionError):
+    """A registry could not be reached, or answered a request with an error.
+
+    ``registry`` is the host[:port] and ``repository`` the repository the request was about
+    (``""`` for registry-wide requests); ``status`` is the HTTP status (``None`` when no answer
+    came), ``code`` the first OCI error code of the body (``MANIFEST_UNKNOWN``), ``digest`` the
+    blob or manifest concerned. Messages never hold credentials, tokens or request headers.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        registry: str,
+        repository: str = "",
+        status: int | None = None,
+        digest: str | None = None,
+        code: str = "",
+    ) -> None:
+        where = f"{registry}/{repository}" if repository else registry
+        super().__init__(message if message.startswith(where) else f"{where}: {message}")
+        self.registry = registry
+        self.repository = repository
+        self.status = status
+        self.digest = digest
+        self.code = code
+
+
+class RegistryAuthError(RegistryError, PermissionError):
+    """Credentials are missing or rejected, or the token server refused the requested access."""
+
+
+class RegistryNotFoundError(RegistryError, LookupError):
+    """The registry has no such repository, manifest, tag or blob (HTTP 404)."""
+
+
+class RegistryProtocolError(RegistryError, ValueError):
+    """The registry answered, but not as the distribution spec says (a missing ``Location``,
+    a malformed document or header, a digest header that contradicts the content)."""

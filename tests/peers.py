@@ -4,8 +4,18 @@ Import from tests as ``from peers import ...`` (tests/conftest.py puts this dire
 
 Rules
 -----
-* A missing peer tool or daemon SKIPS the test, unless ``OCITOOL_REQUIRE_PEERS=1`` (set by
-  ``.ci/run``): then it FAILS, so CI can never go green by skipping every oracle comparison.
+* A missing peer tool, daemon or ``../shared`` input SKIPS the test, unless
+  ``OCITOOL_REQUIRE_PEERS=1`` (set by ``.ci/run``): then it FAILS, so CI can never go green by
+  skipping an oracle comparison. Parametrised cases are never dropped at collection time: a
+  missing input is a skipped (or failed) case that carries its name.
+* A test that compares with a peer tool declares it: ``@pytest.mark.oracle("skopeo", ...)``
+  (live) or ``@pytest.mark.oracle("dive", recorded=True)`` (facts the tool printed, recorded in
+  ``fixtures/expected/``). A test that runs a peer tool it did not declare fails (see
+  :func:`note_tool`); ``tests/tools/oracle_counts.py`` counts the declared comparisons.
+* A test that reads ``../shared/fixtures/real`` is marked ``@pytest.mark.real``
+  (:func:`real_fixture` fails an unmarked one).
+* Tests that take the docker CLI's output as the v28 oracle use the ``docker_cli`` fixture, which
+  fails unless the client is 28.x.
 * The docker daemon is the private one from ``.ci/dockerd.sh`` (``$DOCKER_HOST`` exported by
   ``.ci/run``, or the state file ``$OCITOOL_DOCKERD_STATE``, default ``/tmp/ocitool-dockerd.state``).
   Nothing here ever falls back to ``/var/run/docker.sock``.
@@ -43,6 +53,36 @@ DOCKER_API = "/v1.41"  # the 20.10 daemon used as the oracle speaks 1.41
 _TIMEOUT = 120
 
 
+# Peer tools whose use a test must declare with @pytest.mark.oracle (chromium, gzip... are helpers).
+ORACLE_TOOLS = frozenset({"skopeo", "umoci", "buildah", "dive", "docker", "docker-cli"})
+
+# The running test (set by tests/conftest.py) and the peer tools it has used so far.
+current_item: pytest.Item | None = None
+used_tools: set[str] = set()
+
+
+def note_tool(name: str) -> None:
+    """Record that the running test uses peer tool ``name`` (checked against its oracle marker)."""
+    used_tools.add(name)
+
+
+def declared_oracles(item: pytest.Item) -> set[tuple[str, str]]:
+    """("live" or "recorded", tool) for each peer tool ``item``'s oracle markers name."""
+    out: set[tuple[str, str]] = set()
+    for mark in item.iter_markers("oracle"):
+        how = "recorded" if mark.kwargs.get("recorded", False) else "live"
+        out.update((how, tool) for tool in mark.args)
+    return out
+
+
+def undeclared_tools(item: pytest.Item, used: set[str]) -> set[str]:
+    """Oracle tools ``item`` used without declaring them in an ``oracle`` marker."""
+    declared = {tool for _, tool in declared_oracles(item)}
+    if "docker-cli" in declared:
+        declared.add("docker")  # the CLI talks to the daemon
+    return (used & ORACLE_TOOLS) - declared
+
+
 def peers_required() -> bool:
     """True when OCITOOL_REQUIRE_PEERS=1: missing peers fail instead of skip."""
     return os.environ.get("OCITOOL_REQUIRE_PEERS", "") == "1"
@@ -60,6 +100,7 @@ def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
         missing_peer(f"peer tool {name!r} not found on PATH")
+    note_tool(name)
     return path
 
 
@@ -81,13 +122,26 @@ def expected(relpath: str) -> dict[str, Any]:
 
 
 def real_fixture(name: str) -> Path:
-    """A file or folder of <repo>/../shared/fixtures/real; skips when that folder or entry is absent."""
-    if not REAL.is_dir():
-        pytest.skip(f"shared real fixtures not present at {REAL}")
-    p = REAL / name
+    """A file or folder of <repo>/../shared/fixtures/real.
+
+    Skips when that folder or entry is absent (fails under OCITOOL_REQUIRE_PEERS=1), and fails a
+    test that is not marked ``real``: that marker is how ``-m "not real"`` and the README know
+    which tests need ``../shared``.
+    """
+    p = real_root() / name
     if not p.exists():
-        pytest.skip(f"shared real fixture {name} not present")
+        missing_peer(f"shared real fixture {name} not present in {REAL}")
     return p
+
+
+def real_root() -> Path:
+    """<repo>/../shared/fixtures/real itself, with the checks of :func:`real_fixture`."""
+    item = current_item
+    if item is not None and item.get_closest_marker("real") is None:
+        pytest.fail(f"{item.nodeid} reads ../shared/fixtures/real: mark it @pytest.mark.real", pytrace=False)
+    if not REAL.is_dir():
+        missing_peer(f"shared real fixtures not present at {REAL}")
+    return REAL
 
 
 def run(
@@ -239,7 +293,22 @@ class DockerDaemon:
     def run(
         self, *args: str, check: bool = True, input: bytes | None = None
     ) -> subprocess.CompletedProcess[bytes]:
+        note_tool("docker")
         return run([self.docker, *args], env=self.env, check=check, input=input)
+
+    def versions(self) -> tuple[str, str]:
+        """(client version, daemon version), e.g. ("28.2.2", "20.10.24+dfsg1")."""
+        out = self.run("version", "--format", "{{.Client.Version}} {{.Server.Version}}").stdout.decode()
+        client, server = out.split()
+        return client, server
+
+    def require_cli_v28(self) -> None:
+        """Fail unless the docker client is 28.x: tests that take the CLI's output as the
+        v28 oracle must not silently compare with another version's formatting."""
+        client, _ = self.versions()
+        if not client.startswith("28."):
+            pytest.fail(f"the docker CLI is {client}, not 28.x: it is not the v28 oracle", pytrace=False)
+        note_tool("docker-cli")
 
     def _ids(self) -> set[str]:
         return set(self.run("images", "-aq", "--no-trunc").stdout.decode().split())
@@ -304,6 +373,7 @@ class DockerDaemon:
         """GET the raw Engine API, e.g. ``api("/images/json")``, ``api(f"/images/{id}/history")``."""
         if not self.host.startswith("unix://"):
             raise AssertionError(f"api() needs a unix socket DOCKER_HOST, not {self.host}")
+        note_tool("docker")
         conn = _UnixHTTPConnection(self.host[len("unix://") :])
         try:
             conn.request("GET", DOCKER_API + path)

@@ -22,12 +22,10 @@ from ocitool.model.config import (
     RootFS,
     chain_id,
     chain_ids,
-    host_architecture,
-    host_os,
     validate_for_store,
 )
 from ocitool.model.digest import Digest
-from ocitool.model.platform import Platform
+from ocitool.model.platform import Platform, host_architecture, host_os
 from ocitool.model.timestamp import Timestamp
 
 

@@ -14,6 +14,8 @@ from tests.bigarchive import build
 
 LIMIT = 1 << 20
 
+pytestmark = pytest.mark.slow  # builds two archives of 335 MB each
+
 
 def _rchar() -> int:
     with open("/proc/self/io") as fh:

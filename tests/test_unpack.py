@@ -17,26 +17,10 @@ from ocitool.formats.detect import open_source
 from ocitool.ops.rootfs import merged_tar
 from ocitool.ops.unpack import export, unpack
 from tests import peers
+from tests.oracles import snapshot
 
 WHITEOUTS = peers.FIXTURES / "buildah" / "whiteouts.tar"
 OPAQUE = peers.FIXTURES / "buildah" / "opaque.tar"
-
-
-def snapshot(root: Path) -> dict[str, tuple[Any, ...]]:
-    """Every path below ``root``: type, mode, size, link target, content hash, mtime, owner."""
-    out: dict[str, tuple[Any, ...]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, root)
-            st = os.lstat(full)
-            kind = stat.S_IFMT(st.st_mode)
-            link = os.readlink(full) if stat.S_ISLNK(st.st_mode) else ""
-            digest = hashlib.sha256(Path(full).read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else ""
-            size = st.st_size if stat.S_ISREG(st.st_mode) else 0
-            mtime = int(st.st_mtime)
-            out[rel] = (kind, stat.S_IMODE(st.st_mode), size, link, digest, mtime, st.st_uid, st.st_gid)
-    return out
 
 
 def umoci_rootfs(archive: Path, tmp: Path) -> Path:
@@ -50,11 +34,16 @@ def umoci_rootfs(archive: Path, tmp: Path) -> Path:
     return bundle / "rootfs"
 
 
+@pytest.mark.oracle("skopeo", "umoci")
 @pytest.mark.peers
 @pytest.mark.parametrize(
     "archive",
-    [WHITEOUTS, OPAQUE, "legacy-whiteout.tar", "docker1809-dive-14-layers.tar"],
-    ids=["whiteouts", "opaque", "real-legacy-whiteout", "real-dive"],
+    [
+        pytest.param(WHITEOUTS, id="whiteouts"),
+        pytest.param(OPAQUE, id="opaque"),
+        pytest.param("legacy-whiteout.tar", id="real-legacy-whiteout", marks=pytest.mark.real),
+        pytest.param("docker1809-dive-14-layers.tar", id="real-dive", marks=pytest.mark.real),
+    ],
 )
 def test_unpack_equals_umoci(archive: Path | str, tmp_path: Path) -> None:
     if isinstance(archive, str):
@@ -208,11 +197,16 @@ def tar_snapshot(path: Path) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+@pytest.mark.oracle("docker")
 @pytest.mark.peers
 @pytest.mark.parametrize(
     "archive",
-    [WHITEOUTS, OPAQUE, "legacy-whiteout.tar", "docker1809-dive-14-layers.tar"],
-    ids=["whiteouts", "opaque", "real-legacy-whiteout", "real-dive"],
+    [
+        pytest.param(WHITEOUTS, id="whiteouts"),
+        pytest.param(OPAQUE, id="opaque"),
+        pytest.param("legacy-whiteout.tar", id="real-legacy-whiteout", marks=pytest.mark.real),
+        pytest.param("docker1809-dive-14-layers.tar", id="real-dive", marks=pytest.mark.real),
+    ],
 )
 def test_export_equals_docker_export(archive: Path | str, tmp_path: Path, docker: peers.DockerDaemon) -> None:
     if isinstance(archive, str):

@@ -94,3 +94,22 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     )
     assert rc == 2
     assert json.loads(out.getvalue())["Errors"][0]["File"].endswith(".json")
+
+
+@pytest.mark.real
+def test_docker25_null_manifests_is_the_one_error() -> None:
+    """Docker 25's save writes ``"manifests": null`` in index.json, which the image-spec schema
+    refuses (an array is required): validate reports exactly that, naming the file and the
+    pointer, and finds the archive's other documents valid; verify and inspect still read it."""
+    archive = str(peers.real_fixture("docker25-hello-world.tar"))
+    report = validate(archive)
+    assert not report.ok
+    assert [(e.file, e.pointer, e.schema) for e in report.errors] == [
+        (f"{archive}:index.json", "/manifests", "image-index-schema.json")
+    ]
+    assert report.documents == 5  # oci-layout, index.json, manifest.json, the manifest, the config
+    out = io.StringIO()
+    assert main(["validate", "--format", "json", archive], stdout=out, stderr=io.StringIO()) == 2
+    [error] = json.loads(out.getvalue())["Errors"]
+    assert error["Pointer"] == "/manifests" and "array" in error["Message"]
+    assert main(["verify", archive], stdout=io.StringIO(), stderr=io.StringIO()) == 0

@@ -87,15 +87,56 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     assert err.getvalue().startswith("Error:")
 
 
-def test_hashing_is_parallel_and_exact(tmp_path: Path) -> None:
+def test_hashing_is_parallel_and_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    from ocitool.ops import verify as verify_module
+
     layout, layers = _layout_copy(tmp_path)
+    running, peak, lock = 0, 0, threading.Lock()
+    real_job = verify_module._run_job
+
+    def job(j: object) -> object:  # each blob's job, held open long enough for others to start
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.2)
+        try:
+            return real_job(j)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(verify_module, "_run_job", job)
     report = verify(str(layout), workers=4)
     assert report.ok
     total = sum(p.stat().st_size for p in layers)
     assert report.bytes >= total
     assert all(hashlib.sha256(p.read_bytes()).hexdigest() == p.name for p in layers)
+    # the blobs the manifest names (config and layers; the manifest itself is checked when read)
+    # are each hashed once, and their bytes counted exactly
+    index = json.loads((layout / "index.json").read_text())
+    manifest = json.loads((layout / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]).read_text())
+    named = [manifest["config"], *manifest["layers"]]
+    assert report.blobs == len(named) == 4
+    assert report.bytes == sum(d["size"] for d in named)
+    assert peak >= 2, "no two blobs were hashed at the same time"
+    peak = 0
+    serial = verify(str(layout), workers=1)
+    assert peak == 1
+    assert (serial.ok, serial.blobs, serial.bytes) == (report.ok, report.blobs, report.bytes)
+    # and in parallel every fault is still found, the same as serially
+    monkeypatch.setattr(verify_module, "_run_job", real_job)
+    layers[0].write_bytes(b"garbage")
+    layers[1].write_bytes(layers[1].read_bytes()[:-1])
+    faults = {(p.kind, p.digest) for p in verify(str(layout), workers=4).problems}
+    assert faults == {(p.kind, p.digest) for p in verify(str(layout), workers=1).problems}
+    assert {d for _, d in faults} == {"sha256:" + layers[0].name, "sha256:" + layers[1].name}
 
 
+@pytest.mark.real
 def test_docker25_manifest_json_against_the_oci_index(tmp_path: Path) -> None:
     import tarfile
 

@@ -18,9 +18,23 @@ from typing import IO, Final
 from ocitool._io.jsondoc import MAX_DOCUMENT_SIZE
 from ocitool.errors import InvalidArchiveError, InvalidDocumentError
 
-__all__ = ["DirView", "FileView", "SectionReader", "normalize_name"]
+__all__ = ["DirView", "FileView", "SectionReader", "normalize_name", "read_full"]
 
 _BUFFER: Final = 1 << 20
+
+
+def read_full(stream: IO[bytes], n: int) -> bytes:
+    """Exactly ``n`` bytes, fewer only at EOF: one ``read`` may return less (pipes, sockets,
+    raw files), and block or chunk boundaries must not depend on the reader."""
+    parts = []
+    left = n
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def normalize_name(name: str) -> str:
@@ -51,6 +65,10 @@ class SectionReader(io.RawIOBase):
 
     def seekable(self) -> bool:
         return True
+
+    def window(self) -> tuple[int, int, int]:
+        """(file descriptor, offset, size) of the section, for readers that ``pread`` directly."""
+        return self._fd, self._offset, self._size
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         remaining = self._size - self._pos

@@ -1,19 +1,72 @@
-"""Atomic file writes (temp file in the same directory, fsync, rename) and the root lock."""
+"""Every file and directory ocitool writes goes through here: outputs that appear whole or not at all.
+
+Callers ask for *an output at PATH*; how it gets there is this module's business. Today a file is
+written under a temporary name in PATH's directory (so the rename stays on one file system),
+fsynced, given its mode and renamed over PATH; the directory is then fsynced so the rename
+survives a crash. A directory is built under a temporary name beside PATH and renamed into place
+at the end (a rename replaces an empty directory). On any failure, KeyboardInterrupt included,
+the temporary file or directory is removed and PATH is left as it was.
+
+* :func:`output_file` and :func:`output_dir`: an output at a path known up front. Used as
+  context managers (commit when the block ends without error, discard otherwise), or held and
+  finished with ``commit()``/``discard()`` when the work spans several calls.
+* :func:`pending_file`: a file whose name is only known once it is complete (content-addressed
+  blobs: the digest names it); ``commit(path)`` names it, leaving the block discards it.
+* :func:`atomic_write`: a whole file from bytes.
+* :func:`staging_dir` and :func:`remove_tree`: a private scratch directory for pending files, and
+  the removal that also clears read-only directories (unpacked images have them).
+
+Modes are applied as ``open(2)`` applies them: minus the process umask (temporaries are created
+with their final mode, never widened later). ``sync=False`` skips the
+fsyncs (still atomic, not durable: for caches and bulk fills that are rebuilt when lost).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import os
-import tempfile
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import IO, Final, TypeVar
 
-__all__ = ["atomic_write", "file_lock", "fsync_dir"]
+__all__ = [
+    "OutputDir",
+    "OutputFile",
+    "atomic_write",
+    "file_lock",
+    "fsync_dir",
+    "output_dir",
+    "output_file",
+    "pending_file",
+    "remove_tree",
+    "staging_dir",
+]
+
+_TMP: Final = ".tmp-"
+_ATTEMPTS: Final = 100
+_FILE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+
+PathArg = str | os.PathLike[str]
+_T = TypeVar("_T")
 
 
-def fsync_dir(path: str) -> None:
-    """fsync a directory so that a rename inside it survives a crash."""
+def _create(directory: str, prefix: str, make: Callable[[str], _T]) -> tuple[_T, str]:
+    """``make(name)`` for an unused random ``name`` in ``directory`` (``make`` must fail with
+    FileExistsError when the name is taken), as ``mkstemp`` does; but ``make`` gives the mode,
+    so the kernel applies the umask (and a directory's default ACL) as for any new file."""
+    for _ in range(_ATTEMPTS):
+        name = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}")
+        try:
+            return make(name), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary name", directory)
+
+
+def fsync_dir(path: PathArg) -> None:
+    """fsync a directory so that a rename inside it survives a crash (best effort)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
@@ -25,27 +78,183 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str, data: bytes, *, mode: int = 0o600, sync: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically: readers see the old file or the whole new one.
+def remove_tree(path: PathArg) -> None:
+    """Remove ``path`` and everything below it, also through directories without write or
+    search permission (an unpacked image may hold them). Never raises."""
 
-    ``sync=False`` skips the fsyncs (for caches that are rebuilt when lost). Raises OSError.
-    """
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            if sync:
-                os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
+    def onerror(func: object, p: str, exc: object) -> None:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    if sync:
-        fsync_dir(directory)
+            os.chmod(os.path.dirname(p), 0o700)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o700)
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                os.unlink(p)
+
+    with contextlib.suppress(OSError):
+        shutil.rmtree(path, onerror=onerror)
+
+
+def _temp_prefix(path: str) -> str:
+    """Temporaries are hidden and say what they will become: ``.tmp-NAME-XXXXXXXX``."""
+    return f"{_TMP}{os.path.basename(path)}-"
+
+
+class OutputFile:
+    """A file being written under a temporary name; see :func:`output_file` and :func:`pending_file`.
+
+    ``file`` is open for binary writing. :meth:`commit` flushes, fsyncs, sets the mode and renames
+    it to its final path; :meth:`discard` removes it. Both are idempotent, and whichever runs
+    first wins. As a context manager it yields ``file`` and commits when the block ends without an
+    error (a pending file, whose name is not known, is discarded instead unless the block
+    committed it), and discards on any exception.
+    """
+
+    def __init__(self, path: str | None, directory: str, *, prefix: str, mode: int, sync: bool) -> None:
+        self.path = path
+        self.sync = sync
+        fd, self.name = _create(directory, prefix, lambda name: os.open(name, _FILE_FLAGS, mode))
+        self._done = False
+        try:
+            self.file: IO[bytes] = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.name)
+            raise
+
+    def close(self) -> None:
+        """Flush and (with ``sync``) fsync the content; the file stays under its temporary name."""
+        if self.file.closed:
+            return
+        try:
+            self.file.flush()
+            if self.sync:
+                os.fsync(self.file.fileno())
+        finally:
+            self.file.close()
+
+    def commit(self, path: PathArg | None = None, *, sync_dir: bool = True) -> None:
+        """Publish the file at ``path`` (default: the path given at creation), replacing what is
+        there. ``sync_dir=False``
+        leaves the directory's fsync to the caller (many blobs into one directory). Raises OSError;
+        the temporary file is removed then."""
+        if self._done:
+            return
+        target = os.fspath(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("a pending file needs a path to commit to")
+        try:
+            self.close()
+            os.replace(self.name, target)
+        except BaseException:
+            self.discard()
+            raise
+        self._done = True
+        if self.sync and sync_dir:
+            fsync_dir(os.path.dirname(os.path.abspath(target)))
+
+    def discard(self) -> None:
+        """Remove the temporary file. Never raises."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.name)
+
+    def __enter__(self) -> IO[bytes]:
+        return self.file
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None or self.path is None:
+            self.discard()
+        else:
+            self.commit()
+
+
+def output_file(path: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile:
+    """An output file at ``path``: written under a temporary name in its directory, published by
+    rename (see the module docstring). ``with output_file(p) as fh: fh.write(...)``.
+
+    Raises OSError (FileNotFoundError when the directory is absent) before anything is written.
+    """
+    target = os.path.abspath(os.fspath(path))
+    return OutputFile(target, os.path.dirname(target), prefix=_temp_prefix(target), mode=mode, sync=sync)
+
+
+def pending_file(directory: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile:
+    """A file in ``directory`` whose final name is decided once it is written (a blob named by
+    its digest): ``commit(path)`` publishes it; anything else removes it."""
+    return OutputFile(None, os.fspath(directory), prefix=_TMP, mode=mode, sync=sync)
+
+
+def atomic_write(path: PathArg, data: bytes, *, mode: int = 0o600, sync: bool = True) -> None:
+    """Write ``data`` as the file ``path``: readers see the old file or the whole new one
+    (moby's ``ioutils.AtomicWriteFile``). Raises OSError."""
+    with output_file(path, mode=mode, sync=sync) as fh:
+        fh.write(data)
+
+
+class OutputDir:
+    """A directory being built under a temporary name beside its path; see :func:`output_dir`.
+
+    ``name`` is the directory to fill. :meth:`commit` fsyncs it and renames it to the path (which
+    must be absent or an empty directory); :meth:`discard` removes it with everything in it. As a
+    context manager it yields ``name``, commits on success and discards on any exception.
+    """
+
+    def __init__(self, path: str, *, mode: int | None, sync: bool) -> None:
+        self.path = path
+        self.sync = sync
+        dir_mode = 0o700 if mode is None else mode
+        _, self.name = _create(os.path.dirname(path), _temp_prefix(path), lambda n: os.mkdir(n, dir_mode))
+        self._done = False
+
+    def commit(self) -> None:
+        """Rename the directory into place. Raises OSError (the directory is removed then)."""
+        if self._done:
+            return
+        try:
+            if self.sync:
+                fsync_dir(self.name)
+            os.rename(self.name, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self._done = True
+        if self.sync:
+            fsync_dir(os.path.dirname(self.path))
+
+    def discard(self) -> None:
+        """Remove the directory and its content. Never raises."""
+        if not self._done:
+            self._done = True
+            remove_tree(self.name)
+
+    def __enter__(self) -> str:
+        return self.name
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.commit()
+
+
+def output_dir(path: PathArg, *, mode: int | None = 0o755, sync: bool = True) -> OutputDir:
+    """An output directory at ``path``, built beside it and renamed into place (see the module
+    docstring). ``mode=None`` leaves it private (0700) for the caller to set.
+
+    Raises OSError (FileNotFoundError when the parent is absent) before anything is written.
+    """
+    return OutputDir(os.path.abspath(os.fspath(path)), mode=mode, sync=sync)
+
+
+def staging_dir(directory: PathArg, *, prefix: str = _TMP) -> str:
+    """A new private directory in ``directory`` for pending files; the caller removes it with
+    :func:`remove_tree` once its files are committed or dropped."""
+    return _create(os.fspath(directory), prefix, lambda n: os.mkdir(n, 0o700))[1]
 
 
 @contextmanager
@@ -54,6 +263,8 @@ def file_lock(path: str, *, shared: bool = False) -> Iterator[None]:
 
     Exclusive by default; ``shared`` for readers. Blocks until the lock is free.
     """
+    import fcntl  # only the store locks: not loaded by ``import ocitool``
+
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)

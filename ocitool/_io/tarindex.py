@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 from ocitool._io.files import FileView, SectionReader, normalize_name
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, MAX_LONG_HEADER
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError
 
@@ -26,10 +27,6 @@ __all__ = ["DEFAULT_MAX_MEMBERS", "MAX_LINK_HOPS", "MAX_LONG_HEADER", "Member", 
 
 MAX_LINK_HOPS: Final = 16
 _BUFFER: Final = 1 << 20
-# A PAX extended header or GNU long name/link is read whole into memory by tarfile: bound it.
-MAX_LONG_HEADER: Final = 1 << 20
-# The default bound on members per tar (an archive or a layer); callers may pass their own.
-DEFAULT_MAX_MEMBERS: Final = 1_000_000
 _LONG_TYPES: Final = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
 
 

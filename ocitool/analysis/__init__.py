@@ -1,4 +1,3 @@
-"""Image analysis: dive's file trees and efficiency, CI rules, image diff and reports.
-"""
+"""Image analysis: dive's file trees and efficiency, CI rules, image diff and reports."""
 
 __all__: list[str] = []

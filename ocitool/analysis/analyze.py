@@ -33,7 +33,7 @@ from ocitool.analysis.filetree import (
     read_layer,
 )
 from ocitool.errors import ImageNotFoundError
-from ocitool.formats.detect import open_source, parse_source
+from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import select_images
 from ocitool.image.source import Layer, Source, SourceImage
 from ocitool.model.platform import Platform
@@ -254,15 +254,15 @@ def select_one(source: Source, image: str, platform: Platform | None) -> SourceI
 
 
 def analyze(
-    source: str | Source,
+    source: SourceLike | Source,
     image: str = "",
     *,
     platform: Platform | None = None,
     hash_contents: bool = False,
     workers: int | None = None,
 ) -> Analysis:
-    """Analyse the image ``image`` (default: the first) of SOURCE (a string in skopeo's grammar
-    or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
+    """Analyse the image ``image`` (default: the first) of SOURCE (a string in skopeo's grammar,
+    a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
     if isinstance(source, Source):
         img = select_one(source, image, platform)
@@ -270,4 +270,4 @@ def analyze(
     spec = parse_source(source)
     with open_source(spec) as src:
         img = select_one(src, image or spec.image, platform)
-        return analyze_image(img, source=source, hash_contents=hash_contents, workers=workers)
+        return analyze_image(img, source=os.fspath(source), hash_contents=hash_contents, workers=workers)

@@ -9,12 +9,13 @@ User, WorkingDir, ExposedPorts and Volumes. Shared layers are the diff IDs both 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from ocitool._go import json as _gojson
 from ocitool.analysis.analyze import read_layers, select_one
 from ocitool.analysis.filetree import FileInfo, MergedFS
-from ocitool.formats.detect import open_source, parse_source
+from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.source import SourceImage
 from ocitool.model.config import ContainerConfig
 from ocitool.model.platform import Platform
@@ -157,15 +158,15 @@ def diff_images(left: SourceImage, right: SourceImage, *, workers: int | None = 
 
 
 def diff(
-    source1: str,
-    source2: str,
+    source1: SourceLike,
+    source2: SourceLike,
     *,
     image1: str = "",
     image2: str = "",
     platform: Platform | None = None,
     workers: int | None = None,
 ) -> ImageDiff:
-    """Compare the images two SOURCE strings name (each may carry an ``:IMAGE`` suffix).
+    """Compare the images two SOURCEs name (strings, which may carry an ``:IMAGE`` suffix, or paths).
 
     Raises the readers' errors for a source that cannot be read.
     """
@@ -174,5 +175,5 @@ def diff(
         left = select_one(s1, image1 or spec1.image, platform)
         right = select_one(s2, image2 or spec2.image, platform)
         result = diff_images(left, right, workers=workers)
-    result.left, result.right = source1, source2
+    result.left, result.right = os.fspath(source1), os.fspath(source2)
     return result

@@ -1,17 +1,15 @@
 """Reports of an analysis and its rule results: JUnit XML, SARIF 2.1.0, Markdown, HTML, text.
 
-Every function returns text; nothing here writes files (the caller writes atomically, see
-:func:`write_atomic`). The HTML report is self-contained: inline CSS and SVG, no script, no
+Every function returns text; nothing here writes files (the CLI writes them through
+:func:`ocitool._io.output.output_file`). The HTML report is self-contained: inline CSS and SVG, no script, no
 external resource, so it renders offline and in a CI artefact viewer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
 import math
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
@@ -30,7 +28,6 @@ __all__ = [
     "render_markdown",
     "render_sarif",
     "table_text",
-    "write_atomic",
 ]
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -49,23 +46,6 @@ _RULE_HELP = {
     "noWorldWritable": "No world-writable files or non-sticky directories in the root filesystem.",
     "allowedPlatforms": "Platforms the image may be built for.",
 }
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temp file in the same directory, fsync, rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ocitool-", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def human_size(n: float) -> str:

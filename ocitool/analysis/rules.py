@@ -31,8 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ocitool.analysis.analyze import Analysis
+from ocitool.analysis.analyze import Analysis, analyze
 from ocitool.errors import InvalidDocumentError, InvalidPlatformError
+from ocitool.formats.detect import SourceLike
 from ocitool.model.platform import Platform
 
 __all__ = [
@@ -353,7 +354,7 @@ class CiResult:
 
 
 def run_ci(
-    source: str,
+    source: SourceLike,
     image: str = "",
     *,
     platform: Platform | None = None,
@@ -367,8 +368,6 @@ def run_ci(
     The rules are loaded and validated before any layer is read. Raises InvalidDocumentError
     for a bad rules file or value, OSError when it cannot be read, and the readers' errors.
     """
-    from ocitool.analysis.analyze import analyze
-
     text = None
     if rules_file is not None:
         with open(rules_file, encoding="utf-8") as fh:

@@ -37,11 +37,10 @@ class _Parser(argparse.ArgumentParser):
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
-# Modules under ocitool.cli whose ``register(subparsers)`` adds commands, in help order.
-_COMMAND_MODULES: tuple[str, ...] = ("commands", "checks", "convert", "analyze", "store")
-# Which module registers each command. Only that module (and what it imports) is loaded for a
-# command: loading all of them would add tens of milliseconds to every run. A test checks this
-# table against what the modules register.
+# Which module under ocitool.cli registers each command (``register(subparsers)``), in help
+# order. Only that module (and what it imports) is loaded for a command: loading all of them
+# would add tens of milliseconds to every run. A test checks this table against what the
+# modules register.
 COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("inspect", "images", "history", "manifests", "config", "manifest"), "commands"),
     **dict.fromkeys(("verify", "validate", "unpack", "export"), "checks"),
@@ -49,6 +48,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
+_COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
 _GLOBAL_OPTIONS_WITH_VALUE = ("--root", "--docker-root")
 
 
@@ -79,7 +79,11 @@ def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
         metavar="DIR",
         help="image store directory (store mode; default $OCITOOL_ROOT, else the user data dir)",
     )
-    parser.add_argument("--docker-root", metavar="DIR", help="a Docker data root to list read-only (images)")
+    parser.add_argument(
+        "--docker-root",
+        metavar="DIR",
+        help="a Docker data root to read, read-only (images, inspect, history)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)

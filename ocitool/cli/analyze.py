@@ -10,6 +10,7 @@ import argparse
 import os
 from typing import Any, TextIO
 
+from ocitool._io.output import atomic_write
 from ocitool.analysis import report
 from ocitool.analysis.analyze import analyze
 from ocitool.analysis.diff import diff
@@ -52,13 +53,13 @@ def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(report.table_text(analysis))
     if args.html:
-        report.write_atomic(args.html, report.render_html(analysis, results))
+        atomic_write(args.html, report.render_html(analysis, results).encode(), mode=0o644)
     if args.junit:
-        report.write_atomic(args.junit, report.render_junit(analysis, results))
+        atomic_write(args.junit, report.render_junit(analysis, results).encode(), mode=0o644)
     if args.sarif:
-        report.write_atomic(args.sarif, report.render_sarif(analysis, results))
+        atomic_write(args.sarif, report.render_sarif(analysis, results).encode(), mode=0o644)
     if args.markdown:
-        report.write_atomic(args.markdown, report.render_markdown(analysis, results))
+        atomic_write(args.markdown, report.render_markdown(analysis, results).encode(), mode=0o644)
     if ci and any(r.status.name == "FAILED" for r in results):
         return EXIT_CHECK_FAILED
     return EXIT_OK

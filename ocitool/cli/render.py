@@ -1,5 +1,6 @@
-"""How the docker CLI renders: values (human sizes and durations, truncated IDs, ellipses) and
-``--format`` output (docker's template functions, the ``table`` directive, its tabwriter).
+"""How the docker CLI renders: values (human sizes and durations, truncated IDs, ellipses, errors
+in the daemon's words) and ``--format`` output (docker's template functions, the ``table``
+directive, its tabwriter).
 
 Each function reproduces the Go code docker v28 uses (go-units, docker/cli's ``formatter``,
 ``templates`` and ``stringid``) so that output reads byte for byte as docker's does.
@@ -37,6 +38,7 @@ from ocitool._go.tabwriter import Writer
 from ocitool._go.template import CallError, Func, TemplateError
 from ocitool._go.template import Template as _GoTemplate
 from ocitool._go.values import GoMap, GoNil, UnsupportedValueError, go_generic, json_value
+from ocitool.errors import ImageNotFoundError, OcitoolError
 
 __all__ = [
     "DOCKER_FUNCS",
@@ -44,6 +46,7 @@ __all__ = [
     "Template",
     "created_at_go",
     "created_since",
+    "daemon_message",
     "ellipsis",
     "human_duration",
     "human_size",
@@ -111,11 +114,16 @@ def _local(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC).astimezone()
 
 
+def _year(dt: datetime) -> str:
+    # Go pads the year to four digits ("0001" for the zero time); strftime's %Y does not.
+    return f"{dt.year:04d}"
+
+
 def created_at_go(created_unix: int) -> str:
     """Go's ``time.Unix(t, 0).String()`` in the local zone: ``2006-01-02 15:04:05 -0700 MST``."""
     dt = _local(created_unix)
     name = dt.tzname() or dt.strftime("%z")
-    return dt.strftime("%Y-%m-%d %H:%M:%S %z ") + name
+    return _year(dt) + dt.strftime("-%m-%d %H:%M:%S %z ") + name
 
 
 def rfc3339_local(created_unix: int) -> str:
@@ -123,8 +131,8 @@ def rfc3339_local(created_unix: int) -> str:
     dt = _local(created_unix)
     offset = dt.utcoffset()
     if offset is not None and offset.total_seconds() == 0:
-        return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    text = dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+        return _year(dt) + dt.strftime("-%m-%dT%H:%M:%SZ")
+    text = _year(dt) + dt.strftime("-%m-%dT%H:%M:%S%z")
     return text[:-2] + ":" + text[-2:]
 
 
@@ -160,6 +168,13 @@ def ellipsis(text: str, max_width: int) -> str:
         if widths[i] <= max_width - 1 < widths[i + 1]:
             return text[: i + 1] + "…"
     return text
+
+
+def daemon_message(exc: OcitoolError) -> str:
+    """An error of a store command as the daemon words it: ``No such image: alpine:latest``."""
+    if isinstance(exc, ImageNotFoundError):
+        return f"No such image: {exc.ref}"
+    return str(exc)
 
 
 # -- docker's template functions (cli/templates/templates.go) --

@@ -1,147 +1,33 @@
-"""Store-mode commands: ``load``, ``tag``, ``rmi``, ``image prune``, ``import``, ``system df``,
-and the store-mode halves of ``inspect``, ``images`` and ``history`` (``--root`` /
-``--docker-root``). Each handler calls one :class:`ocitool.service.service.ImageService` method (or
-:func:`ocitool.service.service.docker_root_images`) and renders what the docker v28 CLI prints.
+"""The store's commands: ``load``, ``save``, ``squash``, ``tag``, ``rmi``, ``image prune``,
+``import``, ``system df`` (``--root``, default ``$OCITOOL_ROOT``). Each handler calls one
+:class:`ocitool.service.service.ImageService` method and renders what the docker v28 CLI prints.
+``inspect``, ``images`` and ``history`` read a store through :mod:`ocitool.cli.commands`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool._go.template import TemplateError
 from ocitool.cli import render
-from ocitool.cli.render import Template, render_table
-from ocitool.errors import ImageNotFoundError, OcitoolError
+from ocitool.cli.render import render_table
+from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
+from ocitool.errors import OcitoolError
 from ocitool.model.platform import Platform
-from ocitool.service.service import ImageService, StoreFilters, docker_root_images
+from ocitool.service.service import ImageService
 from ocitool.store.root import default_root
 
-__all__ = ["cmd_history", "cmd_images", "cmd_inspect", "register"]
+__all__ = ["register"]
 
 
 def _service(args: argparse.Namespace) -> ImageService:
     return ImageService(getattr(args, "root", None) or default_root())
 
 
-def _message(exc: OcitoolError) -> str:
-    """The daemon's wording: ``No such image: alpine:latest``."""
-    if isinstance(exc, ImageNotFoundError):
-        return f"No such image: {exc.ref}"
-    return str(exc)
-
-
 def _platform(value: str | None) -> Platform | None:
     return Platform.parse(value) if value else None
-
-
-# -- inspect / images / history in store mode ------------------------------------------------
-
-
-def cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.cli.commands import _typed_inspect
-
-    if args.all_platforms:
-        err.write("Error: --all-platforms needs an archive SOURCE (a store holds one platform per image)\n")
-        return 125
-    names = [args.source, *args.image]
-    service = _service(args)
-    docs: list[dict[str, Any]] = []
-    errors: list[str] = []
-    for name in names:
-        try:
-            docs.extend(r.to_json() for r in service.inspect([name], platform=_platform(args.platform)))
-        except OcitoolError as exc:
-            errors.append(_message(exc))
-    fmt: str | None = args.format
-    if fmt in (None, "", "json"):
-        out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
-    else:
-        template = Template.parse(fmt)
-        for doc in docs:
-            try:
-                out.write(
-                    template.execute_with_fallback(_typed_inspect(doc), json.loads(_gojson.dumps(doc))) + "\n"
-                )
-            except TemplateError as exc:
-                err.write(f"template parsing error: {exc}\n")
-                return 1
-    for e in errors:
-        err.write(f"Error: {e}\n")
-    return 1 if errors else 0
-
-
-def cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _IMAGES_TABLE_DIGESTS, _image_rows
-
-    if args.tree:
-        err.write("Error: --tree needs an archive SOURCE\n")
-        return 125
-    fmt: str | None = args.format
-    if args.quiet:
-        fmt = "{{.ID}}"
-    filters = StoreFilters.parse(args.filter)
-    if args.docker_root:
-        summaries = docker_root_images(args.docker_root, all_images=args.all, filters=filters)
-    else:
-        summaries = _service(args).images(all_images=args.all, filters=filters)
-    rows = _image_rows(summaries, trunc=not args.no_trunc)
-    if fmt in (None, "", "table") and not args.digests:
-        out.write(_fast_table(rows, quiet=False))
-        return 0
-    if fmt == "{{.ID}}":
-        out.write(_fast_table(rows, quiet=True))
-        return 0
-    if fmt in (None, "", "table"):
-        fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
-    out.write(render_table(fmt, rows, _IMAGES_HEADERS))
-    return 0
-
-
-def _fast_table(rows: list[Any], *, quiet: bool) -> str:
-    """The default ``docker images`` table (or ``-q``) without the template engine: the same
-    text as ``render_table`` with docker's tabwriter (minwidth 10, padding 3), for stores
-    with 100,000 images. Names are ASCII by the reference grammar, so width = length."""
-    if quiet:
-        return "".join(f"{render.truncate_id(r.s.id) if r.trunc else r.s.id}\n" for r in rows)
-    table = [("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")]
-    for r in rows:
-        s = r.s
-        table.append(
-            (
-                r.repo,
-                r.tag,
-                render.truncate_id(s.id) if r.trunc else s.id,
-                render.created_since(s.created),
-                render.human_size(s.size),
-            )
-        )
-    widths = [max(10, max(len(row[c]) for row in table) + 3) for c in range(4)]
-    return "".join(
-        "".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + row[4] + "\n"
-        for row in table
-    )
-
-
-def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.cli.commands import render_history
-
-    if args.image:
-        err.write("Error: history takes one IMAGE in store mode\n")
-        return 125
-    fmt: str | None = args.format
-    if args.quiet:
-        fmt = "{{.ID}}"
-    try:
-        items = _service(args).history(args.source, platform=_platform(args.platform))
-    except OcitoolError as exc:
-        err.write(f"Error: {_message(exc)}\n")
-        return 1
-    out.write(render_history(items, fmt, trunc=not args.no_trunc, human=args.human))
-    return 0
 
 
 # -- store commands -------------------------------------------------------------------------
@@ -176,7 +62,7 @@ def _cmd_tag(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         _service(args).tag(args.source, args.target)
     except OcitoolError as exc:
-        err.write(f"Error: {_message(exc)}\n")
+        err.write(f"Error: {render.daemon_message(exc)}\n")
         return 1
     return 0
 
@@ -189,7 +75,7 @@ def _cmd_rmi(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write(f"Untagged: {rec.untagged}\n" if rec.untagged else f"Deleted: {rec.deleted}\n")
         if res.error is not None:
             failed = True
-            err.write(f"Error: {_message(res.error)}\n")
+            err.write(f"Error: {render.daemon_message(res.error)}\n")
     return 1 if failed else 0
 
 
@@ -207,7 +93,7 @@ def _cmd_prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write("Error: image prune has been cancelled\n")
             return 1
     report = _service(args).prune(
-        all_images=args.all, filters=StoreFilters.parse(args.filter, allowed=("dangling", "label", "until"))
+        all_images=args.all, filters=ImageFilters.parse(args.filter, allowed=PRUNE_FILTERS)
     )
     if report.images_deleted:
         out.write("Deleted Images:\n")

@@ -18,12 +18,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ocitool.errors import InvalidConfigError, InvalidDocumentError
 from ocitool.image.layersize import unpacked_size
-from ocitool.image.lookup import Selected, is_platform_image
-from ocitool.image.source import Entry, Source, SourceImage
+from ocitool.image.lookup import is_platform_image
+from ocitool.image.source import Entry, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import History, ImageConfig
 from ocitool.model.descriptor import Descriptor
@@ -33,6 +33,7 @@ from ocitool.model.timestamp import Timestamp
 
 __all__ = [
     "HistoryResponseItem",
+    "ImageLister",
     "InspectResponse",
     "ManifestSummary",
     "Metadata",
@@ -135,6 +136,9 @@ class Summary:
     labels: dict[str, str]
     containers: int = -1
     shared_size: int = -1
+    # Not an API field: whether the image records a creation time at all (moby's Created is a
+    # pointer; an image without one never passes a before, since or until filter).
+    created_set: bool = field(default=True, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -216,8 +220,27 @@ def _sorted_tags(tags: list[str]) -> list[str]:
     return sorted(tags, key=key)
 
 
+@runtime_checkable
+class ImageLister(Protocol):
+    """A source that lists its images itself (a store, from its index, parsing no config)."""
+
+    def image_summaries(self) -> list[Summary]:
+        """A Summary of every image, names unfiltered, in any order."""
+        ...
+
+
+def _layer_size(image: SourceImage, n: int) -> int:
+    """The overlay2 size of the n-th layer: as the source recorded it, else measured."""
+    recorded = image.recorded_layer_sizes()
+    return recorded[n] if recorded is not None else unpacked_size(image.layers[n])
+
+
 def image_size(image: SourceImage) -> int:
-    """Docker's ``Size``: the overlay2 sizes of all layers (reads layer headers or bytes)."""
+    """Docker's ``Size``: the overlay2 sizes of all layers, as the source recorded them or
+    measured (reading layer headers or bytes)."""
+    recorded = image.recorded_layer_sizes()
+    if recorded is not None:
+        return sum(recorded)
     return sum(unpacked_size(layer) for layer in image.layers)
 
 
@@ -226,10 +249,7 @@ def _parent_id(entry: Entry, source: Source) -> str:
     load`` records a parent only when it has loaded it."""
     if not entry.parent:
         return ""
-    for other in source.entries:
-        if any(str(img.id) == entry.parent for img in other.images()):
-            return entry.parent
-    return ""
+    return entry.parent if source.entry_of(entry.parent) is not None else ""
 
 
 def _created(config: ImageConfig) -> Timestamp | None:
@@ -266,7 +286,7 @@ def inspect_response(
         config=run.to_oci_json() if run is not None else None,
         architecture=config.architecture,
         variant=config.variant,
-        os=config.os,
+        os=config.operating_system(),  # moby: img.OperatingSystem(), the host OS when unset
         os_version=config.os_version,
         size=size,
         root_fs=RootFS(
@@ -280,13 +300,15 @@ def inspect_response(
 def inspect_image(selected: Selected, source: Source, *, with_size: bool = True) -> InspectResponse:
     """``docker image inspect`` of one image of a source."""
     image = selected.image
+    entry = selected.entry
     return inspect_response(
         image.config,
         image_id=str(image.id),
-        repo_tags=_sorted_tags(selected.entry.repo_tags),
-        repo_digests=[],
-        parent=_parent_id(selected.entry, source),
+        repo_tags=_sorted_tags(entry.repo_tags),
+        repo_digests=list(entry.repo_digests),
+        parent=_parent_id(entry, source),
         size=image_size(image) if with_size else 0,
+        metadata=Metadata(last_tag_time=entry.last_tag_time),
     )
 
 
@@ -300,10 +322,11 @@ def image_summary(selected: Selected, source: Source, *, with_size: bool = True)
         id=str(image.id),
         parent_id=_parent_id(selected.entry, source),
         repo_tags=_sorted_tags(selected.entry.repo_tags),
-        repo_digests=[],
+        repo_digests=list(selected.entry.repo_digests),
         created=created.unix() if created is not None else 0,
         size=image_size(image) if with_size else 0,
         labels=dict(labels or {}),
+        created_set=created is not None,
     )
 
 
@@ -353,25 +376,20 @@ def image_history(selected: Selected, source: Source, *, with_size: bool = True)
     """``docker history`` of an image in a source: IDs and tags are walked up the parents as
     far as the source holds them (a legacy ``manifest.json`` ``Parent``)."""
     image = selected.image
-    layers = image.layers
 
     def lineage() -> Iterator[tuple[str, list[str] | None]]:
-        by_id: dict[str, Entry] = {}
-        for entry in source.entries:
-            for img in entry.images():
-                by_id.setdefault(str(img.id), entry)
         current_id = str(image.id)
         current: Entry | None = selected.entry
         while current is not None:
             yield current_id, _sorted_tags(current.repo_tags) or None
             current_id = _parent_id(current, source)
-            current = by_id.get(current_id) if current_id else None
+            current = source.entry_of(current_id) if current_id else None
 
     return history_items(
         image.config,
-        lambda n: unpacked_size(layers[n]) if with_size else 0,
+        lambda n: _layer_size(image, n) if with_size else 0,
         lineage(),
-        where=image.blobs.where(image.manifest.config.digest),
+        where=image.blobs.where(image.id),
     )
 
 

@@ -22,9 +22,12 @@ from ocitool.formats.docker.read import DockerArchiveSource, is_docker_archive
 from ocitool.formats.oci.read import OCILayoutSource, is_oci_layout
 from ocitool.image.source import Source
 
-__all__ = ["TRANSPORTS", "SourceSpec", "open_source", "parse_source"]
+__all__ = ["TRANSPORTS", "SourceLike", "SourceSpec", "open_source", "parse_source"]
 
 TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
+
+SourceLike = str | os.PathLike[str]
+"""A SOURCE as the user gives it: a string in skopeo's grammar, or a path (``pathlib.Path``)."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,15 @@ class SourceSpec:
     image: str = ""
 
 
-def parse_source(text: str) -> SourceSpec:
-    """Split ``TRANSPORT:PATH[:SUFFIX]``; a string with no known transport prefix is a path.
+def parse_source(text: SourceLike) -> SourceSpec:
+    """Split ``TRANSPORT:PATH[:SUFFIX]``; a string with no known transport prefix is a path,
+    and so is a path object (``pathlib.Path("oci:x")`` names a file called ``oci:x``).
 
     As in skopeo, the path ends at the first ``:`` after the transport (paths with colons need
     the bare form).
     """
+    if not isinstance(text, str):
+        return SourceSpec("", os.fspath(text))
     transport, sep, rest = text.partition(":")
     if sep and transport in TRANSPORTS:
         if not rest:
@@ -69,12 +75,12 @@ def _tar_view(path: str) -> TarView:
     return TarView(path)
 
 
-def open_source(spec: SourceSpec | str) -> Source:
+def open_source(spec: SourceSpec | SourceLike) -> Source:
     """Open a source for reading. Raises NotAnImageError, FileNotFoundError-like OcitoolErrors.
 
     The result holds files open: use it as a context manager.
     """
-    if isinstance(spec, str):
+    if not isinstance(spec, SourceSpec):
         spec = parse_source(spec)
     path = spec.path
     try:

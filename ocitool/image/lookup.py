@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cmp_to_key
 
 from ocitool.errors import AmbiguousImageError, ImageNotFoundError, OcitoolError, PlatformNotFoundError
-from ocitool.image.source import Entry, Source, SourceImage
+from ocitool.image.source import Entry, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.platform import Platform, host_platform, only, only_platform_with_fallback
 from ocitool.model.reference import try_parse_normalized
 
 __all__ = [
-    "Selected",
     "find_entries",
     "is_attestation",
     "is_platform_image",
@@ -35,14 +33,6 @@ __all__ = [
 
 _HEX_PREFIX = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
 _POSITION = re.compile(r"^@(\d+)$")
-
-
-@dataclass(frozen=True)
-class Selected:
-    """An image chosen from a source, with the entry (names, parent) it belongs to."""
-
-    entry: Entry
-    image: SourceImage
 
 
 def is_attestation(image: SourceImage) -> bool:
@@ -124,11 +114,16 @@ def select_images(
     errors: list[OcitoolError] | None = None,
 ) -> list[Selected]:
     """The images to show for ``image`` in ``source``: one per entry, or with
-    ``all_platforms`` every platform image of each entry.
+    ``all_platforms`` every platform image of each entry. A source that resolves names
+    itself (:meth:`~ocitool.image.source.Source.select`, a store) answers a name its way.
 
     Raises ImageNotFoundError, AmbiguousImageError, PlatformNotFoundError. With ``errors``,
     an entry that cannot be read is reported there and skipped instead.
     """
+    if image:
+        own = source.select(image, platform=platform)
+        if own is not None:
+            return own
     out: list[Selected] = []
     for entry in find_entries(source, image):
         try:

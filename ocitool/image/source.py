@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import IO, Final
+from typing import IO
 
 from ocitool._io.files import FileView
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
@@ -26,16 +26,16 @@ from ocitool.errors import (
     InvalidDocumentError,
     UnsupportedMediaTypeError,
 )
+from ocitool.image.walk import Kind, SkipDescriptor, Step, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import ImageConfig
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, VerifyingReader
 from ocitool.model.manifest import Index, Manifest, parse_document
 from ocitool.model.platform import Platform
+from ocitool.model.timestamp import Timestamp
 
-__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Source", "SourceImage", "ViewBlobs"]
-
-MAX_INDEX_DEPTH: Final = 8
+__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Selected", "Source", "SourceImage", "ViewBlobs"]
 
 
 class Blobs(ABC):
@@ -256,6 +256,12 @@ class SourceImage(_Node):
             Layer(self.blobs, d, diff, referenced_by=by) for d, diff in zip(descs, diff_ids, strict=True)
         )
 
+    def recorded_layer_sizes(self) -> Sequence[int] | None:
+        """Each layer's unpacked size when the source recorded it (a store measures layers as
+        it registers them), else None: sizes are then measured from the layer bytes
+        (:mod:`ocitool.image.layersize`)."""
+        return None
+
     @property
     def available(self) -> bool:
         """Config and every layer blob present (foreign layers included)."""
@@ -276,12 +282,6 @@ class SourceImage(_Node):
 class ImageIndex(_Node):
     """An index or manifest list, with lazy access to its children."""
 
-    def __init__(
-        self, blobs: Blobs, raw: bytes, descriptor: Descriptor, *, label: str, depth: int = 0
-    ) -> None:
-        super().__init__(blobs, raw, descriptor, label=label)
-        self.depth = depth
-
     @cached_property
     def index(self) -> Index:
         return Index.from_bytes(self.raw_manifest, path=self.where, media_type=self.descriptor.media_type)
@@ -289,34 +289,29 @@ class ImageIndex(_Node):
     def child(self, desc: Descriptor) -> SourceImage | ImageIndex:
         """The image or index ``desc`` names. Raises BlobNotFoundError when it is absent."""
         return open_descriptor(
-            self.blobs,
-            desc,
-            label=self.label,
-            referenced_by=f"index {self.descriptor.digest}",
-            depth=self.depth + 1,
+            self.blobs, desc, label=self.label, referenced_by=f"index {self.descriptor.digest}"
         )
 
     def walk(self) -> Iterator[tuple[Descriptor, SourceImage | None]]:
-        """Every manifest descriptor below this index (nested indexes flattened, loops cut),
-        with its image, or None when the manifest is absent or not an image manifest."""
-        seen: set[Digest] = {self.descriptor.digest}
-        yield from self._walk(seen)
+        """Every manifest descriptor below this index, as the index lists it, with its image, or
+        None when the manifest is absent. Nested indexes are flattened, each walked once; loops
+        and indexes nested too deep are left out (see :mod:`ocitool.image.walk`). Raises the
+        errors of opening a child (BlobNotFoundError, DigestMismatchError, ...)."""
+        found: list[tuple[Descriptor, SourceImage | None]] = []
+        indexes: set[Digest] = set()
 
-    def _walk(self, seen: set[Digest]) -> Iterator[tuple[Descriptor, SourceImage | None]]:
-        for desc in self.index.manifests:
-            if mt.is_index(desc.media_type):
-                if desc.digest in seen or self.depth >= MAX_INDEX_DEPTH or not self.blobs.has(desc.digest):
-                    continue
-                seen.add(desc.digest)
-                child = self.child(desc)
-                assert isinstance(child, ImageIndex)
-                yield from child._walk(seen)
-            elif mt.is_manifest(desc.media_type) or not desc.media_type:
-                if not self.blobs.has(desc.digest):
-                    yield desc, None
-                    continue
-                node = self.child(desc)
-                yield desc, node if isinstance(node, SourceImage) else None
+        def visit(step: Step) -> None:
+            if isinstance(step.node, ImageIndex):
+                if step.node.digest in indexes:
+                    raise SkipDescriptor
+                indexes.add(step.node.digest)
+            elif isinstance(step.node, SourceImage):
+                found.append((step.descriptor, step.node))
+            elif step.kind is Kind.ABSENT and not mt.is_index(step.descriptor.media_type):
+                found.append((step.descriptor, None))
+
+        walk(self, visit)
+        return iter(found)
 
     def images(self) -> list[SourceImage]:
         """The present image manifests below this index, in index order."""
@@ -324,7 +319,7 @@ class ImageIndex(_Node):
 
 
 def open_descriptor(
-    blobs: Blobs, desc: Descriptor, *, label: str, referenced_by: str, depth: int = 0
+    blobs: Blobs, desc: Descriptor, *, label: str, referenced_by: str
 ) -> SourceImage | ImageIndex:
     """Read the manifest or index ``desc`` names, verified, and wrap it."""
     raw = blobs.read_document(desc, referenced_by=referenced_by)
@@ -343,7 +338,7 @@ def open_descriptor(
             artifact_type=desc.artifact_type,
         )
     if mt.is_index(media_type):
-        return ImageIndex(blobs, raw, desc, label=label, depth=depth)
+        return ImageIndex(blobs, raw, desc, label=label)
     if mt.is_manifest(media_type):
         return SourceImage(blobs, raw, desc, label=label)
     raise UnsupportedMediaTypeError(media_type, path=blobs.label, digest=str(desc.digest))
@@ -356,6 +351,8 @@ class Entry:
     ``repo_tags`` are Docker references in familiar form (``alpine:3.19``), as ``RepoTags``;
     ``ref_names`` are OCI ``org.opencontainers.image.ref.name`` values as written.
     ``parent`` is a legacy ``manifest.json`` ``Parent`` (an image ID) when present.
+    ``repo_digests`` (``name@digest``, familiar) and ``last_tag_time`` are what a store
+    records of an image; an archive records neither.
     """
 
     position: int
@@ -365,6 +362,8 @@ class Entry:
     ref_names: list[str] = field(default_factory=list)
     parent: str = ""
     missing_reason: str = ""
+    repo_digests: list[str] = field(default_factory=list)
+    last_tag_time: Timestamp = field(default_factory=Timestamp.zero)
 
     @property
     def is_index(self) -> bool:
@@ -379,8 +378,16 @@ class Entry:
         return []
 
 
+@dataclass(frozen=True)
+class Selected:
+    """An image chosen from a source, with the entry (names, parent) it belongs to."""
+
+    entry: Entry
+    image: SourceImage
+
+
 class Source(ABC):
-    """An opened archive, layout or directory: a list of entries over a set of blobs.
+    """An opened archive, layout, directory or store: a list of entries over a set of blobs.
 
     Use as a context manager (or call ``close``) to release open files. Entries are read on
     first use of ``entries``; a source that holds no image raises EmptySourceError there.
@@ -397,6 +404,24 @@ class Source(ABC):
     @cached_property
     def entries(self) -> Sequence[Entry]:
         return self._load_entries()
+
+    def select(self, name: str, *, platform: Platform | None = None) -> list[Selected] | None:
+        """The images ``name`` names, when this source resolves names itself (a store, by
+        moby's ``GetImage``: full ID, reference, unique ID prefix); None, the default, lets
+        :func:`~ocitool.image.lookup.select_images` apply its rules to :attr:`entries`."""
+        return None
+
+    def entry_of(self, image_id: str) -> Entry | None:
+        """The (first) entry holding the image whose ID is ``image_id``, or None."""
+        return self._entries_by_id.get(image_id)
+
+    @cached_property
+    def _entries_by_id(self) -> dict[str, Entry]:
+        by_id: dict[str, Entry] = {}
+        for entry in self.entries:
+            for image in entry.images():
+                by_id.setdefault(str(image.id), entry)
+        return by_id
 
     def close(self) -> None:  # noqa: B027 - optional hook for sources that hold files open
         """Release open files."""

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import platform as _host_platform
 import re
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -43,7 +41,7 @@ from ocitool._go.strings import simple_lower, simple_upper
 from ocitool._io.jsondoc import load_json
 from ocitool.errors import InvalidConfigError, InvalidDigestError, InvalidDocumentError
 from ocitool.model.digest import Digest, digest_bytes
-from ocitool.model.platform import Platform
+from ocitool.model.platform import Platform, host_architecture, host_os
 from ocitool.model.timestamp import Timestamp
 
 __all__ = [
@@ -59,8 +57,6 @@ __all__ = [
     "RootFS",
     "chain_id",
     "chain_ids",
-    "host_architecture",
-    "host_os",
     "validate_for_store",
 ]
 
@@ -81,46 +77,6 @@ _BOM: Final = b"\xef\xbb\xbf"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _INT64_MIN: Final = -(1 << 63)
 _INT64_MAX: Final = (1 << 63) - 1
-
-
-# --- host defaults -------------------------------------------------------------------------
-
-_ARCH_ALIASES: Final = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "x64": "amd64",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv8l": "arm",
-    "armv7l": "arm",
-    "armv6l": "arm",
-    "armv5tel": "arm",
-    "arm": "arm",
-    "i386": "386",
-    "i486": "386",
-    "i586": "386",
-    "i686": "386",
-    "x86": "386",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-    "mips64": "mips64",
-    "loongarch64": "loong64",
-}
-
-
-def host_architecture() -> str:
-    """This machine's architecture as Go's ``runtime.GOARCH`` names it (``amd64``, ``arm64``, ...)."""
-    machine = _host_platform.machine().lower()
-    return _ARCH_ALIASES.get(machine, machine)
-
-
-def host_os() -> str:
-    """The OS a moby daemon on this host runs: ``windows`` on Windows, otherwise ``linux``.
-
-    moby only targets Linux and Windows; on macOS the daemon runs in a Linux VM.
-    """
-    return "windows" if sys.platform.startswith("win") else "linux"
 
 
 # --- Go-style JSON decoding helpers --------------------------------------------------------

@@ -6,8 +6,9 @@ bytes against what its media type claims.
 
 from __future__ import annotations
 
-import enum
 from typing import Final
+
+from ocitool.compression import LayerCompression  # what a media type declares; re-exported
 
 __all__ = [
     "ANNOTATION_CONTAINERD_IMAGE_NAME",
@@ -81,16 +82,6 @@ _ZSTD_CHUNKED_MARKERS: Final = (
 _INDEXES: Final = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 _MANIFESTS: Final = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 _CONFIGS: Final = frozenset({OCI_CONFIG, DOCKER_CONFIG})
-
-
-class LayerCompression(enum.Enum):
-    """How a layer blob is compressed, as its media type declares."""
-
-    NONE = "none"
-    GZIP = "gzip"
-    ZSTD = "zstd"
-    ZSTD_CHUNKED = "zstd:chunked"
-    UNKNOWN = "unknown"
 
 
 _LAYERS: Final[dict[str, LayerCompression]] = {

@@ -43,6 +43,8 @@ __all__ = [
     "default_matcher",
     "format_all",
     "format_platform",
+    "host_architecture",
+    "host_os",
     "host_platform",
     "matches",
     "new_matcher",
@@ -345,6 +347,16 @@ def host_platform(*, machine: str | None = None) -> Platform:
         machine = _stdlib_platform.machine()
     arch, variant = _arch_from_machine(machine)
     return normalize(Platform("linux", arch, variant))
+
+
+def host_os() -> str:
+    """The host's OS as moby's ``runtime.GOOS`` fills defaults: :func:`host_platform`'s."""
+    return host_platform().os
+
+
+def host_architecture() -> str:
+    """The host's architecture as ``runtime.GOARCH`` names it: :func:`host_platform`'s."""
+    return host_platform().architecture
 
 
 def _no_host_for_env() -> Platform:

@@ -28,6 +28,7 @@ the codecs release the GIL); memory does not depend on layer size.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -45,11 +46,12 @@ from ocitool.errors import (
     InvalidConfigError,
     InvalidReferenceError,
 )
-from ocitool.formats.detect import SourceSpec, open_source, parse_source
+from ocitool.formats.detect import SourceLike, SourceSpec, open_source, parse_source
 from ocitool.formats.docker.write import DockerArchiveWriter, DockerImage
 from ocitool.formats.oci.write import LayoutWriter, OCIDirWriter, TarLayoutWriter
 from ocitool.image.lookup import find_entries, is_platform_image, select_images
 from ocitool.image.source import ImageIndex, Layer, Source, SourceImage
+from ocitool.image.walk import Kind, SkipDescriptor, Step, openable, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest
@@ -68,7 +70,6 @@ __all__ = [
 ]
 
 DESTINATION_TRANSPORTS: Final = ("oci", "oci-archive", "docker-archive")
-_MAX_DEPTH: Final = 8
 _CHUNK: Final = 1 << 20
 _ZSTD_CHUNKED_PREFIX: Final = "io.github.containers.zstd-chunked."
 _OCI_LAYER_TYPES: Final = {
@@ -293,21 +294,16 @@ class _Converter:
             return None
         return target
 
-    def plan_node(
-        self, node: SourceImage | ImageIndex, depth: int = 0, seen: frozenset[Digest] = frozenset()
-    ) -> None:
-        if isinstance(node, SourceImage):
-            self._plan_image(node)
-            return
-        if depth >= _MAX_DEPTH:
-            return
-        for desc in node.index.manifests:
-            if desc.digest in seen or not node.blobs.has(desc.digest):
-                continue
-            if mt.is_index(desc.media_type) or mt.is_manifest(desc.media_type) or not desc.media_type:
-                self.plan_node(node.child(desc), depth + 1, seen | {node.digest})
-            else:
-                self._add_copy(node, desc)
+    def plan(self, root: SourceImage | ImageIndex) -> None:
+        """Schedule the blobs below ``root``: layers to recompress or copy, other blobs to copy."""
+
+        def visit(step: Step) -> None:
+            if isinstance(step.node, SourceImage):
+                self._plan_image(step.node)
+            elif step.kind is Kind.BLOB and isinstance(step.parent, ImageIndex):
+                self._add_copy(step.parent, step.descriptor)
+
+        walk(root, visit)
 
     def _add_copy(self, node: SourceImage | ImageIndex, desc: Descriptor) -> None:
         if desc.data is None and node.blobs.has(desc.digest):
@@ -382,19 +378,18 @@ class _Converter:
             return
         assert layer is not None
         codec = Codec(target, self.level)
-        out, tmp = self.writer.new_temp()
+        staged = self.writer.new_temp()
         try:
-            with out:
-                raw = _Counting(layer.open_blob(buffered=False), self.progress)
-                with open_decompressed(raw, layer.compression, path=where) as tar:  # type: ignore[arg-type]
-                    result = recompress(tar, out, codec, executor=self.block_pool, in_flight=self.workers + 1)
-                out.flush()
+            raw = _Counting(layer.open_blob(buffered=False), self.progress)
+            with open_decompressed(raw, layer.compression, path=where) as tar:  # type: ignore[arg-type]
+                result = recompress(
+                    tar, staged.file, codec, executor=self.block_pool, in_flight=self.workers + 1
+                )
             if result.diff_id != layer.diff_id:
                 raise DigestMismatchError(str(layer.diff_id), str(result.diff_id), path=where, what="diff ID")
-            self.writer.put_staged(result.digest, result.size, tmp)
+            self.writer.put_staged(result.digest, result.size, staged)
         except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            staged.discard()
             raise
         with self.lock:
             self.layer_out[digest] = _LayerOut(
@@ -403,19 +398,23 @@ class _Converter:
 
     # -- documents --------------------------------------------------------------------------
 
-    def write_node(
-        self, node: SourceImage | ImageIndex, depth: int = 0, seen: frozenset[Digest] = frozenset()
-    ) -> Descriptor:
-        """Write ``node`` (rewritten when needed) and what it references; its new descriptor."""
-        done = self.node_out.get(node.digest)
-        if done is not None:
-            return done
-        if isinstance(node, SourceImage):
-            desc = self._write_image(node)
-        else:
-            desc = self._write_index(node, depth, seen)
-        self.node_out[node.digest] = desc
-        return desc
+    def write(self, root: SourceImage | ImageIndex) -> Descriptor:
+        """Write ``root`` and the manifests and indexes below it, children first (each rewritten
+        when something it references changed); the new descriptor of ``root``."""
+
+        def visit(step: Step) -> None:
+            if step.node is not None and step.node.descriptor.digest in self.node_out:
+                raise SkipDescriptor  # written already, through another parent or entry
+
+        def leave(step: Step) -> None:
+            node = step.node
+            if isinstance(node, SourceImage):
+                self.node_out[node.digest] = self._write_image(node)
+            elif isinstance(node, ImageIndex):
+                self.node_out[node.digest] = self._write_index(node)
+
+        walk(root, visit, leave=leave)
+        return self.node_out[root.digest]
 
     def _write_image(self, image: SourceImage) -> Descriptor:
         manifest = image.manifest
@@ -469,7 +468,8 @@ class _Converter:
             artifact_type=image.descriptor.artifact_type,
         )
 
-    def _write_index(self, node: ImageIndex, depth: int, seen: frozenset[Digest]) -> Descriptor:
+    def _write_index(self, node: ImageIndex) -> Descriptor:
+        """The index with the new descriptors of its children (those the walk wrote)."""
         index = node.index
         doc = _load(node.raw_manifest)
         changed = index.media_type == mt.DOCKER_MANIFEST_LIST
@@ -477,15 +477,14 @@ class _Converter:
             doc["mediaType"] = mt.OCI_INDEX
         for i, desc in enumerate(index.manifests):
             child_doc = doc["manifests"][i]
-            if desc.digest in seen or depth >= _MAX_DEPTH or not node.blobs.has(desc.digest):
-                continue
-            if mt.is_index(desc.media_type) or mt.is_manifest(desc.media_type) or not desc.media_type:
-                new = self.write_node(node.child(desc), depth + 1, seen | {node.digest})
+            new: Descriptor | None
+            if openable(desc):
+                new = self.node_out.get(desc.digest)  # None: absent, a loop or too deep
             else:
                 out = self.layer_out.get(desc.digest)
-                if out is None:
-                    continue
-                new = Descriptor(desc.media_type, out.digest, out.size)
+                new = Descriptor(desc.media_type, out.digest, out.size) if out is not None else None
+            if new is None:
+                continue  # listed as it is
             if new.digest != desc.digest or (new.media_type != desc.media_type and desc.media_type):
                 changed = True
                 child_doc["mediaType"] = new.media_type
@@ -553,19 +552,22 @@ def _writer(dest: Destination, *, legacy_docker: bool) -> LayoutWriter:
 
 
 def convert(
-    src: str | SourceSpec,
+    src: SourceLike | SourceSpec | Source,
     dst: str | Destination,
     *,
     all_platforms: bool = False,
     platform: Platform | None = None,
     compress: Compression | None = None,
     level: int | None = None,
-    tags: Sequence[str] = (),
+    tags: str | Sequence[str] = (),
     legacy_docker: bool = False,
     workers: int | None = None,
     progress: Callable[[ConvertProgress], None] | None = None,
 ) -> ConvertResult:
-    """Convert the images ``src`` selects into ``dst`` (see the module docstring).
+    """Convert the images ``src`` selects into ``dst``, a DESTINATION such as ``oci:DIR[:REF]``
+    (see the module docstring). ``src`` is a SOURCE string or path, or an opened
+    :class:`~ocitool.image.source.Source` (a store's, say): every image of it is converted, and
+    it is left open.
 
     ``compress`` is NONE, GZIP or ZSTD; ``level`` its level (gzip 1-9, default 6; zstd 1-19,
     default 3);
@@ -582,12 +584,17 @@ def convert(
         Codec(compress or Compression.GZIP, level)  # validates the level before any work
     if legacy_docker and dest.transport != "docker-archive":
         raise InvalidReferenceError(dest.path, "the docker-legacy format is for docker-archive: destinations")
-    override = list(tags)
+    override = [tags] if isinstance(tags, str) else list(tags)
     if dest.ref:
         override.append(dest.ref)
-    spec = parse_source(src) if isinstance(src, str) else src
-    with open_source(spec) as source:
-        items = _items(source, spec.image, platform=platform, all_platforms=all_platforms)
+    opened: contextlib.AbstractContextManager[Source]
+    if isinstance(src, Source):
+        opened, selector = contextlib.nullcontext(src), ""
+    else:
+        spec = src if isinstance(src, SourceSpec) else parse_source(src)
+        opened, selector = open_source(spec), spec.image
+    with opened as source:
+        items = _items(source, selector, platform=platform, all_platforms=all_platforms)
         if override:
             if len(items) != 1:
                 raise InvalidReferenceError(
@@ -610,13 +617,13 @@ def convert(
                 progress=progress,
             )
             for item in items:
-                conv.plan_node(item.node)
+                conv.plan(item.node)
             conv.run_jobs()
             manifests: list[Descriptor] = []
             results: list[ConvertedImage] = []
             docker_images: list[DockerImage] = []
             for item in items:
-                desc = conv.write_node(item.node)
+                desc = conv.write(item.node)
                 names = item.names or [_Name()]
                 for name in names:
                     manifests.append(

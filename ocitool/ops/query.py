@@ -1,22 +1,26 @@
-"""Archive-mode queries: one library function per read-only CLI command.
+"""The read-only queries: one library function per read-only CLI command.
 
 Each takes a SOURCE (a string in skopeo's grammar, or an opened
-:class:`~ocitool.image.source.Source`) and an optional IMAGE, and returns Engine API dataclasses or
-raw bytes. A string source is opened and closed inside the call; an image suffix in the source
-string (``docker-archive:x.tar:name``) and the ``image`` argument are the same thing.
+:class:`~ocitool.image.source.Source`: an archive, a layout, or a store's source) and an
+optional IMAGE, and returns Engine API dataclasses or raw bytes; what differs between an
+archive and a store is what the source answers, not how the answer is built. A string source
+is opened and closed inside the call; an image suffix in the source string
+(``docker-archive:x.tar:name``) and the ``image`` argument are the same thing.
 
 None of these read layer bytes unless ``with_size`` asks for sizes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 
-from ocitool._go import path as gopath
+from ocitool.engineapi.filters import ImageFilters, filter_images
 from ocitool.engineapi.summary import (
     HistoryResponseItem,
+    ImageLister,
     InspectResponse,
     ManifestSummary,
     Summary,
@@ -26,14 +30,12 @@ from ocitool.engineapi.summary import (
     manifest_summaries,
 )
 from ocitool.errors import ImageNotFoundError, InvalidReferenceError, OcitoolError
-from ocitool.formats.detect import open_source, parse_source
-from ocitool.image.lookup import Selected, find_entries, select_images
-from ocitool.image.source import Source
+from ocitool.formats.detect import SourceLike, open_source, parse_source
+from ocitool.image.lookup import find_entries, select_images
+from ocitool.image.source import Selected, Source
 from ocitool.model.platform import Platform
-from ocitool.model.reference import try_parse_normalized
 
 __all__ = [
-    "ImageFilters",
     "ImageTree",
     "history",
     "image_tree",
@@ -45,7 +47,19 @@ __all__ = [
     "raw_manifest",
 ]
 
-SourceArg = str | Source
+SourceArg = SourceLike | Source
+
+
+def _sources(value: SourceArg | Iterable[SourceArg]) -> list[SourceArg]:
+    """One source or several: a string or a path is one source, never a list of characters."""
+    if isinstance(value, str | os.PathLike | Source):
+        return [value]
+    return list(value)
+
+
+def _strings(value: str | Iterable[str]) -> list[str]:
+    """One string or several."""
+    return [value] if isinstance(value, str) else list(value)
 
 
 @contextmanager
@@ -57,7 +71,7 @@ def opened(source: SourceArg, image: str = "") -> Iterator[tuple[Source, str]]:
         return
     spec = parse_source(source)
     if spec.image and image and spec.image != image:
-        raise InvalidReferenceError(source, f"names image {spec.image!r} and IMAGE {image!r}")
+        raise InvalidReferenceError(os.fspath(source), f"names image {spec.image!r} and IMAGE {image!r}")
     with open_source(spec) as src:
         yield src, image or spec.image
 
@@ -71,7 +85,7 @@ def _one(source: Source, image: str, platform: Platform | None) -> Selected:
 
 def inspect(
     source: SourceArg,
-    images: Sequence[str] = (),
+    images: str | Sequence[str] = (),
     *,
     platform: Platform | None = None,
     all_platforms: bool = False,
@@ -86,7 +100,7 @@ def inspect(
     """
     out: list[InspectResponse] = []
     with opened(source) as (src, suffix):
-        names = list(images) or [suffix]
+        names = _strings(images) or [suffix]
         for name in names:
             try:
                 for selected in select_images(
@@ -149,10 +163,10 @@ class ImageTree:
     manifests: list[ManifestSummary]
 
 
-def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
+def image_tree(sources: SourceArg | Iterable[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
     """The entries of every source with their manifests (``docker images --tree``)."""
     out: list[ImageTree] = []
-    for source in sources:
+    for source in _sources(sources):
         with opened(source) as (src, name):
             for entry in find_entries(src, name):
                 out.append(
@@ -168,102 +182,47 @@ def image_tree(sources: Sequence[SourceArg], *, with_size: bool = True) -> list[
 # -- docker images -------------------------------------------------------------------------
 
 
-def _familiar_match(pattern: str, tag: str) -> bool:
-    """docker's ``reference.FamiliarMatch``: the pattern against the familiar reference, and
-    against its familiar name alone."""
-    ref = try_parse_normalized(tag)
-    if ref is None:
-        return gopath.match(pattern, tag)
-    return gopath.match(pattern, ref.familiar()) or gopath.match(pattern, ref.familiar_name())
-
-
-@dataclass(frozen=True)
-class ImageFilters:
-    """``docker images --filter`` for archives: dangling, label, before, since, reference."""
-
-    dangling: bool | None = None
-    labels: tuple[str, ...] = ()
-    before: str = ""
-    since: str = ""
-    references: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, filters: Sequence[str]) -> ImageFilters:
-        """From ``key=value`` strings. Raises InvalidReferenceError for unknown keys/values."""
-        dangling: bool | None = None
-        labels: list[str] = []
-        refs: list[str] = []
-        before = since = ""
-        for f in filters:
-            key, sep, value = f.partition("=")
-            key = key.strip().lower()
-            if not sep:
-                raise InvalidReferenceError(f, "bad format of filter (expected name=value)")
-            if key == "dangling":
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise InvalidReferenceError(f, f"invalid filter 'dangling={value}'")
-                dangling = value.lower() in ("true", "1")
-            elif key == "label":
-                labels.append(value)
-            elif key == "reference":
-                refs.append(value)
-            elif key == "before":
-                before = value
-            elif key == "since":
-                since = value
-            else:
-                raise InvalidReferenceError(f, f"invalid filter '{key}'")
-        return cls(dangling, tuple(labels), before, since, tuple(refs))
-
-
-def _label_ok(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
-    for want in wanted:
-        key, sep, value = want.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
-
-
 def images(
-    sources: Sequence[SourceArg],
+    sources: SourceArg | Iterable[SourceArg],
     *,
     all_images: bool = False,
     filters: ImageFilters | None = None,
     with_size: bool = True,
 ) -> list[Summary]:
-    """``docker images`` over one or more sources, newest first, as the daemon lists them:
-    untagged images with children are hidden unless ``all_images``."""
+    """``docker images`` over one or more sources (archives, or a store's
+    :class:`~ocitool.engineapi.summary.ImageLister` source), newest first, as the daemon lists
+    them: one row per image ID (names merged across sources), untagged images with children
+    hidden unless ``all_images``, ``filters`` as :func:`~ocitool.engineapi.filters.filter_images`
+    applies them (``before``/``since`` names are looked up in the sources)."""
     filters = filters or ImageFilters()
-    rows: list[Summary] = []
-    for source in sources:
-        with opened(source) as (src, name):
-            selected = select_images(src, name)
-            rows.extend(image_summary(s, src, with_size=with_size) for s in selected)
-    rows = _dedupe(rows)
-    parents = {r.parent_id for r in rows if r.parent_id}
-    by_ref = _resolver(rows)
-    before = by_ref(filters.before).created if filters.before else None
-    since = by_ref(filters.since).created if filters.since else None
-    out = []
-    for row in rows:
-        if not all_images and not row.repo_tags and row.id in parents:
-            continue
-        if filters.dangling is not None and filters.dangling == bool(row.repo_tags):
-            continue
-        if filters.labels and not _label_ok(row.labels, filters.labels):
-            continue
-        if before is not None and row.created >= before:
-            continue
-        if since is not None and row.created <= since:
-            continue
-        if filters.references:
-            tags = [t for t in row.repo_tags if any(_familiar_match(p, t) for p in filters.references)]
-            if not tags:
-                continue
-            row = Summary(row.id, row.parent_id, tags, row.repo_digests, row.created, row.size, row.labels)
-        out.append(row)
-    out.sort(key=lambda r: r.created, reverse=True)
-    return out
+    with ExitStack() as stack:
+        srcs = [stack.enter_context(opened(source)) for source in _sources(sources)]
+        rows: list[Summary] = []
+        for src, name in srcs:
+            if not name and isinstance(src, ImageLister):
+                rows.extend(src.image_summaries())
+            else:
+                rows.extend(image_summary(s, src, with_size=with_size) for s in select_images(src, name))
+        rows = _dedupe(rows)
+        by_id = {row.id: row for row in rows} if filters.before or filters.since else {}
+
+        def image_named(name: str) -> Summary:
+            """The listed image ``name`` names in the first source that knows it."""
+            missing: ImageNotFoundError | None = None
+            for src, _ in srcs:
+                try:
+                    chosen = select_images(src, name)
+                except ImageNotFoundError as exc:
+                    missing = missing or exc
+                    continue
+                for selected in chosen:
+                    row = by_id.get(str(selected.image.id))
+                    if row is not None:
+                        return row
+            # A name is looked up in every source: the error names none of them.
+            raise ImageNotFoundError(missing.ref if missing is not None else name)
+
+        return filter_images(rows, filters, all_images=all_images, image_named=image_named)
 
 
 def _dedupe(rows: list[Summary]) -> list[Summary]:
@@ -275,29 +234,5 @@ def _dedupe(rows: list[Summary]) -> list[Summary]:
             merged[row.id] = row
         else:
             tags = list(dict.fromkeys([*prev.repo_tags, *row.repo_tags]))
-            merged[row.id] = Summary(
-                prev.id,
-                prev.parent_id or row.parent_id,
-                tags,
-                prev.repo_digests,
-                prev.created,
-                prev.size,
-                prev.labels,
-            )
+            merged[row.id] = replace(prev, parent_id=prev.parent_id or row.parent_id, repo_tags=tags)
     return list(merged.values())
-
-
-def _resolver(rows: list[Summary]) -> Callable[[str], Summary]:
-    def find(ref: str) -> Summary:
-        norm = try_parse_normalized(ref)
-        familiar = norm.with_default_tag().familiar() if norm else ref
-        for row in rows:
-            if familiar in row.repo_tags or ref in row.repo_tags:
-                return row
-        hexpart = ref.removeprefix("sha256:")
-        hits = [r for r in rows if r.id.removeprefix("sha256:").startswith(hexpart)] if hexpart else []
-        if len(hits) == 1:
-            return hits[0]
-        raise ImageNotFoundError(ref)
-
-    return find

@@ -36,6 +36,7 @@ from typing import IO, Any, Final
 
 import zstandard
 
+from ocitool._io.files import read_full
 from ocitool.compression import Compression
 from ocitool.model.digest import Digest, Digester
 
@@ -125,19 +126,6 @@ def _deflate_block(block: bytes, zdict: bytes, impl: str, level: int, last: bool
     return bytes(obj.compress(block) + obj.flush(mod.Z_FINISH if last else mod.Z_SYNC_FLUSH))
 
 
-def _read_full(stream: IO[bytes], n: int) -> bytes:
-    """Exactly ``n`` bytes, fewer only at EOF (block boundaries must not depend on the reader)."""
-    parts = []
-    left = n
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            break
-        parts.append(chunk)
-        left -= len(chunk)
-    return b"".join(parts)
-
-
 @dataclass(frozen=True)
 class RecompressResult:
     """What was written: the blob's digest and size, and the uncompressed digest and size."""
@@ -186,9 +174,9 @@ def recompress(
         crc = 0
         pending: collections.deque[Future[bytes] | bytes] = collections.deque()
         tail = b""
-        block = _read_full(tar_stream, _GZ_BLOCK)
+        block = read_full(tar_stream, _GZ_BLOCK)
         while True:
-            following = _read_full(tar_stream, _GZ_BLOCK) if len(block) == _GZ_BLOCK else b""
+            following = read_full(tar_stream, _GZ_BLOCK) if len(block) == _GZ_BLOCK else b""
             last = not following
             diff.update(block)
             crc = zlib.crc32(block, crc)

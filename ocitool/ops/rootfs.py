@@ -86,7 +86,7 @@ def _where(layer: Layer) -> str:
     return layer.blobs.where(layer.digest)
 
 
-def _clean(name: str, *, where: str, member: str | None = None) -> str:
+def _root_relative(name: str, *, where: str, member: str | None = None) -> str:
     """A member name relative to the root, or InvalidArchiveError when it climbs out."""
     norm = posixpath.normpath("/" + name).lstrip("/") if name else ""
     raw_parts = [p for p in name.split("/") if p not in ("", ".")]
@@ -194,7 +194,7 @@ class _Tree:
                 self._remove_lower(child, layer)
 
     def apply(self, info: tarfile.TarInfo, layer: int, ordinal: int, *, where: str) -> None:
-        path = _clean(info.name, where=where)
+        path = _root_relative(info.name, where=where)
         if not path:
             if info.isdir():
                 self.root.info = info
@@ -260,7 +260,7 @@ class _Tree:
                 )
 
     def _link_target(self, info: tarfile.TarInfo, *, where: str) -> InodeKey:
-        target = _clean(info.linkname, where=where, member=info.name)
+        target = _root_relative(info.linkname, where=where, member=info.name)
         parent, base = (
             self._parent(target, create=False, where=where, member=info.name) if target else (None, "")
         )

@@ -19,16 +19,17 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 import tarfile
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from ocitool._io.output import output_dir, output_file
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
+from ocitool.formats.detect import SourceLike, open_source
+from ocitool.image.lookup import select_images
 from ocitool.image.source import Layer, SourceImage
 from ocitool.model.platform import Platform
 from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
@@ -52,16 +53,14 @@ class UnpackResult:
 
 @contextlib.contextmanager
 def resolve_image(
-    source: str | SourceImage, *, platform: Platform | str | None = None, image: str | None = None
+    source: SourceLike | SourceImage, *, platform: Platform | str | None = None, image: str | None = None
 ) -> Iterator[SourceImage]:
-    """A context manager giving the one image ``source`` (a SOURCE string or an image) stands for, the source
-    kept open while the caller uses it. Raises the lookup errors of ``select_images``."""
+    """A context manager giving the one image ``source`` (a SOURCE string or path, or an image)
+    stands for, the source kept open while the caller uses it. Raises the lookup errors of
+    ``select_images``."""
     if isinstance(source, SourceImage):
         yield source
         return
-    from ocitool.formats.detect import open_source
-    from ocitool.image.lookup import select_images
-
     plat = Platform.parse(platform) if isinstance(platform, str) else platform
     with open_source(source) as src:
         selected = select_images(src, image or "", platform=plat)
@@ -230,22 +229,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def _remove_tree(path: str) -> None:
-    def onerror(func: object, p: str, exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), 0o700)
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.chmod(p, 0o700)
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-
-    shutil.rmtree(path, onerror=onerror)
-
-
 def unpack_layers(
     layers: Sequence[Layer],
-    target_dir: str,
+    target_dir: str | os.PathLike[str],
     *,
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
@@ -254,42 +240,38 @@ def unpack_layers(
     """Unpack the merged filesystem of ``layers`` to ``target_dir`` (absent or an empty
     directory), atomically. Raises InvalidArchiveError (naming the member), BlobNotFoundError,
     FileExistsError when the target is not empty."""
+    target_dir = os.fspath(target_dir)
     target = os.path.abspath(target_dir)
     if os.path.lexists(target) and (
         os.path.islink(target) or not os.path.isdir(target) or os.listdir(target)
     ):
         raise FileExistsError(errno.EEXIST, "target exists and is not an empty directory", target_dir)
-    parent = os.path.dirname(target)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.ocitool-", dir=parent)
     result = UnpackResult(image_id=image_id, target=target_dir)
-    root_fd = os.open(tmp, _DIR_FLAGS)
-    ok = False
-    try:
-        extractor = _Extractor(root_fd, result, devices=devices)
+    with output_dir(target, mode=None) as tmp:  # the extractor sets the root's mode
+        root_fd = os.open(tmp, _DIR_FLAGS)
         try:
-            for entry in iter_merged(layers, max_members=max_members):
-                try:
-                    extractor.add(entry)
-                except (tarfile.ReadError, EOFError) as exc:
-                    raise InvalidArchiveError(f"layer is truncated: {exc}", member=entry.info.name) from None
-                except FileExistsError:
-                    raise InvalidArchiveError("duplicate member", member=entry.info.name) from None
-            extractor.finish_dirs()
+            extractor = _Extractor(root_fd, result, devices=devices)
+            try:
+                for entry in iter_merged(layers, max_members=max_members):
+                    try:
+                        extractor.add(entry)
+                    except (tarfile.ReadError, EOFError) as exc:
+                        raise InvalidArchiveError(
+                            f"layer is truncated: {exc}", member=entry.info.name
+                        ) from None
+                    except FileExistsError:
+                        raise InvalidArchiveError("duplicate member", member=entry.info.name) from None
+                extractor.finish_dirs()
+            finally:
+                extractor.close()
         finally:
-            extractor.close()
-        os.fsync(root_fd)
-        os.rename(tmp, target)  # replaces an empty directory atomically
-        ok = True
-    finally:
-        os.close(root_fd)
-        if not ok:
-            _remove_tree(tmp)
+            os.close(root_fd)
     return result
 
 
 def unpack(
-    source_or_image: str | SourceImage,
-    target_dir: str,
+    source_or_image: SourceLike | SourceImage,
+    target_dir: str | os.PathLike[str],
     *,
     platform: Platform | str | None = None,
     image: str | None = None,
@@ -298,8 +280,8 @@ def unpack(
 ) -> UnpackResult:
     """Unpack the merged root filesystem of one image to ``target_dir`` (see the module doc).
 
-    ``source_or_image`` is a SOURCE string (``image`` and ``platform`` choose within it, as for
-    ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
+    ``source_or_image`` is a SOURCE string or path (``image`` and ``platform`` choose within it,
+    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
     FileExistsError when the target is a non-empty directory.
     """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
@@ -309,8 +291,8 @@ def unpack(
 
 
 def export(
-    source_or_image: str | SourceImage,
-    out_path: str,
+    source_or_image: SourceLike | SourceImage,
+    out_path: str | os.PathLike[str],
     *,
     platform: Platform | str | None = None,
     image: str | None = None,
@@ -320,25 +302,6 @@ def export(
     export``; device nodes are kept as tar entries). Atomic: a temporary file beside
     ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses."""
     with resolve_image(source_or_image, platform=platform, image=image) as img:
-        out = os.path.abspath(out_path)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(out)}.", suffix=".tmp", dir=os.path.dirname(out)
-        )
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                merged_tar(img.layers, fh, max_members=max_members)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644 & ~_umask())
-            os.replace(tmp, out)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        with output_file(out_path) as fh:
+            merged_tar(img.layers, fh, max_members=max_members)
         return str(img.id)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -15,6 +15,7 @@ draft-04 and refer to each other by file name; references are resolved to the lo
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ocitool._io.jsondoc import load_json
 from ocitool._io.schemas import schema_dir
 from ocitool.errors import InvalidDocumentError, OcitoolError
+from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.source import ImageIndex, Source, SourceImage
 from ocitool.model import mediatypes as mt
 
@@ -197,9 +199,8 @@ def validate_source(source: Source, *, label: str = "") -> ValidationReport:
     return report
 
 
-def validate(source: str) -> ValidationReport:
-    """Validate the SOURCE string ``source``. Raises OcitoolError only when it cannot be opened."""
-    from ocitool.formats.detect import open_source
-
+def validate(source: SourceLike) -> ValidationReport:
+    """Validate the SOURCE ``source`` (a string or a path). Raises OcitoolError only when it
+    cannot be opened."""
     with open_source(source) as src:
-        return validate_source(src, label=source)
+        return validate_source(src, label=os.fspath(source))

@@ -28,15 +28,17 @@ from ocitool.errors import (
     OcitoolError,
     SizeMismatchError,
 )
+from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.source import Blobs, ImageIndex, Layer, Source, SourceImage
+from ocitool.image.walk import Kind, SkipDescriptor, Step, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import chain_ids
+from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, Digester
 
 __all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
 
 _CHUNK: Final = 1 << 20
-_MAX_DEPTH: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,36 +231,41 @@ class _Verifier:
             if job.layer is None:
                 job.layer = layer
 
-    def node(self, node: SourceImage | ImageIndex, by: str, depth: int = 0) -> None:
-        if node.digest in self.seen:
-            return
-        self.seen.add(node.digest)
-        if isinstance(node, ImageIndex):
-            self.index(node, depth)
-        else:
-            self.image(node)
+    def node(self, root: SourceImage | ImageIndex) -> None:
+        """Check ``root`` and everything below it, each manifest and index once per report."""
+        walk(root, self.visit, report_errors=True)
 
-    def index(self, node: ImageIndex, depth: int) -> None:
-        me = f"index {node.digest}"
-        try:
-            manifests = node.index.manifests
-        except OcitoolError as exc:
-            self.from_error(exc, me, node.digest)
-            return
-        for desc in manifests:
-            if desc.data is None and not node.blobs.has(desc.digest):
-                plat = f" ({desc.platform})" if desc.platform else ""
-                self.report.notes.append(f"{desc.digest}{plat} listed by {me} is absent (partial export)")
-                continue
-            if depth >= _MAX_DEPTH:
-                self.problem("invalid-document", desc.digest, me, "indexes nested too deep")
-                continue
+    def visit(self, step: Step) -> None:
+        node = step.node
+        by = f"index {step.parent.descriptor.digest}" if step.parent is not None else ""
+        desc = step.descriptor
+        if isinstance(node, SourceImage | ImageIndex):
+            if node.digest in self.seen:
+                raise SkipDescriptor
+            self.seen.add(node.digest)
+            if isinstance(node, SourceImage):
+                self.image(node)
+                return
             try:
-                child = node.child(desc)
+                node.index.manifests  # noqa: B018 - parsed here so that a bad index is a problem
             except OcitoolError as exc:
-                self.from_error(exc, me, desc.digest)
-                continue
-            self.node(child, me, depth + 1)
+                self.from_error(exc, f"index {node.digest}", node.digest)
+                raise SkipDescriptor from None
+        elif step.kind is Kind.ABSENT:
+            self.absent(desc, by)
+        elif step.kind is Kind.BLOB and desc.data is None and isinstance(step.parent, ImageIndex):
+            if step.parent.blobs.has(desc.digest):
+                self.schedule(step.parent.blobs, desc.digest, desc.size, by)  # an artifact's blob
+            else:
+                self.absent(desc, by)
+        elif step.kind is Kind.TOO_DEEP:
+            self.problem("invalid-document", desc.digest, by, "indexes nested too deep")
+        elif step.kind is Kind.FAILED and step.error is not None:
+            self.from_error(step.error, by, desc.digest)
+
+    def absent(self, desc: Descriptor, by: str) -> None:
+        plat = f" ({desc.platform})" if desc.platform else ""
+        self.report.notes.append(f"{desc.digest}{plat} listed by {by} is absent (partial export)")
 
     def image(self, image: SourceImage) -> None:
         self.report.images += 1
@@ -367,7 +374,7 @@ def verify_source(source: Source, *, label: str = "", workers: int | None = None
             reason = entry.missing_reason or "absent"
             v.problem("missing-blob", entry.descriptor.digest, by, f"not in the source: {reason}")
             continue
-        v.node(entry.node, by)
+        v.node(entry.node)
     try:
         v.docker_manifest_json()
     except OcitoolError as exc:
@@ -383,13 +390,11 @@ def verify_source(source: Source, *, label: str = "", workers: int | None = None
     return report
 
 
-def verify(source: str, *, workers: int | None = None) -> VerifyReport:
-    """Verify the SOURCE string ``source`` (any format ``open_source`` reads).
+def verify(source: SourceLike, *, workers: int | None = None) -> VerifyReport:
+    """Verify the SOURCE ``source`` (a string or a path; any format ``open_source`` reads).
 
     Returns a report whose ``ok`` is True only when every check passed; raises OcitoolError
     (NotAnImageError, InvalidArchiveError) when the input cannot be read at all.
     """
-    from ocitool.formats.detect import open_source
-
     with open_source(source) as src:
-        return verify_source(src, label=source, workers=workers)
+        return verify_source(src, label=os.fspath(source), workers=workers)

@@ -11,6 +11,10 @@ references are the images whose top layer it is and the layers on top of it (mob
 ``roLayer.referenceCount``); :meth:`LayerStore.release` removes a layer when the last goes, then
 its parent the same way, and returns the chain IDs removed, top first, as moby's
 ``layerStore.Release``. The index rows (``layers`` table) are derived from the layerdb files.
+
+Opened ``readonly`` over a real Docker data root's layerdb, the store indexes Docker's own
+entries (``diff``, ``size``, ``parent``; no ``ocitool-blob``: the layer's content lives unpacked
+in the graph driver, so it has no blob) and writes and removes nothing.
 """
 
 from __future__ import annotations
@@ -20,12 +24,11 @@ import json
 import os
 import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
-from ocitool._io.output import atomic_write, fsync_dir
+from ocitool._io.output import atomic_write, pending_file
 from ocitool.compression import Compression, open_decompressed, sniff
 from ocitool.errors import BlobNotFoundError, DigestMismatchError
 from ocitool.image.layersize import tar_unpacked_size
@@ -35,7 +38,7 @@ from ocitool.model.config import chain_ids
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import SHA256, Digest, Digester
 
-__all__ = ["LayerInfo", "LayerStore", "StoreBlobs"]
+__all__ = ["LayerInfo", "LayerStore", "StoreBlobs", "read_layerdb_entry"]
 
 _CHUNK = 1 << 20
 
@@ -48,7 +51,7 @@ class LayerInfo:
     diff_id: Digest
     parent: Digest | None
     size: int  # overlay2 size of this layer alone
-    blob: Digest
+    blob: Digest | None  # None: no blob kept (a Docker data root's layer, unpacked by its driver)
     media_type: str
     blob_size: int
 
@@ -105,15 +108,33 @@ class StoreBlobs(Blobs):
         return self._path(digest)
 
 
+def read_layerdb_entry(d: str) -> tuple[Digest, int, Digest | None]:
+    """(diff ID, size, parent chain ID) from a layerdb directory's ``diff``, ``size`` and
+    ``parent`` files, as Docker writes them. Raises OSError or ValueError."""
+    with open(os.path.join(d, "diff"), encoding="ascii") as fh:
+        diff = Digest.parse(fh.read().strip())
+    with open(os.path.join(d, "size"), encoding="ascii") as fh:
+        size = int(fh.read().strip())
+    parent: Digest | None = None
+    if os.path.exists(os.path.join(d, "parent")):
+        with open(os.path.join(d, "parent"), encoding="ascii") as fh:
+            parent = Digest.parse(fh.read().strip())
+    return diff, size, parent
+
+
 class LayerStore:
     """Refcounted layers under a ``--root`` (see module docstring). Not locked itself: the
-    root's file lock serialises writers."""
+    root's file lock serialises writers. ``readonly`` reads an existing layerdb (a Docker data
+    root's) and creates nothing."""
 
-    def __init__(self, root: str, layerdb: str, db: sqlite3.Connection) -> None:
+    def __init__(self, root: str, layerdb: str, db: sqlite3.Connection, *, readonly: bool = False) -> None:
         self.content_dir = os.path.join(root, "content")
         self.blob_dir = os.path.join(self.content_dir, "blobs", SHA256)
         self.layerdb = os.path.join(layerdb, SHA256)
         self.db = db
+        self.readonly = readonly
+        if readonly:
+            return
         os.makedirs(self.blob_dir, mode=0o700, exist_ok=True)
         os.makedirs(self.layerdb, mode=0o700, exist_ok=True)
         layout = os.path.join(self.content_dir, "oci-layout")
@@ -133,7 +154,7 @@ class LayerStore:
             Digest.parse(diff),
             Digest.parse(parent) if parent else None,
             size,
-            Digest.parse(blob),
+            Digest.parse(blob) if blob else None,
             media,
             blob_size,
         )
@@ -163,9 +184,18 @@ class LayerStore:
         """moby's ``Layer.Size()`` of the top layer: its size plus all its parents'."""
         return sum(layer.size for layer in self.chain(top))
 
+    def blob_of(self, info: LayerInfo) -> Digest:
+        """The digest of the layer's stored blob. Raises BlobNotFoundError for a layer kept
+        without one (a Docker data root's)."""
+        if info.blob is None:
+            raise BlobNotFoundError(
+                str(info.diff_id), referenced_by=f"layer {info.chain_id} (kept unpacked, no blob)"
+            )
+        return info.blob
+
     def as_layer(self, info: LayerInfo) -> Layer:
         """The stored layer as a readers' :class:`~ocitool.image.source.Layer` (lazy, streaming)."""
-        desc = Descriptor(info.media_type, info.blob, info.blob_size)
+        desc = Descriptor(info.media_type, self.blob_of(info), info.blob_size)
         return Layer(StoreBlobs(self.blob_dir), desc, info.diff_id, referenced_by=str(info.chain_id))
 
     def blob_path(self, digest: Digest) -> str:
@@ -173,18 +203,19 @@ class LayerStore:
 
     def open_blob(self, info: LayerInfo) -> IO[bytes]:
         """The stored blob, as loaded (maybe compressed). Raises BlobNotFoundError."""
-        path = self.blob_path(info.blob)
+        blob = self.blob_of(info)
+        path = self.blob_path(blob)
         try:
             return open(path, "rb")
         except FileNotFoundError:
-            raise BlobNotFoundError(str(info.blob), referenced_by=str(info.chain_id), path=path) from None
+            raise BlobNotFoundError(str(blob), referenced_by=str(info.chain_id), path=path) from None
 
     def open_uncompressed(self, info: LayerInfo) -> IO[bytes]:
         """The layer's tar, decompressed by what the blob is (streaming)."""
         fh = self.open_blob(info)
         head = fh.read(8)
         fh.seek(0)
-        return open_decompressed(fh, sniff(head), path=self.blob_path(info.blob))
+        return open_decompressed(fh, sniff(head), path=self.blob_path(self.blob_of(info)))
 
     def references(self, chain: Digest) -> int:
         """Images whose top layer this is plus layers on top of it."""
@@ -220,21 +251,19 @@ class LayerStore:
         """
         if parent is not None and self.get(parent) is None:
             raise BlobNotFoundError(str(parent), referenced_by="a new layer (its parent)")
-        fd, tmp = tempfile.mkstemp(dir=self.blob_dir, prefix=".tmp-")
+        pending = pending_file(self.blob_dir, mode=0o600)  # named by its digest once checked
         try:
             hasher = Digester()
             blob_size = 0
-            with os.fdopen(fd, "wb") as out:
-                while chunk := blob.read(_CHUNK):
-                    hasher.update(chunk)
-                    out.write(chunk)
-                    blob_size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+            while chunk := blob.read(_CHUNK):
+                hasher.update(chunk)
+                pending.file.write(chunk)
+                blob_size += len(chunk)
+            pending.close()
             actual_blob = hasher.digest()
             if blob_digest is not None and actual_blob != blob_digest:
                 raise DigestMismatchError(str(blob_digest), str(actual_blob), what="layer blob")
-            with open(tmp, "rb") as fh:
+            with open(pending.name, "rb") as fh:
                 compression = sniff(fh.read(8))
                 fh.seek(0)
                 reader = _HashingReader(open_decompressed(fh, compression))
@@ -256,15 +285,13 @@ class LayerStore:
                 return existing
             final = self.blob_path(actual_blob)
             if not os.path.exists(final):
-                os.replace(tmp, final)
-                fsync_dir(self.blob_dir)
+                pending.commit(final)
             info = LayerInfo(chain, actual_diff, parent, size, actual_blob, media_type, blob_size)
             self._write_layerdb(info)
             self._insert(info)
             return info
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            pending.discard()  # unless committed: a failure, or the layer was there already
 
     def _write_layerdb(self, info: LayerInfo) -> None:
         d = os.path.join(self.layerdb, info.chain_id.encoded)
@@ -286,7 +313,7 @@ class LayerStore:
                 str(info.diff_id),
                 str(info.parent) if info.parent else "",
                 info.size,
-                str(info.blob),
+                str(info.blob) if info.blob else "",
                 info.media_type,
                 info.blob_size,
             ),
@@ -306,7 +333,7 @@ class LayerStore:
             (users,) = self.db.execute(
                 "SELECT count(*) FROM layers WHERE blob=?", (str(info.blob),)
             ).fetchone()
-            if not users:
+            if not users and info.blob is not None:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.blob_path(info.blob))
             removed.append(current)
@@ -314,7 +341,8 @@ class LayerStore:
         return removed
 
     def rebuild_index(self) -> None:
-        """Refill the ``layers`` table from the layerdb files (after a crash or a lost index)."""
+        """Refill the ``layers`` table from the layerdb files (after a crash or a lost index).
+        A writable store removes what an interrupted register left; a read-only one skips it."""
         self.db.execute("DELETE FROM layers")
         try:
             names = os.listdir(self.layerdb)
@@ -323,30 +351,27 @@ class LayerStore:
         for name in names:
             d = os.path.join(self.layerdb, name)
             try:
-                with open(os.path.join(d, "ocitool-blob"), "rb") as fh:
-                    blob = json.loads(fh.read())
-                with open(os.path.join(d, "diff"), encoding="ascii") as fh:
-                    diff = Digest.parse(fh.read().strip())
-                with open(os.path.join(d, "size"), encoding="ascii") as fh:
-                    size = int(fh.read().strip())
-                parent: Digest | None = None
-                if os.path.exists(os.path.join(d, "parent")):
-                    with open(os.path.join(d, "parent"), encoding="ascii") as fh:
-                        parent = Digest.parse(fh.read().strip())
+                diff, size, parent = read_layerdb_entry(d)
+                blob_doc: Any = None
+                if not self.readonly or os.path.exists(os.path.join(d, "ocitool-blob")):
+                    with open(os.path.join(d, "ocitool-blob"), "rb") as fh:
+                        blob_doc = json.loads(fh.read())
                 info = LayerInfo(
                     Digest.from_hex(name),
                     diff,
                     parent,
                     size,
-                    Digest.parse(blob["digest"]),
-                    str(blob["mediaType"]),
-                    int(blob["size"]),
+                    Digest.parse(blob_doc["digest"]) if blob_doc is not None else None,
+                    str(blob_doc["mediaType"]) if blob_doc is not None else "",
+                    int(blob_doc["size"]) if blob_doc is not None else 0,
                 )
             except (OSError, ValueError, KeyError, TypeError):
-                # An interrupted register: no image can name it yet; remove it.
-                shutil.rmtree(d, ignore_errors=True)
+                if not self.readonly:
+                    # An interrupted register: no image can name it yet; remove it.
+                    shutil.rmtree(d, ignore_errors=True)
                 continue
-            if not os.path.exists(self.blob_path(info.blob)):
-                shutil.rmtree(d, ignore_errors=True)
+            if info.blob is not None and not os.path.exists(self.blob_path(info.blob)):
+                if not self.readonly:
+                    shutil.rmtree(d, ignore_errors=True)
                 continue
             self._insert(info)

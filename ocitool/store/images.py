@@ -156,6 +156,15 @@ class ImageStore:
         for r in self.db.execute(f"SELECT {_COLUMNS} FROM images"):
             yield _row(r)
 
+    def listing(self) -> list[tuple[str, str, int, str, int, str]]:
+        """Every image's (ID hex, parent ID, created, created text, size, labels as JSON or '')
+        as the index stores them: the columns ``docker images`` shows, without building a row
+        object per image (a listing may hold 100,000)."""
+        rows: list[tuple[str, str, int, str, int, str]] = self.db.execute(
+            "SELECT id, parent, created, created_text, size, labels FROM images"
+        ).fetchall()
+        return rows
+
     # -- moby's Store ----------------------------------------------------------------------
 
     def create(self, config: bytes) -> Digest:

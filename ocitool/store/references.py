@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ocitool._go import json as _gojson
@@ -19,12 +20,19 @@ from ocitool.errors import InvalidDocumentError, InvalidReferenceError, Referenc
 from ocitool.model.digest import Digest
 from ocitool.model.reference import Reference, parse_normalized
 
-__all__ = ["ReferenceStore", "as_reference"]
+__all__ = ["ReferenceStore", "as_reference", "repo_names"]
 
 
 def as_reference(ref: Reference | str) -> Reference:
     """A parsed reference (strings are parsed as docker parses user input)."""
     return ref if isinstance(ref, Reference) else parse_normalized(ref)
+
+
+def repo_names(refs: Sequence[Reference]) -> tuple[list[str], list[str]]:
+    """(RepoTags, RepoDigests) of an image's references, familiar, in the order given."""
+    tags = [r.familiar() for r in refs if r.tag and not r.digest]
+    digests = [r.familiar() for r in refs if r.digest]
+    return tags, digests
 
 
 def _favor_digest(ref: Reference) -> Reference:

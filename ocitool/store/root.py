@@ -86,7 +86,9 @@ class StoreRoot:
                 root.db.close()
 
     def rebuild_index(self) -> None:
-        """Rebuild the layer and image indexes from the files in Docker's layout."""
+        """Rebuild the layer and image indexes from the files in Docker's layout, and remove
+        the temporary files of a writer that died (callers hold the exclusive lock)."""
+        self._remove_temporaries()
         self.layers.rebuild_index()
         self.images.rebuild_index()
         # Layers no image holds (a load interrupted before its image was created) are
@@ -98,3 +100,13 @@ class StoreRoot:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.dirty_path)
         self.stale = False
+
+    def _remove_temporaries(self) -> None:
+        # Every file is written to a ".tmp-*" sibling and renamed into place: one left behind
+        # is a write that never finished (a layer blob can be gigabytes).
+        for top in (self.layers.blob_dir, self.driver_dir):
+            for dirpath, _dirnames, filenames in os.walk(top):
+                for name in filenames:
+                    if name.startswith(".tmp-"):
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(os.path.join(dirpath, name))

@@ -21,6 +21,7 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+@pytest.mark.oracle("dive", recorded=True)
 def test_analyze_json_uses_dive_names() -> None:
     code, out, _ = run("analyze", "--format", "json", str(peers.fixture("analyze/bad-docker.tar")))
     assert code == 0
@@ -30,13 +31,25 @@ def test_analyze_json_uses_dive_names() -> None:
     assert doc["image"]["efficiencyScore"] == pytest.approx(0.3871245277372536, abs=0)
     assert doc["image"]["fileReference"] == [{"count": 3, "sizeBytes": 16384, "file": "/data/big.bin"}]
     assert [layer["sizeBytes"] for layer in doc["layer"]] == [10349, 16384, 0]
+    # those numbers are dive's (fixtures/tools/record_dive.py), as is the whole image section
+    rec = json.loads((peers.EXPECTED / "dive" / "analyze" / "bad-docker.tar.json").read_text())
+    assert {k: doc["image"][k] for k in rec["image"]} == rec["image"]  # ocitool adds id, platform...
+    assert [(x["index"], x["digestId"], x["sizeBytes"], x["command"]) for x in doc["layer"]] == [
+        (x["index"], x["digestId"], x["sizeBytes"], x["command"]) for x in rec["layer"]
+    ]
 
 
+@pytest.mark.oracle("dive", recorded=True)
 def test_analyze_table() -> None:
     code, out, _ = run("analyze", str(peers.fixture("buildah/whiteouts.tar")))
     assert code == 0
     assert "Efficiency:         98.0092 %" in out
     assert "Wasted bytes:       161 bytes" in out
+    # as dive --ci printed them for the same archive (recorded)
+    rec = json.loads((peers.EXPECTED / "dive" / "buildah" / "whiteouts.tar.json").read_text())["ci"]
+    assert f"Efficiency:         {rec['efficiency']}" in out
+    assert f"Wasted bytes:       {rec['wastedBytes']}" in out
+    assert f"User wasted:        {rec['userWastedPercent']}" in out
 
 
 def test_ci_exit_codes(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ def test_report_is_self_contained() -> None:
 
 
 @pytest.mark.peers
+@pytest.mark.real
 def test_report_renders_in_chromium(tmp_path: Path) -> None:
     browser = _chromium()
     a = analyze(str(peers.real_fixture("docker1809-dive-14-layers.tar")))

@@ -30,6 +30,7 @@ def expected_ids(rel: str) -> list[str]:
     ]
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_inspect_all_images_of_a_multi_image_archive() -> None:
     code, out, err = run("inspect", TWO)
     assert code == 0, err
@@ -119,6 +120,7 @@ def test_history_quiet_and_no_trunc() -> None:
     assert out.split()[0].startswith("sha256:") and len(out.split()[0]) == 71
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_images_filters() -> None:
     code, out, _ = run("images", "--format", "{{.Repository}}:{{.Tag}}", TWO)
     assert sorted(out.split()) == [
@@ -147,6 +149,7 @@ def test_images_filters() -> None:
     assert code == 1 and "bogus" in err
 
 
+@pytest.mark.oracle("skopeo", recorded=True)
 def test_whole_file_compressed_archives_are_detected_by_content(tmp_path: Path) -> None:
     # a misleading name: the content decides
     misnamed = tmp_path / "archive.tar"
@@ -193,6 +196,7 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
     assert "index.json" in err or "sha256:" + "a" * 64 in err
 
 
+@pytest.mark.real
 def test_ambiguous_prefix_is_its_own_error() -> None:
     real = peers.real_fixture("regclient-testrepo")
     code, out, _ = run("inspect", "--format", "{{.Id}}", str(real))
@@ -240,6 +244,39 @@ def test_command_owners_match_what_modules_register() -> None:
     assert registered == cli.COMMAND_OWNERS
 
 
+@pytest.mark.slow  # a fresh interpreter per command
+def test_each_command_loads_only_its_owner_and_help_lists_every_command() -> None:
+    """What COMMAND_OWNERS promises, observed in fresh processes: ``ocitool --help`` lists
+    exactly its commands, and ``ocitool CMD --help`` imports one command module, CMD's owner."""
+    import re
+
+    from ocitool import cli
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "ocitool", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    [choices] = re.findall(r"^\s+\{([a-z,]+)\}", listed, re.M) or [
+        ",".join(re.findall(r"^    ([a-z]+)\s", listed, re.M))
+    ]
+    assert set(choices.split(",")) == set(cli.COMMAND_OWNERS)
+    probe = (
+        "import sys, io, contextlib\n"
+        "from ocitool.cli import main\n"
+        "sink = io.StringIO()\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(sink):\n"
+        "    main([sys.argv[1], '--help'], stdout=sink, stderr=sink)\n"
+        "assert sink.getvalue().startswith('usage: ocitool ' + sys.argv[1]), sink.getvalue()\n"
+        "mods = [m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('ocitool.cli.')]\n"
+        f"print(' '.join(sorted(m for m in mods if m in {cli._COMMAND_MODULES!r})))\n"
+    )
+    procs = {
+        cmd: subprocess.Popen([sys.executable, "-c", probe, cmd], stdout=subprocess.PIPE, text=True)
+        for cmd in cli.COMMAND_OWNERS
+    }
+    loaded = {cmd: p.communicate(timeout=60)[0].split() for cmd, p in procs.items()}
+    assert loaded == {cmd: [owner] for cmd, owner in cli.COMMAND_OWNERS.items()}
+
+
 def test_inspect_loads_only_its_own_command_module() -> None:
     code = (
         "import sys, io; from ocitool.cli import main; "
@@ -255,3 +292,73 @@ def test_typed_config_has_a_zero_for_every_field_in_order() -> None:
     from ocitool.model.config import OCI_CONFIG_FIELDS
 
     assert tuple(_CONFIG_ZERO) == OCI_CONFIG_FIELDS
+    # the order itself is checked against the docker v28 CLI's ``{{json .Config}}`` (which
+    # marshals its typed DockerOCIImageConfig) in tests/interop/test_docker_cli.py
+
+
+@pytest.mark.oracle("docker", "skopeo", recorded=True)
+def test_an_archive_compressed_whole_with_bzip2(tmp_path: Path) -> None:
+    """bzip2 (the real tool, ``bzip2 -9``) of docker/two-images.tar, under a misleading name:
+    every command reads it as the plain archive, whose image IDs and tags skopeo and docker
+    recorded."""
+    import shutil
+
+    bzip2 = shutil.which("bzip2")
+    if bzip2 is None:
+        pytest.skip("bzip2 not installed")
+    packed = tmp_path / "two-images.tar"  # the content decides, not the name
+    with open(packed, "wb") as out:
+        subprocess.run([bzip2, "-9", "-c", TWO], stdout=out, check=True)
+    assert packed.read_bytes()[:3] == b"BZh"
+    facts = json.loads((peers.EXPECTED / "docker" / "two-images.tar.json").read_text())
+    code, out, err = run("inspect", "--format", "{{.Id}} {{json .RepoTags}}", str(packed))
+    assert code == 0, err
+    got = sorted(
+        (line.split(" ", 1)[0], sorted(json.loads(line.split(" ", 1)[1]))) for line in out.splitlines()
+    )
+    assert got == sorted(
+        (im["image_id"], sorted(im["manifest_json_entry"]["RepoTags"])) for im in facts["images"]
+    )
+    for argv in (
+        ["images", "--no-trunc", "--format", "json"],
+        ["history", "--no-trunc", "--format", "json"],
+        ["manifests"],
+        ["config", "@1"],
+    ):
+        if argv[0] == "config":
+            argv, image = argv[:1], argv[1:]
+        else:
+            image = []
+        ours = run(*argv, str(packed), *image)
+        assert ours[0] == 0 and ours == run(*argv, TWO, *image), argv
+    code, out, _ = run("verify", str(packed))
+    assert code == 0 and out.rstrip().endswith("OK")
+
+
+@pytest.mark.parametrize("debug", ["", "1"])
+def test_an_internal_error_is_one_line_unless_ocitool_debug(debug: str, tmp_path: Path) -> None:
+    """A bug (any exception that is not an OcitoolError) is one line naming OCITOOL_DEBUG; with
+    OCITOOL_DEBUG=1 the traceback comes first. Exit code 1 either way. In a fresh process, with a
+    reader broken on purpose."""
+    probe = (
+        "import sys\n"
+        "import ocitool.ops.query as q\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('boom: a bug')\n"
+        "q.inspect = boom\n"
+        "from ocitool.cli import main\n"
+        "sys.exit(main(['inspect', sys.argv[1]]))\n"
+    )
+    env = (
+        {**os.environ, "OCITOOL_DEBUG": debug}
+        if debug
+        else {k: v for k, v in os.environ.items() if k != "OCITOOL_DEBUG"}
+    )
+    p = subprocess.run([sys.executable, "-c", probe, TWO], capture_output=True, text=True, env=env)
+    assert p.returncode == 1 and p.stdout == ""
+    last = "Error: internal error: RuntimeError: boom: a bug (set OCITOOL_DEBUG=1 for details)\n"
+    if debug:
+        assert p.stderr.startswith("Traceback (most recent call last):\n"), p.stderr
+        assert ", in boom\n" in p.stderr and p.stderr.endswith("RuntimeError: boom: a bug\n" + last)
+    else:
+        assert p.stderr == last

@@ -1,8 +1,9 @@
 # ruff: noqa: E501
 """Tests of ocitool._go.template: Go text/template, fmt and docker's tables and tabwriter.
 
-The RECORDED_* tables were recorded from the docker CLI 28.2.2 (Go 1.24.3) binary itself,
-run offline: ``docker context inspect --format`` executed each template against JSON data
+The RECORDED_* tables were recorded from the docker CLI 28.2.2 (Go 1.24.3) binary itself, by
+``fixtures/tools/record_templates.py`` (the ``slow`` tests at the end run it again for every row),
+offline: ``docker context inspect --format`` executed each template against JSON data
 stored in a context's metadata (which docker decodes into ``map[string]interface {}`` with
 float64 numbers, hence :func:`go_generic` on float-parsed JSON here), ``docker context ls
 --format`` rendered tables through docker's formatter and tabwriter, and a context
@@ -12,6 +13,7 @@ description containing tabs and newlines went through the tabwriter verbatim.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -800,6 +802,7 @@ RECORDED_TEMPLATES: list[tuple[str, str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("text", "kind", "expected"), RECORDED_TEMPLATES, ids=[f"t{i}" for i in range(len(RECORDED_TEMPLATES))]
 )
@@ -839,6 +842,7 @@ RECORDED_TABWRITER: list[tuple[str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("text", "expected"), RECORDED_TABWRITER, ids=[f"w{i}" for i in range(len(RECORDED_TABWRITER))]
 )
@@ -1272,6 +1276,7 @@ RECORDED_CONTEXT_LS: list[tuple[str, str, str, str]] = [
 ]
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 @pytest.mark.parametrize(
     ("description", "fmt", "kind", "expected"),
     RECORDED_CONTEXT_LS,
@@ -2012,3 +2017,67 @@ def test_json_floats_as_go_encodes_them() -> None:
         run(text, None)
         == "0.00001|0.000001|9.99e-7|1.5e+300|-2.5e-10|123456789.125|100000000000000000000|0.1|1e-7"
     )
+
+
+# -- the recorded tables against the docker v28 CLI itself (fixtures/tools/record_templates.py) --
+
+
+def _recorder() -> Any:
+    import importlib.util
+
+    from tests import peers
+
+    path = peers.REPO / "fixtures" / "tools" / "record_templates.py"
+    spec = importlib.util.spec_from_file_location("record_templates", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def docker_v28() -> Iterator[Any]:
+    """The docker CLI (no daemon needed), 28.x, with the recorder's contexts."""
+    from tests import peers
+
+    peers.require_tool("docker")
+    recorder = _recorder()
+    version = recorder.docker_version()
+    if not version.startswith("28."):
+        pytest.fail(f"the docker CLI is {version!r}, not 28.x: it is not the v28 oracle", pytrace=False)
+    with recorder.docker(GENERIC_JSON) as d:
+        yield recorder, d
+
+
+@pytest.mark.slow
+@pytest.mark.oracle("docker-cli")
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"), RECORDED_TEMPLATES, ids=[f"t{i}" for i in range(len(RECORDED_TEMPLATES))]
+)
+def test_recorded_template_is_dockers(text: str, kind: str, expected: str, docker_v28: Any) -> None:
+    recorder, d = docker_v28
+    assert recorder.template(d, text) == (kind, expected)
+
+
+@pytest.mark.slow
+@pytest.mark.oracle("docker-cli")
+@pytest.mark.parametrize(
+    ("text", "expected"), RECORDED_TABWRITER, ids=[f"w{i}" for i in range(len(RECORDED_TABWRITER))]
+)
+def test_recorded_tabwriter_is_dockers(text: str, expected: str, docker_v28: Any) -> None:
+    recorder, d = docker_v28
+    assert recorder.tabwriter(d, text) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.oracle("docker-cli")
+@pytest.mark.parametrize(
+    ("description", "fmt", "kind", "expected"),
+    RECORDED_CONTEXT_LS,
+    ids=[f"ls{i}" for i in range(len(RECORDED_CONTEXT_LS))],
+)
+def test_recorded_table_is_dockers(
+    description: str, fmt: str, kind: str, expected: str, docker_v28: Any
+) -> None:
+    recorder, d = docker_v28
+    assert recorder.context_ls(d, description, fmt) == (kind, expected)

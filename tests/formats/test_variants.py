@@ -177,6 +177,7 @@ def test_compressed_layer_sizes_are_cached(tmp_path: Path, monkeypatch: pytest.M
     assert query.inspect(str(F / "oci" / "zstd"))[0].size == first
 
 
+@pytest.mark.real
 def test_absent_foreign_layer_is_reported_by_digest(tmp_path: Path) -> None:
     real = peers.real_fixture("foreign-layer.tar")
     [item] = json.loads(TarView(str(real)).read("manifest.json"))

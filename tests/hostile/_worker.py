@@ -1,7 +1,8 @@
 """Run every reader and command on one (possibly mutated) archive; used by test_mutations.
 
-Usage: python -m tests.hostile._worker ARCHIVE WORKDIR. Prints one line: ``ok`` or
-``ocitool-error <class>``; any other exception escapes (traceback, exit 1), which the test
+Usage: python -m tests.hostile._worker ARCHIVE WORKDIR. Prints one line of ``step:outcome``
+words, the outcome being ``ok``, the OcitoolError's class name, or for ``verify`` ``fail`` when
+the report found problems; any other exception escapes (traceback, exit 1), which the test
 treats as a failure. The parent sets RLIMIT_AS and a time limit.
 """
 
@@ -27,7 +28,7 @@ def run(archive: str, workdir: str) -> str:
         "read": lambda: _read_all(open_source, archive),
         "inspect": lambda: query.inspect(archive),
         "history": lambda: query.history(archive),
-        "verify": lambda: verify(archive),
+        "verify": lambda: _verified(verify, archive),
         "validate": lambda: validate(archive),
         "unpack": lambda: unpack(archive, os.path.join(workdir, "rootfs")),
         "export": lambda: export(archive, os.path.join(workdir, "out.tar")),
@@ -37,9 +38,20 @@ def run(archive: str, workdir: str) -> str:
         try:
             step()
             outcomes.append(f"{name}:ok")
+        except _VerifyFailed:
+            outcomes.append(f"{name}:fail")
         except OcitoolError as exc:
             outcomes.append(f"{name}:{type(exc).__name__}")
     return " ".join(outcomes)
+
+
+class _VerifyFailed(Exception):
+    pass
+
+
+def _verified(verify, archive):  # type: ignore[no-untyped-def]
+    if not verify(archive).ok:
+        raise _VerifyFailed
 
 
 class _Null(io.RawIOBase):

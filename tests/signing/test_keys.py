@@ -141,9 +141,9 @@ def test_public_key_fingerprint_is_cosigns_bundle_hint() -> None:
     assert keys.fingerprint(key) == base64.b64decode(hint).hex()
 
 
+@pytest.mark.real
 def test_real_cosign_public_key_loads() -> None:
-    if not (peers.REAL / "signing").is_dir():
-        pytest.skip("shared real fixtures absent")
+    peers.real_fixture("signing")
     key = keys.load_public_key((peers.REAL / "signing" / "cosign.pub").read_bytes())
     assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
     assert keys.public_key_pem(key) == (peers.REAL / "signing" / "cosign.pub").read_bytes()

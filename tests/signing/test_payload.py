@@ -22,12 +22,12 @@ DIGEST = "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a0
 
 
 def _real_payload() -> bytes:
-    if not REAL.is_dir():
-        pytest.skip(f"shared real fixtures not present at {REAL}")
+    peers.real_fixture("signing")
     raw = (REAL / "dir-img-cosign-valid" / "signature-1").read_bytes()
     return base64.b64decode(json.loads(raw[len(b"\x00sigstore-json\n") :])["payload"])
 
 
+@pytest.mark.real
 def test_build_matches_the_payload_real_cosign_wrote() -> None:
     assert build_payload(DIGEST, "192.168.64.2:5000/cosign-signed-single-sample") == _real_payload()
 
@@ -48,6 +48,7 @@ def test_build_refuses_a_bad_digest() -> None:
         build_payload("sha256:xyz", "example.com/app")
 
 
+@pytest.mark.real
 def test_parse_real_payload() -> None:
     p = parse_payload(_real_payload())
     assert p.docker_reference == "192.168.64.2:5000/cosign-signed-single-sample"

@@ -21,11 +21,11 @@ REAL = peers.REAL / "signing"
 
 
 def _real_files() -> list[Path]:
-    if not REAL.is_dir():
-        pytest.skip("shared real fixtures absent")
+    peers.real_fixture("signing")
     return [REAL / "dir-img-cosign-valid" / "signature-1", REAL / "unknown-cosign-key.signature"]
 
 
+@pytest.mark.real
 def test_real_files_round_trip_byte_for_byte() -> None:
     for path in _real_files():
         raw = path.read_bytes()

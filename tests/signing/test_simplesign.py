@@ -39,8 +39,7 @@ REFERENCE = "192.168.64.2:5000/cosign-signed-single-sample"
 
 @pytest.fixture(scope="module")
 def real() -> Path:
-    if not REAL.is_dir():
-        pytest.skip(f"shared real fixtures not present at {REAL}")
+    peers.real_fixture("signing")
     return REAL
 
 

@@ -26,6 +26,18 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreBac
 
 def test_is_a_store_backend(backend: StoreBackend) -> None:
     assert isinstance(backend, StoreBackend)
+    # isinstance on a Protocol only checks that the names exist: check each method's signature
+    # (parameter names, kinds and annotations, and the return annotation) against the protocol's.
+    import inspect
+
+    members = [n for n, v in vars(StoreBackend).items() if callable(v) and not n.startswith("_")]
+    assert sorted(members) == sorted(
+        ["walk", "ids", "get", "set", "delete", "set_metadata", "get_metadata", "delete_metadata"]
+    )
+    for name in members:
+        want = inspect.signature(getattr(StoreBackend, name), eval_str=True)
+        got = inspect.signature(getattr(type(backend), name), eval_str=True)
+        assert got == want, f"{type(backend).__name__}.{name}{got} is not StoreBackend.{name}{want}"
 
 
 def test_set_returns_the_sha256_of_the_bytes_and_get_returns_them(backend: StoreBackend) -> None:
@@ -119,4 +131,18 @@ def test_fs_readonly_never_writes(tmp_path: Path) -> None:
     with pytest.raises(PermissionError):
         ro.delete(id)
     assert FSBackend(str(tmp_path / "nothing"), readonly=True).get_metadata is not None
+    # a read-only backend on a directory that does not exist: empty, every lookup a clean
+    # LookupError, and nothing created
+    empty = FSBackend(str(tmp_path / "nothing"), readonly=True)
+    missing = Digest.parse("sha256:" + "0" * 64)
+    assert list(empty.ids()) == []
+    seen: list[Digest] = []
+    empty.walk(seen.append)
+    assert seen == []
+    with pytest.raises(BlobNotFoundError):
+        empty.get(missing)
+    with pytest.raises(BlobNotFoundError):
+        empty.get_metadata(missing, "parent")
+    with pytest.raises(PermissionError):
+        empty.set_metadata(missing, "parent", b"x")
     assert not (tmp_path / "nothing").exists()

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from ocitool.cli import main
+from ocitool.engineapi.filters import ImageFilters as StoreFilters
 from ocitool.errors import ImageConflictError, ImageNotFoundError, InvalidConfigError
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
-from ocitool.service.service import ImageService, StoreFilters
+from ocitool.service.service import ImageService
 from ocitool.store.root import StoreRoot
 from tests import peers
 
@@ -148,6 +149,13 @@ def test_rmi_conflicts_as_moby_reports_them(loaded: tuple[Path, ImageService]) -
         if force:
             assert isinstance(r.error, ImageConflictError) and r.error.hard
             assert "(cannot be forced) - image has dependent child images" in str(r.error)
+        # with or without -f: the hard conflict, nothing untagged (Docker 20.10 says the same
+        # for a full ID with two repositories and a child: tests/store/test_docker_session.py)
+        assert isinstance(r.error, ImageConflictError) and r.error.hard and r.records == []
+        assert str(r.error) == (
+            f"conflict: unable to delete {base[7:19]} (cannot be forced) - image has dependent child images"
+        )
+    assert sorted(svc.inspect([base])[0].repo_tags) == ["ocitool-fixture/base:1.0", "other/repo:x"]
     with StoreRoot.open(str(root)) as sr:
         assert sr.images.is_built_locally(kid)
     (r,) = svc.rmi(["kid:1"], prune=False)
@@ -223,6 +231,7 @@ def test_import_with_changes_and_message(tmp_path: Path) -> None:
         svc.import_image(fh, changes=["RUN rm -rf /"])
 
 
+@pytest.mark.oracle("docker", recorded=True)
 def test_import_matches_the_docker_import_fixture(tmp_path: Path) -> None:
     """fixtures/docker/imported.tar came from ``docker import --change 'CMD ["/bin/true"]'
     --message imported``: everything but created (and the ID) must agree."""
@@ -370,10 +379,10 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
     assert rc == 0 and out.startswith("Deleted Images:\n") and "Total reclaimed space: " in out
 
 
+@pytest.mark.oracle("docker-cli", recorded=True)
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
-    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _image_rows
+    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _fast_table, _image_rows
     from ocitool.cli.render import render_table
-    from ocitool.cli.store import _fast_table
 
     _root, svc = loaded
     svc.tag("ocitool-fixture/base:1.0", "a-rather-long-registry.example.com:5000/some/very/long/name:tag-1")
@@ -382,6 +391,28 @@ def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageServi
         rows = _image_rows(svc.images(all_images=True), trunc=trunc)
         assert _fast_table(rows, quiet=False) == render_table(_IMAGES_TABLE, rows, _IMAGES_HEADERS)
         assert _fast_table(rows, quiet=True) == render_table("{{.ID}}", rows, _IMAGES_HEADERS)
+    # Independently of both renderers: the table's columns start where their headers do, and its
+    # rows carry what docker 20.10 listed after loading the same archives (fixtures/expected/)
+    recorded = [
+        (r["Repository"], r["Tag"], r["ID"], r["Size"])
+        for rel in ("docker/two-images.tar", "docker/imported.tar")
+        for r in peers.expected(rel)["docker"]["docker_images_cli"]
+    ]
+    for trunc in (True, False):
+        rows = _image_rows(svc.images(all_images=True), trunc=trunc)
+        header, *lines = _fast_table(rows, quiet=False).splitlines()
+        names = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
+        starts = [header.index(n) for n in names]
+        assert header.split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
+        cells = []
+        for line in lines:
+            bounds = [*starts[1:], None]
+            cell = [line[a:b].strip() for a, b in zip(starts, bounds, strict=True)]
+            assert all(line[a - 1] == " " for a in starts[1:]), line  # aligned under its header
+            cells.append(cell)
+        listed = {(c[0], c[1], c[2], c[4]) for c in cells}
+        for repo, tag, image_id, size in recorded:
+            assert (repo, tag, image_id[7:19] if trunc else image_id, size) in listed
 
 
 def _tree(layers: list) -> dict[str, tuple[str, int, int]]:  # type: ignore[type-arg]
@@ -455,3 +486,30 @@ def test_an_interrupted_load_leaves_no_orphan_layers(
     assert len(blobs(root)) == len(before) + 1
     assert len(svc.images()) == 3  # the next open rebuilds and releases the orphan
     assert blobs(root) == before
+
+
+@pytest.mark.oracle("skopeo", "umoci")
+def test_squash_unpacks_like_the_original_in_umoci(
+    loaded: tuple[Path, ImageService], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The squashed image's filesystem, as umoci unpacks it from what ``save`` wrote, is the
+    original child's, as umoci unpacks it from the fixture docker saved (no ocitool reader in
+    the comparison)."""
+    from tests import oracles
+
+    _root, svc = loaded
+    child = svc.inspect(["ocitool-fixture/child:latest"])[0]
+    [original] = [
+        ref
+        for ref in oracles.images_in(Path(TWO), tmp_path_factory.mktemp("two"))
+        if oracles.sha256(oracles.config_bytes(ref)) == child.id
+    ]
+    want = oracles.umoci_rootfs(original, tmp_path_factory.mktemp("original"))
+    assert "etc/remove-me.txt" not in want and "srv/child/added-by-buildah.txt" in want
+    for parent in ("ocitool-fixture/base:1.0", ""):
+        squashed = svc.squash("ocitool-fixture/child:latest", parent, tag="sq:1")
+        saved = tmp_path_factory.mktemp("saved") / "layout"
+        svc.save(["sq:1"], f"oci:{saved}")
+        [ref] = oracles.images_in(saved, tmp_path_factory.mktemp("refs"))
+        assert oracles.sha256(oracles.config_bytes(ref)) == str(squashed)
+        assert oracles.umoci_rootfs(ref, tmp_path_factory.mktemp("squashed")) == want

@@ -1,4 +1,3 @@
-"""skopeo's ``dir:`` transport.
-"""
+"""skopeo's ``dir:`` transport."""
 
 __all__: list[str] = []

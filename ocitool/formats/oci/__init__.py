@@ -1,4 +1,3 @@
-"""OCI image layouts and OCI archives: reader and writer side by side.
-"""
+"""OCI image layouts and OCI archives: reader and writer side by side."""
 
 __all__: list[str] = []

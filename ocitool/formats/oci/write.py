@@ -19,13 +19,10 @@ system) and is removed on any error, KeyboardInterrupt included.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import json
 import os
-import shutil
-import tempfile
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -33,6 +30,17 @@ from dataclasses import dataclass
 from typing import IO, Any, Final
 
 from ocitool._go import json as _gojson
+from ocitool._io.output import (
+    OutputDir,
+    OutputFile,
+    atomic_write,
+    fsync_dir,
+    output_dir,
+    output_file,
+    pending_file,
+    remove_tree,
+    staging_dir,
+)
 from ocitool._io.tarwriter import TarWriter, sorted_members
 from ocitool.errors import DigestMismatchError, InvalidDocumentError, NotAnImageError
 from ocitool.model import mediatypes as mt
@@ -83,31 +91,6 @@ def _parent(path: str) -> str:
     return parent
 
 
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write ``path`` through a temp file in its directory: fsync, rename."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.tmp-", dir=directory)
-    try:
-        os.fchmod(fd, 0o644 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _copy_verified(
     src: IO[bytes], dst: IO[bytes], digest: Digest, size: int, *, where: str, progress: Progress | None
 ) -> None:
@@ -140,18 +123,18 @@ class LayoutWriter(ABC):
     path: str
     staging_dir: str
 
-    def new_temp(self) -> tuple[IO[bytes], str]:
-        """A new temporary file (open for writing) in the staging directory, and its path."""
-        fd, tmp = tempfile.mkstemp(prefix="blob-", dir=self.staging_dir)
-        return os.fdopen(fd, "wb"), tmp
+    def new_temp(self) -> OutputFile:
+        """A new pending file in the staging directory: write its ``file`` (without closing it),
+        then hand it to :meth:`put_staged`, or ``discard()`` it."""
+        return pending_file(self.staging_dir)
 
     @abstractmethod
     def has(self, digest: Digest) -> bool:
         """Whether the blob was put already."""
 
     @abstractmethod
-    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
-        """Take ownership of a complete temp file (from :meth:`new_temp`) holding the blob."""
+    def put_staged(self, digest: Digest, size: int, staged: OutputFile) -> None:
+        """Take ownership of a complete pending file (from :meth:`new_temp`) holding the blob."""
 
     @abstractmethod
     def put_copy(
@@ -163,10 +146,13 @@ class LayoutWriter(ABC):
         """Add a small blob held in memory (a manifest, config or index)."""
         digest = digest_bytes(data)
         if not self.has(digest):
-            out, tmp = self.new_temp()
-            with out:
-                out.write(data)
-            self.put_staged(digest, len(data), tmp)
+            staged = self.new_temp()
+            try:
+                staged.file.write(data)
+                self.put_staged(digest, len(data), staged)
+            except BaseException:
+                staged.discard()
+                raise
         return digest
 
     @abstractmethod
@@ -194,7 +180,7 @@ class OCIDirWriter(LayoutWriter):
         self._existing = os.path.isdir(path)
         self._lock = threading.Lock()
         self._present: set[Digest] = set()
-        self._file_mode = 0o644 & ~_umask()
+        self._output: OutputDir | None = None
         if os.path.exists(path) and not self._existing:
             raise NotAnImageError(path, "exists and is not a directory")
         if self._existing:
@@ -205,13 +191,16 @@ class OCIDirWriter(LayoutWriter):
                 self._unlock()
                 raise NotAnImageError(path, "exists, is not empty, and is not an OCI layout")
             self.root = path
-            self.staging_dir = tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=path)
+            self.staging_dir = staging_dir(path, prefix=_STAGING_PREFIX)
         else:
-            parent = _parent(path)
-            self.root = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
-            os.chmod(self.root, 0o755 & ~_umask())
-            self.staging_dir = os.path.join(self.root, ".staging")
-            os.mkdir(self.staging_dir)
+            _parent(path)
+            self._output = output_dir(path)
+            self.root = self._output.name
+            try:
+                self.staging_dir = staging_dir(self.root)
+            except BaseException:
+                self._output.discard()
+                raise
 
     def _final(self, digest: Digest) -> str:
         return os.path.join(self.root, blob_name(digest))
@@ -222,13 +211,10 @@ class OCIDirWriter(LayoutWriter):
                 return True
         return self._existing and os.path.exists(self._final(digest))
 
-    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
+    def put_staged(self, digest: Digest, size: int, staged: OutputFile) -> None:
         final = self._final(digest)
         os.makedirs(os.path.dirname(final), mode=0o755, exist_ok=True)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp, self._file_mode)
-        os.replace(tmp, final)
+        staged.commit(final, sync_dir=False)  # blob directories are fsynced once, by commit()
         with self._lock:
             self._present.add(digest)
 
@@ -237,37 +223,41 @@ class OCIDirWriter(LayoutWriter):
     ) -> None:
         if self.has(digest):
             return
-        out, tmp = self.new_temp()
-        with out, opener() as src:
-            _copy_verified(src, out, digest, size, where=where, progress=progress)
-        self.put_staged(digest, size, tmp)
+        staged = self.new_temp()
+        try:
+            with opener() as src:
+                _copy_verified(src, staged.file, digest, size, where=where, progress=progress)
+            self.put_staged(digest, size, staged)
+        except BaseException:
+            staged.discard()
+            raise
 
     def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
-        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        remove_tree(self.staging_dir)
         blobs_dir = os.path.join(self.root, "blobs")
         if os.path.isdir(blobs_dir):
             for sub in (blobs_dir, *(os.path.join(blobs_dir, a) for a in os.listdir(blobs_dir))):
                 if os.path.isdir(sub):
-                    _fsync_dir(sub)
+                    fsync_dir(sub)
         layout_file = os.path.join(self.root, "oci-layout")
         if not os.path.exists(layout_file):
-            _write_atomic(layout_file, OCI_LAYOUT_FILE)
+            atomic_write(layout_file, OCI_LAYOUT_FILE, mode=0o644)
         for name, data in (extra or {}).items():
-            _write_atomic(os.path.join(self.root, name), data)
+            atomic_write(os.path.join(self.root, name), data, mode=0o644)
         index_path = os.path.join(self.root, "index.json")
         if self._existing and os.path.exists(index_path):
             manifests = _merge_index(index_path, manifests)
-        _write_atomic(index_path, index_json(manifests))
-        _fsync_dir(self.root)
-        if not self._existing:
-            os.rename(self.root, self.path)
-            _fsync_dir(os.path.dirname(os.path.abspath(self.path)))
+        atomic_write(index_path, index_json(manifests), mode=0o644)
+        if self._output is not None:
+            self._output.commit()  # fsyncs the layout, renames it into place, fsyncs the parent
+        else:
+            fsync_dir(self.root)
         self._unlock()
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging_dir, ignore_errors=True)
-        if not self._existing:
-            shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.staging_dir)
+        if self._output is not None:
+            self._output.discard()
         self._unlock()
 
     def _unlock(self) -> None:
@@ -304,7 +294,7 @@ class TarLayoutWriter(LayoutWriter):
         parent = _parent(path)
         if os.path.isdir(path):
             raise NotAnImageError(path, "is a directory; an archive destination must be a file")
-        self.staging_dir = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.tmp-", dir=parent)
+        self.staging_dir = staging_dir(parent)
         self.blobs: dict[Digest, _Blob] = {}
         self._lock = threading.Lock()
         self.progress: Progress | None = None
@@ -313,12 +303,13 @@ class TarLayoutWriter(LayoutWriter):
         with self._lock:
             return digest in self.blobs
 
-    def put_staged(self, digest: Digest, size: int, tmp: str) -> None:
+    def put_staged(self, digest: Digest, size: int, staged: OutputFile) -> None:
+        staged.close()  # read back by write_archive; removed with the staging directory
         with self._lock:
             if digest in self.blobs:
-                os.unlink(tmp)
+                staged.discard()
                 return
-            self.blobs[digest] = _Blob(size, staged=tmp)
+            self.blobs[digest] = _Blob(size, staged=staged.name)
 
     def put_copy(
         self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
@@ -337,10 +328,8 @@ class TarLayoutWriter(LayoutWriter):
             parts = name.split("/")[:-1]
             for i in range(1, len(parts) + 1):
                 names.setdefault("/".join(parts[:i]) + "/", None)
-        parent = os.path.dirname(os.path.abspath(self.path))
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.tmp-", dir=parent)
         try:
-            with os.fdopen(fd, "wb") as raw:
+            with output_file(self.path) as raw:
                 tar = TarWriter(raw)
                 for name in sorted_members(names):
                     value = names[name]
@@ -365,17 +354,8 @@ class TarLayoutWriter(LayoutWriter):
                                     progress=self.progress,
                                 )
                 tar.finish()
-                raw.flush()
-                os.fsync(raw.fileno())
-            os.chmod(tmp, 0o644 & ~_umask())
-            os.replace(tmp, self.path)
-            _fsync_dir(parent)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
         finally:
-            shutil.rmtree(self.staging_dir, ignore_errors=True)
+            remove_tree(self.staging_dir)
 
     def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
         members: dict[str, bytes | Digest] = {blob_name(d): d for d in self.blobs}
@@ -385,13 +365,7 @@ class TarLayoutWriter(LayoutWriter):
         self.write_archive(members)
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        remove_tree(self.staging_dir)
 
 
 OCIArchiveWriter = TarLayoutWriter
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
