@@ -88,4 +88,4 @@ def test_linear_time_where_backtracking_explodes() -> None:
     assert not go_compile(expr).match_string("a" * 5000)
     assert not go_compile("^(a|aa)*c$").match_string("a" * 5000)
     assert go_compile("^(a|aa)*$").match_string("a" * 5000)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 20  # backtracking would take hours

@@ -386,14 +386,15 @@ class BuildContext(_Source):
 
     def _lstat(self, key: str) -> str | None:
         """The type of ``key`` (``None`` when absent); ENOTDIR under a non-directory."""
-        parts = key.split("/")
-        for i in range(1, len(parts)):
-            kind = self._kind.get("/".join(parts[:i]))
-            if kind is None:
-                return None
-            if kind != "5":
-                raise _ScopeError("not-a-directory", f"lstat {key}: not a directory")
-        return self._kind.get(key)
+        kind = self._kind.get(key)
+        if kind is not None:
+            return kind  # the tree holds entries only under directories
+        parent = posixpath.dirname(key)
+        while parent and parent not in self._kind:
+            parent = posixpath.dirname(parent)
+        if parent and self._kind[parent] != "5":
+            raise _ScopeError("not-a-directory", f"lstat {key}: not a directory")
+        return None
 
     def _readlink(self, key: str) -> str:
         return self._target[key]

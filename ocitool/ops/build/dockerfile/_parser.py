@@ -289,7 +289,7 @@ _JSON_TOKEN: Final = re.compile(
     r'|(?P<string>"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")'
     r"|(?P<scalar>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))"
 )
-_MAX_JSON_DEPTH: Final = 10000  # encoding/json's maxNestingDepth
+_GO_JSON_NESTING: Final = 10000  # encoding/json's maxNestingDepth
 
 
 def _valid_json_value(text: str) -> bool:
@@ -309,7 +309,7 @@ def _valid_json_value(text: str) -> bool:
                 stack.pop()
             elif kind == "open":
                 stack.append(m.group(kind))
-                if len(stack) > _MAX_JSON_DEPTH:
+                if len(stack) > _GO_JSON_NESTING:
                     return False
                 expect = "first" if m.group(kind) == "[" else "firstkey"
                 continue

@@ -22,7 +22,7 @@ from ocitool.ops.build.contexthash import (
     hash_strings,
     tarsum_header,
 )
-from tests.build._contexts import make_context
+from tests.builder._contexts import make_context
 
 
 @pytest.mark.parametrize(

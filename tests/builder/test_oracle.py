@@ -29,9 +29,11 @@ from ocitool.ops.build import dockerignore
 from ocitool.ops.build.contexthash import BuildContext, StageSource
 from ocitool.ops.build.dockerfile import parse
 from ocitool.ops.build.evaluate import Evaluation, evaluate
-from tests.build._contexts import Entry, make_context, small_tar
+from tests.builder._contexts import Entry, make_context, small_tar
 
-pytestmark = pytest.mark.peers
+# The oracle is Docker 20.10's classic builder fed by the docker 28 CLI, whose context tar
+# (no file type bits in modes, moby >= 23) the hashes depend on.
+ORACLE = pytest.mark.oracle("docker", "docker-cli")
 
 TAG = "ocitool-test-dfile"
 
@@ -364,8 +366,10 @@ def _context(case: Case, tmp_path: Path) -> Path:
     return ctx
 
 
+@ORACLE
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_history_and_config_match_docker(name: str, tmp_path: Path, docker: DockerDaemon) -> None:
+def test_history_and_config_match_docker(name: str, tmp_path: Path, docker_cli: DockerDaemon) -> None:
+    docker = docker_cli
     case = CASES[name]
     ctx = _context(case, tmp_path)
     tag = f"{TAG}/{name}:latest"
@@ -441,8 +445,10 @@ REFUSED: dict[str, tuple[str, list[Entry], bool]] = {
 }
 
 
+@ORACLE
 @pytest.mark.parametrize("name", sorted(REFUSED))
-def test_refusals_match_docker(name: str, tmp_path: Path, docker: DockerDaemon) -> None:
+def test_refusals_match_docker(name: str, tmp_path: Path, docker_cli: DockerDaemon) -> None:
+    docker = docker_cli
     text, files, with_line = REFUSED[name]
     case = Case(dockerfile=text, files=files)
     ctx = _context(case, tmp_path)
@@ -523,8 +529,10 @@ def _unpack_saved_image(docker: DockerDaemon, ref: str, dest: Path) -> Path:
     return dest
 
 
-def test_copy_from_a_stage_matches_docker(tmp_path: Path, docker: DockerDaemon) -> None:
+@ORACLE
+def test_copy_from_a_stage_matches_docker(tmp_path: Path, docker_cli: DockerDaemon) -> None:
     """COPY --from hashes the stage's own files: type bits, real owners and their names."""
+    docker = docker_cli
     ctx = _context(COPY_FROM, tmp_path)
     with _removing_new_images(docker):
         code, output = _docker_build(docker, COPY_FROM, ctx, f"{TAG}/copy-from:latest")

@@ -28,7 +28,7 @@ from ocitool.ops.build.dockerfile.instructions import (
     StopSignal,
     Volume,
 )
-from tests.build._buildkit import buildkit_files, cases
+from tests.builder._buildkit import buildkit_files, cases
 
 POSITIVE = cases("parser/testfiles")
 NEGATIVE = cases("parser/testfiles-negative")

@@ -21,7 +21,7 @@ from ocitool.ops.build.evaluate import (
     exposed_ports,
     parse_signal,
 )
-from tests.build._contexts import make_context
+from tests.builder._contexts import make_context
 
 
 def _eval(text: str, **kwargs: object):  # type: ignore[no-untyped-def]

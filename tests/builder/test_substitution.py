@@ -8,7 +8,7 @@ import pytest
 from ocitool.errors import DockerfileSyntaxError
 from ocitool.ops.build.buildargs import BuildArgs
 from ocitool.ops.build.shell import MAX_NESTING, Lex, build_envs
-from tests.build._buildkit import buildkit_files
+from tests.builder._buildkit import buildkit_files
 
 
 def _env_var_cases() -> list[tuple[int, str, str]]:
