@@ -324,7 +324,7 @@ class BuildContext(_Source):
     the tree it extracted (minus the build files ``.dockerignore`` made it delete).
 
     ``entries`` are in tar order; ``label`` names the context in errors. Lookups never touch
-    the file system: :meth:`source_hash` and :meth:`copy_hash` answer from the tree.
+    the file system: :meth:`source_hashes` and :meth:`copy_hash` answer from the tree.
     """
 
     def __init__(

@@ -25,9 +25,14 @@ What it reproduces (moby 20.10 ``builder/dockerfile``: ``builder.go``, ``evaluat
   exposed port ``nat.ParsePortSpec`` refuses, a reused stage name, several ``COPY`` sources to a
   destination without a trailing ``/``, a ``COPY`` source missing from the context.
 
+Each step's ``container_config`` is the config the daemon merged into the step's container
+(moby's ``daemon.merge`` with the parent image's config: an empty ``Labels`` becomes ``{}``, a
+nil ``Entrypoint`` the parent's), and the zero fields of a new healthcheck are filled from the
+parent's, as the builder's state shares that struct with the container's config.
+
 Not known without a file system: whether ``WORKDIR`` made a layer (it does when the directory
 is new), and the image IDs (``config.Image``). ``COPY --from`` needs the stage's files: pass
-``from_source``.
+``from_source`` (a :class:`~ocitool.ops.build.contexthash.StageSource` over them).
 """
 
 from __future__ import annotations
