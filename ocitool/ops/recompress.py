@@ -37,7 +37,7 @@ from typing import IO, Any, Final
 import zstandard
 
 from ocitool._io.files import read_full
-from ocitool.compression import Compression
+from ocitool.compression import DEFAULT_LEVELS, Compression, gzip_implementation
 from ocitool.model.digest import Digest, Digester
 
 _isal_zlib: Any
@@ -48,14 +48,12 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "ANNOTATION_COMPRESSOR",
-    "DEFAULT_LEVELS",
     "Codec",
     "RecompressResult",
     "recompress",
 ]
 
 ANNOTATION_COMPRESSOR: Final = "io.github.ocitool.compressor"
-DEFAULT_LEVELS: Final = {Compression.GZIP: 6, Compression.ZSTD: 3, Compression.NONE: 0}
 _LEVEL_RANGE: Final = {Compression.GZIP: (1, 9), Compression.ZSTD: (1, 19), Compression.NONE: (0, 0)}
 _CHUNK: Final = 1 << 20
 _GZ_BLOCK: Final = 1 << 20
@@ -91,18 +89,11 @@ class Codec:
     def compressor(self) -> str:
         """The implementation and its level, as recorded in annotations (``isal:3``, ``zstd:3``)."""
         if self.compression is Compression.GZIP:
-            impl, level = _gzip_impl(self.effective_level)
+            impl, level = gzip_implementation(self.effective_level)
             return f"{impl}:{level}"
         if self.compression is Compression.ZSTD:
             return f"zstd:{self.effective_level}"
         return "none"
-
-
-def _gzip_impl(level: int) -> tuple[str, int]:
-    """The deflate implementation and its level for gzip ``level`` (see the module docstring)."""
-    if _isal_zlib is not None and level <= 6:
-        return "isal", 1 if level <= 1 else 2 if level <= 3 else 3
-    return "zlib", level
 
 
 def _incompressible(block: bytes) -> bool:
@@ -169,7 +160,7 @@ def recompress(
     comp = codec.compression
     level = codec.effective_level
     if comp is Compression.GZIP:
-        impl, impl_level = _gzip_impl(level)
+        impl, impl_level = gzip_implementation(level)
         sink.write(_GZIP_HEADER)
         crc = 0
         pending: collections.deque[Future[bytes] | bytes] = collections.deque()
