@@ -95,8 +95,9 @@ _MAGIC: Final = (
 SNIFF_SIZE: Final = 6
 
 
-# Default compression levels when writing layers (see ocitool.ops.recompress).
-DEFAULT_LEVELS: Final = {Compression.GZIP: 6, Compression.ZSTD: 3, Compression.NONE: 0}
+# Default compression levels when writing layers (see ocitool.ops.recompress). gzip 1: with
+# ISA-L, level 1 is the fastest and stays within 1.1x of skopeo's output size (docs/benchmarks.md).
+DEFAULT_LEVELS: Final = {Compression.GZIP: 1, Compression.ZSTD: 3, Compression.NONE: 0}
 
 
 def gzip_implementation(level: int) -> tuple[str, int]:
@@ -109,7 +110,7 @@ def gzip_implementation(level: int) -> tuple[str, int]:
 
 def compressors() -> str:
     """What writes compressed layers here, and at which default levels, for ``--version``:
-    ``gzip: isal, default level 6 -> isal 3; zstd level 3``. Digests of recompressed layers are
+    ``gzip: isal, default level 1 -> isal 1; zstd level 3``. Digests of recompressed layers are
     reproducible for the same implementation and level."""
     gzip_default = DEFAULT_LEVELS[Compression.GZIP]
     impl, level = gzip_implementation(gzip_default)

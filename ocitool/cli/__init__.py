@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
@@ -135,6 +134,8 @@ def main(
         return EXIT_ERROR
     except Exception as exc:  # the promise is: never a traceback for users
         if os.environ.get("OCITOOL_DEBUG"):
+            import traceback  # only here: it loads tokenize and linecache, 3 ms on every start-up
+
             traceback.print_exc(file=err)
         err.write(f"Error: internal error: {type(exc).__name__}: {exc} (set OCITOOL_DEBUG=1 for details)\n")
         return EXIT_ERROR
