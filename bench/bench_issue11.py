@@ -117,6 +117,35 @@ def build_big(
     return _save(out.parent, diff_ids, paths, "bench/big:latest")
 
 
+def build_scaled(work: Path, total_mb: int, layers: int) -> Path:
+    """A docker save of ``layers`` equal layers, ``total_mb`` MB in all, each half compressible
+    text and half random files of 256 KiB (for the scale rows)."""
+    out = work / f"scaled-{total_mb}mb-{layers}l" / "docker.tar"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(total_mb * 1000 + layers)
+    per_layer = total_mb * 1_000_000 // layers
+    paths = [out.parent / f"layer{i}.tar" for i in range(layers)]
+
+    def fill(i: int) -> Any:
+        def run(tar: tarfile.TarFile) -> None:
+            left, j = per_layer, 0
+            while left > 0:
+                size = min(left, 256 << 10)
+                info = tarfile.TarInfo(f"data/l{i}/f{j:06d}")
+                info.size = size
+                data: Any = io.BytesIO(rng.randbytes(size)) if j % 2 else _TextReader(size, rng)
+                tar.addfile(info, data)
+                left -= size
+                j += 1
+
+        return run
+
+    diff_ids = [_layer(p, fill(i)) for i, p in enumerate(paths)]
+    return _save(out.parent, diff_ids, paths, "bench/scaled:latest")
+
+
 def build_many(work: Path, count: int) -> Path:
     """A docker archive of ``count`` images sharing one small layer (``count`` = 1: tiny.tar)."""
     out = work / f"many-{count}.tar"
@@ -220,7 +249,9 @@ def main() -> None:
     ap.add_argument("--venv", type=Path, required=True)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--work", type=Path, default=Path("/tmp/ocitool-bench11"))
-    ap.add_argument("--rows", default="startup,convert,verify,manifests,images")
+    ap.add_argument("--rows", default="startup,convert,verify,manifests,images,scale")
+    ap.add_argument("--scale-sizes", default="100,500", help="MB of layers for the size scale (up to 2000)")
+    ap.add_argument("--scale-layers", default="1,20,200", help="layer counts at 100 MB")
     args = ap.parse_args()
     rows = set(args.rows.split(","))
     work: Path = args.work
@@ -231,6 +262,8 @@ def main() -> None:
     print(
         "| work | ocitool | peer | ratio | ocitool peak RSS | goal | notes |\n|---|---|---|---|---|---|---|"
     )
+    loop = work / "the_loop.py"
+    loop.write_text(THE_LOOP)
     tiny = build_many(work, 1)
     if "startup" in rows:
         cmds = {
@@ -275,8 +308,6 @@ def main() -> None:
             subprocess.run(
                 [b.ocitool, "convert", f"docker-archive:{big}", f"oci:{layout}:big"], check=True, env=b.env
             )
-        loop = work / "the_loop.py"
-        loop.write_text(THE_LOOP)
         r = b.best(
             {
                 "ocitool": [b.ocitool, "verify", f"oci:{layout}"],
@@ -319,6 +350,47 @@ def main() -> None:
                 r["pass"],
                 "<= 0.5 s at 1,000",
             )
+    if "scale" in rows and skopeo:
+        cases = [(int(mb), 1) for mb in args.scale_sizes.split(",")]
+        cases += [(100, int(n)) for n in args.scale_layers.split(",") if (100, int(n)) not in cases]
+        scale_outs = {"ocitool": work / "scale-ocitool", "skopeo": work / "scale-skopeo"}
+
+        def clean_scale(name: str) -> None:
+            shutil.rmtree(scale_outs[name], ignore_errors=True)
+
+        for mb, n in cases:
+            archive = build_scaled(work, mb, n)
+            outs = scale_outs
+
+            r = b.best(
+                {
+                    "ocitool": [
+                        b.ocitool,
+                        "convert",
+                        f"docker-archive:{archive}",
+                        f"oci:{outs['ocitool']}:s",
+                    ],
+                    "skopeo": [skopeo, "copy", "-q", f"docker-archive:{archive}", f"oci:{outs['skopeo']}:s"],
+                },
+                prepare=clean_scale,
+                runs=1,
+            )
+            b.row(
+                f"scale: convert {mb} MB in {n} layer(s)",
+                r["ocitool"],
+                "skopeo copy",
+                r["skopeo"],
+                "RSS flat",
+                size_vs_skopeo=f"{du(outs['ocitool']) / du(outs['skopeo']):.3f}",
+            )
+            v = b.best(
+                {
+                    "ocitool": [b.ocitool, "verify", f"oci:{outs['ocitool']}"],
+                    "loop": [b.python, str(work / "the_loop.py"), str(outs["ocitool"] / "blobs" / "sha256")],
+                },
+                runs=1,
+            )
+            b.row(f"scale: verify {mb} MB in {n} layer(s)", v["ocitool"], "the loop", v["loop"], "RSS flat")
     print(f"load average after: {os.getloadavg()}")
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
