@@ -42,6 +42,8 @@ from ocitool.model.digest import Digest, Digester
 __all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
 
 _CHUNK: Final = 1 << 20
+# Compressed blobs at least this large are read and hashed in a thread of their own.
+_THREADED_MIN: Final = 8 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +112,14 @@ class _HashingReader(io.RawIOBase):
     and hands it over through a bounded queue (memory: a few chunks), so reading and hashing the
     stored bytes overlap decompressing and hashing them on the other core (hashlib and the
     codecs release the GIL). Bytes after the compressed stream are hashed too. A read error is
-    raised to the consumer where it reads (or in :meth:`drain`), as a direct read would.
+    raised to the consumer where it reads (or in :meth:`drain`), as a direct read would. With
+    ``threaded`` False (small blobs, where a thread costs more than it saves) the consumer
+    reads and hashes itself.
     """
 
     _DEPTH: Final = 4
 
-    def __init__(self, raw: IO[bytes], digester: Digester) -> None:
+    def __init__(self, raw: IO[bytes], digester: Digester, *, threaded: bool = True) -> None:
         super().__init__()
         self._raw = raw
         self._digester = digester
@@ -123,8 +127,20 @@ class _HashingReader(io.RawIOBase):
         self._stop = threading.Event()
         self._pending = memoryview(b"")
         self._done = False
-        self._thread = threading.Thread(target=self._produce, name="ocitool-verify-read", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._produce, name="ocitool-verify-read", daemon=True)
+            self._thread.start()
+
+    def _next(self) -> bytes | BaseException:
+        if self._thread is not None:
+            return self._queue.get()
+        try:
+            item = self._raw.read(_CHUNK)
+        except Exception as exc:
+            return exc
+        self._digester.update(item)
+        return item
 
     def _produce(self) -> None:
         item: bytes | BaseException
@@ -153,7 +169,7 @@ class _HashingReader(io.RawIOBase):
         if not self._pending:
             if self._done:
                 return 0
-            item = self._queue.get()
+            item = self._next()
             if isinstance(item, BaseException):
                 self._done = True
                 raise item
@@ -170,7 +186,7 @@ class _HashingReader(io.RawIOBase):
         """Consume what the decompressor left (trailing bytes still count for the blob)."""
         self._pending = memoryview(b"")
         while not self._done:
-            item = self._queue.get()
+            item = self._next()
             if isinstance(item, BaseException):
                 self._done = True
                 raise item
@@ -179,7 +195,8 @@ class _HashingReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._stop.set()
-            self._thread.join()
+            if self._thread is not None:
+                self._thread.join()
             self._raw.close()
         super().close()
 
@@ -208,7 +225,7 @@ def _run_job(job: _Job) -> list[Problem]:
             if layer is None or layer.compression is Compression.NONE:
                 _hash_all(raw, stored)
             else:
-                tee = _HashingReader(raw, stored)
+                tee = _HashingReader(raw, stored, threaded=job.size >= _THREADED_MIN)
                 try:
                     diff_hasher = layer.diff_id.hasher()
                     try:
