@@ -15,7 +15,9 @@ under ``--work`` (kept between runs):
 Rows (each the best wall time of ``--runs``; peers and ocitool alternate in the same run):
 convert vs ``skopeo copy``, verify vs the loop (one thread reads each blob, hashes it,
 isal-decompresses it and hashes the result), ``manifests`` repeated vs ``skopeo inspect``,
-start-up vs a bare ``python -c pass``, and ``images`` of archives of 1 to 1,000 images.
+start-up vs a bare ``python -c pass``, ``images`` of archives of 1 to 1,000 images, and scale
+rows (``--scale-sizes`` MB in one layer, ``--scale-layers`` layers of 100 MB in all): convert vs
+skopeo and verify vs the loop, peak RSS each.
 Prints a Markdown table with ratios and writes ``bench/results/issue11.json``.
 """
 
@@ -38,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench._measure import measure  # noqa: E402
-from bench.bench_convert import _save, _sha256, _system_files, _TextReader  # noqa: E402
+from bench.bench_convert import _save, _sha256, _system_files, _TextReader, add_text_files  # noqa: E402
 
 THE_LOOP = """
 import hashlib, os, sys
@@ -103,15 +105,7 @@ def build_big(
             tar.addfile(info, io.BytesIO(rng.randbytes(info.size)))
 
     def texts(tar: tarfile.TarFile) -> None:
-        left, j = text, 0
-        while left > 0:
-            size = min(left, rng.randint(64 << 10, 2 << 20))
-            info = tarfile.TarInfo(f"usr/share/doc/text/file{j:05d}.txt")
-            info.size = size
-            info.mode = 0o644
-            tar.addfile(info, _TextReader(size, rng))  # type: ignore[arg-type]
-            left -= size
-            j += 1
+        add_text_files(tar, "usr/share/doc/text", text, rng)
 
     diff_ids = [_layer(p, f) for p, f in zip(paths, (rootfs, randoms, texts), strict=True)]
     return _save(out.parent, diff_ids, paths, "bench/big:latest")
