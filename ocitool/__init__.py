@@ -27,6 +27,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+# The release, read by setuptools at build time ([tool.setuptools.dynamic] in pyproject.toml) and
+# by ``ocitool --version``: a literal, so start-up never calls importlib.metadata.
+__version__ = "0.1.0"
+
 from ocitool.errors import (
     AmbiguousImageError,
     BlobNotFoundError,

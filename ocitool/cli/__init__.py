@@ -102,7 +102,7 @@ def main(
         parser = _build_parser(_command_modules(arguments))
         args = parser.parse_args(arguments)
         if args.version:
-            from ocitool._version import __version__
+            from ocitool import __version__
             from ocitool.compression import compressors
 
             out.write(f"ocitool {__version__} ({compressors()})\n")
@@ -144,8 +144,6 @@ def main(
 def _compressor_debug_line() -> str:
     """Which libraries compress, with versions: a digest difference between two machines is
     explained by this line (OCITOOL_DEBUG)."""
-    import platform
-
     import zstandard
 
     try:
@@ -158,7 +156,7 @@ def _compressor_debug_line() -> str:
         gzip_lib = f"zlib {zlib.ZLIB_RUNTIME_VERSION} (isal not installed: slower, different gzip bytes)"
     return (
         f"debug: gzip via {gzip_lib}; zstd via zstandard {zstandard.__version__}; "
-        f"python {platform.python_version()} {platform.machine()}\n"
+        f"python {sys.version.split()[0]}\n"
     )
 
 
