@@ -44,8 +44,9 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("inspect", "images", "history", "manifests", "config", "manifest"), "commands"),
     **dict.fromkeys(("verify", "validate", "unpack", "export"), "checks"),
-    "convert": "convert",
+    **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
+    "referrers": "referrers",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -87,6 +88,7 @@ def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)
+    importlib.import_module("ocitool.cli.registry").extend(sub)
     return parser
 
 
