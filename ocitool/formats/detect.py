@@ -23,6 +23,7 @@ from ocitool.formats.dir.read import SkopeoDirSource, is_skopeo_dir
 from ocitool.formats.docker.read import DockerArchiveSource, is_docker_archive
 from ocitool.formats.oci.read import OCILayoutSource, is_oci_layout
 from ocitool.formats.registry.read import open_registry_source
+from ocitool.formats.registry.reference import TRANSPORT_PREFIX
 from ocitool.image.source import Source
 
 __all__ = ["REGISTRY_TRANSPORT", "TRANSPORTS", "SourceLike", "SourceSpec", "open_source", "parse_source"]
@@ -55,7 +56,7 @@ def parse_source(text: SourceLike) -> SourceSpec:
     if not isinstance(text, str):
         return SourceSpec("", os.fspath(text))
     transport, sep, rest = text.partition(":")
-    if transport == REGISTRY_TRANSPORT and rest.startswith("//"):
+    if text.startswith(TRANSPORT_PREFIX):
         # docker://HOST/REPO[:TAG|@DIGEST]: the whole reference names the image
         return SourceSpec(REGISTRY_TRANSPORT, text)
     if sep and transport in TRANSPORTS:

@@ -17,6 +17,7 @@ from ocitool.formats.registry.read import RegistryOptions, RegistrySource, open_
 from ocitool.model import mediatypes as mt
 from ocitool.model.platform import Platform
 from ocitool.ops.convert import convert
+from tests import peers
 from tests.peers import FIXTURES, skopeo
 from tests.registry import content, servers
 from tests.registry.servers import Fault
@@ -197,8 +198,9 @@ def test_503_and_a_cut_blob_are_retried(
     out = tmp_path / "out"
     convert(f"docker://{fault_proxy.host}/transport/retried:v1", f"oci:{out}")
     code, text, err = cli("verify", f"oci:{out}")
-    assert code == 0, err
+    assert code == 0 and text.endswith("OK\n"), err
     assert "fault 503" in fault_proxy.outcomes("GET", r"/manifests/")
+    assert "cut" in fault_proxy.outcomes("GET", r"/blobs/sha256:")
 
 
 def test_an_unreachable_registry_is_reported_without_the_password(tmp_path: Path) -> None:
@@ -264,3 +266,22 @@ def test_referrers_of_a_layout_image(tmp_path: Path) -> None:
 
 def _amd64() -> Platform:
     return Platform.parse("linux/amd64")
+
+
+@pytest.mark.oracle("docker")
+def test_the_docker_daemon_pulls_what_ocitool_pushed(
+    registry: servers.Registry, docker: peers.DockerDaemon
+) -> None:
+    # docker treats 127.0.0.0/8 registries as insecure by default: plain http, no flag needed
+    name = f"{registry.host}/transport/daemon:v1"
+    convert(f"docker-archive:{SINGLE_TAR}", f"docker://{name}")
+    with open_source(f"docker://{name}") as src:
+        image_id = str(src.entries[0].images()[0].id)
+        digest = str(src.entries[0].descriptor.digest)
+    docker.run("pull", name)
+    try:
+        theirs = json.loads(docker.run("image", "inspect", name).stdout)[0]
+        assert theirs["Id"] == image_id
+        assert f"{registry.host}/transport/daemon@{digest}" in theirs["RepoDigests"]
+    finally:
+        docker.run("rmi", "-f", name, check=False)
