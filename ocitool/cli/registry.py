@@ -17,7 +17,7 @@ from ocitool.formats.registry.auth import parse_creds
 from ocitool.formats.registry.read import RegistryOptions, using_registry_options
 from ocitool.formats.registry.reference import TRANSPORT_PREFIX
 
-__all__ = ["READ_COMMANDS", "add_flags", "extend", "options"]
+__all__ = ["READ_COMMANDS", "add_flags", "bool_flag", "extend", "options"]
 
 # The commands whose SOURCE may be a registry reference.
 READ_COMMANDS = (
@@ -39,7 +39,8 @@ READ_COMMANDS = (
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
 
-def _bool(value: str) -> bool:
+def bool_flag(value: str) -> bool:
+    """A flag's BOOL value as Go's flag package reads the common spellings."""
     if value.lower() in ("true", "1", "yes"):
         return True
     if value.lower() in ("false", "0", "no"):
@@ -57,7 +58,7 @@ def add_flags(p: Any, *, sides: bool = False) -> None:
         g.add_argument(f"--{prefix}creds", metavar="USER:PASS", help=f"credentials{side}")
         g.add_argument(
             f"--{prefix}tls-verify",
-            type=_bool,
+            type=bool_flag,
             nargs="?",
             const=True,
             metavar="BOOL",

@@ -176,9 +176,7 @@ class RegistryWriter(LayoutWriter):
         def push_config(digest: Digest) -> None:
             if not self.has_pushed(digest):
                 data = self._documents[digest]
-                self.client.push_blob(
-                    self.repository, digest, len(data), data, mount_from=self.mount_from
-                )
+                self.client.push_blob(self.repository, digest, len(data), data, mount_from=self.mount_from)
                 self._done(digest)
 
         map_bounded(push_config, list(dict.fromkeys(configs)), limit=self.concurrency)
