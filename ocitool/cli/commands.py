@@ -18,8 +18,7 @@ from typing import Any, TextIO
 from ocitool._go import json as _gojson
 from ocitool._go.template import TemplateError
 from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoStruct, go_generic
-from ocitool.cli import render
-from ocitool.cli.registry import bool_flag
+from ocitool.cli import bool_flag, render
 from ocitool.cli.render import Template, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary

@@ -12,8 +12,7 @@ import threading
 import time
 from typing import Any, TextIO
 
-from ocitool.cli import EXIT_OK, UsageError
-from ocitool.cli import registry as registry_flags
+from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
 from ocitool.ops.convert import ConvertProgress, convert
@@ -90,8 +89,8 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             legacy_docker=args.format == "docker-legacy",
             workers=args.workers,
             progress=bar,
-            src_registry=registry_flags.options(args, "src"),
-            dest_registry=registry_flags.options(args, "dest"),
+            src_registry=registry_options(args, "src"),
+            dest_registry=registry_options(args, "dest"),
         )
     finally:
         if bar is not None:
@@ -154,7 +153,7 @@ def _add(sub: Any, name: str) -> None:
         "--workers", type=_positive, help="layers processed at once (default: the available cores)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no output")
-    registry_flags.add_flags(p, sides=True)
+    add_registry_flags(p, sides=True)
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("destination", metavar="DESTINATION")
     p.set_defaults(handler=_cmd_convert)
