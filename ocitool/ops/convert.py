@@ -640,6 +640,14 @@ def convert(
                 items[0].names = [_Name(ref_name=dest.ref)]
             else:
                 items[0].names = [_name_from_tag(t) for t in override]
+        if dest.transport == REGISTRY_TRANSPORT:
+            # one image or index per reference, named by it; refused before anything is pushed
+            if len(items) != 1:
+                raise InvalidReferenceError(
+                    dest.path, f"a registry reference names one image; the source selects {len(items)}"
+                )
+            ref = parse_registry_reference(dest.path)
+            items[0].names = [_name_from_tag(f"{ref.name}:{ref.tag}")] if ref.tag else []
         writer = _writer(dest, legacy_docker=legacy_docker, source=source, registry=dest_registry)
         with writer:
             conv = _Converter(

@@ -285,3 +285,17 @@ def test_the_docker_daemon_pulls_what_ocitool_pushed(
         assert f"{registry.host}/transport/daemon@{digest}" in theirs["RepoDigests"]
     finally:
         docker.run("rmi", "-f", name, check=False)
+
+
+def test_convert_to_a_registry_names_the_pushed_reference_and_takes_one_image(
+    registry: servers.Registry,
+) -> None:
+    ref = f"docker://{registry.host}/transport/named:v3"
+    code, out, err = cli("convert", f"docker-archive:{SINGLE_TAR}", ref)
+    assert code == 0, err
+    digest, name = out.split()
+    assert name == f"{registry.host}/transport/named:v3"
+    with open_source(ref) as src:
+        assert str(src.entries[0].descriptor.digest) == digest
+    code, _, err = cli("convert", f"docker-archive:{FIXTURES / 'docker' / 'two-images.tar'}", ref)
+    assert code == 1 and "names one image; the source selects 2" in err
