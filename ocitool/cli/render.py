@@ -47,6 +47,8 @@ __all__ = [
     "created_at_go",
     "created_since",
     "daemon_message",
+    "history_created_since",
+    "image_created_since",
     "ellipsis",
     "human_duration",
     "human_size",
@@ -108,6 +110,22 @@ def created_since(created_unix: int, now: float | None = None) -> str:
     """``"<duration> ago"`` as docker's images and history tables print it."""
     now = time.time() if now is None else now
     return human_duration(now - created_unix) + " ago"
+
+
+# time.Unix(GO_ZERO_UNIX, 0) is Go's zero time (0001-01-01 UTC): an image whose config says
+# "0001-01-01T00:00:00Z" (reproducible builds) has it as its Created.
+GO_ZERO_UNIX: Final = -62135596800
+
+
+def image_created_since(created_unix: int, now: float | None = None) -> str:
+    """The ``CreatedSince`` of a ``docker images`` row: ``""`` for Go's zero time (the default
+    table then prints ``N/A``), else :func:`created_since`."""
+    return "" if created_unix == GO_ZERO_UNIX else created_since(created_unix, now)
+
+
+def history_created_since(created_unix: int, now: float | None = None) -> str:
+    """The ``CreatedSince`` of a ``docker history`` row: ``N/A`` at or before the Unix epoch."""
+    return "N/A" if created_unix <= 0 else created_since(created_unix, now)
 
 
 def _local(ts: int) -> datetime:
