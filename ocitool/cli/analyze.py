@@ -16,6 +16,7 @@ from ocitool.analysis.analyze import analyze
 from ocitool.analysis.diff import diff
 from ocitool.analysis.rules import RULE_KEYS, run_ci
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool.cli.helptext import epilog
 from ocitool.model.platform import Platform
 
 __all__ = ["register"]
@@ -77,7 +78,16 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``analyze`` and ``diff`` to the ``ocitool`` parser."""
-    p = sub.add_parser("analyze", help="layer sizes, wasted space and efficiency (as dive); CI rules")
+    p = sub.add_parser(
+        "analyze",
+        help="layer sizes, wasted space and efficiency (as dive); CI rules",
+        **epilog(
+            "analyze image.tar",
+            "analyze --ci --rules .dive-ci image.tar myapp:1.0",
+            "analyze --rule lowestEfficiency=0.95 --junit report.xml oci:./layout",
+            "analyze --html report.html image.tar",
+        ),
+    )
     p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument("--ci", action="store_true", help="evaluate the rules; exit 2 when one fails")
@@ -95,7 +105,15 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_analyze)
 
-    p = sub.add_parser("diff", help="files, config and layers that differ between two images")
+    p = sub.add_parser(
+        "diff",
+        help="files, config and layers that differ between two images",
+        **epilog(
+            "diff old.tar new.tar",
+            "diff docker-archive:image.tar:app:1.0 docker-archive:image.tar:app:2.0",
+            "diff --format json oci:./layout:v1 oci:./layout:v2",
+        ),
+    )
     p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument(

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
+from ocitool.cli.helptext import epilog
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
 from ocitool.ops.validate import validate
@@ -84,14 +85,35 @@ def _positive(value: str) -> int:
     return n
 
 
+_EXAMPLES = {
+    "unpack": (
+        "unpack image.tar ./rootfs",
+        "unpack --image myapp:1.0 image.tar ./rootfs",
+        "unpack --platform linux/arm64 oci:./layout:v1 ./rootfs",
+    ),
+    "export": (
+        "export image.tar rootfs.tar",
+        "export --image @1 oci-archive:./image.tar rootfs.tar",
+    ),
+}
+
+
 def register(sub: Any) -> None:
     """Add verify, validate, unpack and export to the ``ocitool`` parser."""
-    p = sub.add_parser("verify", help="check every blob's digest and size, diff IDs and consistency")
+    p = sub.add_parser(
+        "verify",
+        help="check every blob's digest and size, diff IDs and consistency",
+        **epilog("verify image.tar", "verify --format json oci:./layout", "verify dir:./copy"),
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("source", metavar="SOURCE")
     p.set_defaults(handler=_cmd_verify)
 
-    p = sub.add_parser("validate", help="validate every JSON document against the OCI and Docker schemas")
+    p = sub.add_parser(
+        "validate",
+        help="validate every JSON document against the OCI and Docker schemas",
+        **epilog("validate image.tar", "validate --format json ./layout"),
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("source", metavar="SOURCE")
     p.set_defaults(handler=_cmd_validate)
@@ -100,7 +122,7 @@ def register(sub: Any) -> None:
         ("unpack", "unpack an image's merged root filesystem to a new directory"),
         ("export", "write an image's merged root filesystem as one tar"),
     ):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(name, help=helptext, **epilog(*_EXAMPLES[name]))
         p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
         p.add_argument("--image", help="which image of the source (name, ID, or @N)")
         p.add_argument(

@@ -19,6 +19,7 @@ from ocitool._go import json as _gojson
 from ocitool._go.template import TemplateError
 from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoDuration, GoNil, GoStruct, go_generic
 from ocitool.cli import render
+from ocitool.cli.helptext import epilog
 from ocitool.cli.render import Template, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
@@ -544,7 +545,16 @@ def _bool_flag(value: str) -> bool:
 
 def register(sub: Any) -> None:
     """Add the archive-mode commands to the ``ocitool`` parser."""
-    p = sub.add_parser("inspect", help="show image details as docker image inspect does")
+    p = sub.add_parser(
+        "inspect",
+        help="show image details as docker image inspect does",
+        **epilog(
+            "inspect image.tar",
+            "inspect --format '{{.Id}} {{json .Config.Cmd}}' image.tar myapp:1.0",
+            "inspect --all-platforms oci:./layout:v1",
+            "inspect --root ./store alpine",
+        ),
+    )
     plat = p.add_mutually_exclusive_group()
     plat.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     plat.add_argument("--all-platforms", action="store_true", help="one element per platform image")
@@ -553,7 +563,16 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE", nargs="*")
     p.set_defaults(handler=_cmd_inspect)
 
-    p = sub.add_parser("images", help="list images as docker images does")
+    p = sub.add_parser(
+        "images",
+        help="list images as docker images does",
+        **epilog(
+            "images image.tar other.tar",
+            "images --format '{{.Repository}}:{{.Tag}} {{.Size}}' oci:./layout",
+            "images --tree ./multiplatform-layout",
+            "images --root ./store --filter dangling=true",
+        ),
+    )
     p.add_argument("-a", "--all", action="store_true", help="show intermediate images too")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
@@ -571,7 +590,15 @@ def register(sub: Any) -> None:
     p.add_argument("sources", metavar="SOURCE", nargs="*")
     p.set_defaults(handler=_cmd_images)
 
-    p = sub.add_parser("history", help="show an image's history as docker history does")
+    p = sub.add_parser(
+        "history",
+        help="show an image's history as docker history does",
+        **epilog(
+            "history image.tar",
+            "history --no-trunc -H=false image.tar myapp:1.0",
+            "history --format json oci-archive:./image.tar",
+        ),
+    )
     p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
     p.add_argument(
         "-H",
@@ -588,14 +615,28 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_history)
 
-    p = sub.add_parser("manifests", help="ManifestSummary of each manifest")
+    p = sub.add_parser(
+        "manifests",
+        help="ManifestSummary of each manifest",
+        **epilog(
+            "manifests ./layout v1",
+            "manifests --format '{{.ID}} {{.Kind}}' oci-archive:./image.tar",
+        ),
+    )
     p.add_argument("--format", help="json (default) or a Go template")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_manifests)
 
     for name, handler, what in (("config", _cmd_config, "config"), ("manifest", _cmd_manifest, "manifest")):
-        p = sub.add_parser(name, help=f"print the raw {what} bytes, unchanged")
+        p = sub.add_parser(
+            name,
+            help=f"print the raw {what} bytes, unchanged",
+            **epilog(
+                f"{name} image.tar myapp:1.0 > {what}.json",
+                f"{name} --platform linux/arm64 oci:./layout:v1",
+            ),
+        )
         p.add_argument("--platform", help="the image of this platform")
         p.add_argument("source", metavar="SOURCE")
         p.add_argument("image", metavar="IMAGE", nargs="?")

@@ -13,6 +13,7 @@ import time
 from typing import Any, TextIO
 
 from ocitool.cli import EXIT_OK, UsageError
+from ocitool.cli.helptext import epilog
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
 from ocitool.ops.convert import ConvertProgress, convert
@@ -117,6 +118,12 @@ def register(sub: Any) -> None:
         help="convert images between docker-archive, OCI layout and OCI archive",
         description="SOURCE: a path, docker-archive:PATH[:NAME|:@N], oci:DIR[:REF], oci-archive:PATH[:REF], "
         "dir:PATH. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], docker-archive:PATH[:NAME].",
+        **epilog(
+            "convert image.tar oci:./layout:v1",
+            "convert --compress zstd oci:./layout oci-archive:./image-zstd.tar",
+            "convert --all-platforms oci-archive:./multi.tar oci:./multi",
+            "convert --format docker-legacy oci:./layout:v1 docker-archive:./image.tar:myapp:1.0",
+        ),
     )
     plat = p.add_mutually_exclusive_group()
     plat.add_argument("--platform", help="the image of this platform from an index (os/arch[/variant])")
