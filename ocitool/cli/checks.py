@@ -14,6 +14,7 @@ from typing import Any, TextIO
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
 from ocitool.cli.helptext import epilog
+from ocitool.cli.progress import progress_bar
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
 from ocitool.ops.validate import validate
@@ -50,14 +51,16 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    result = unpack(
-        args.source,
-        args.dir,
-        platform=Platform.parse(args.platform) if args.platform else None,
-        image=args.image,
-        devices=args.devices,
-        max_members=args.max_members,
-    )
+    with progress_bar(err, quiet=args.quiet) as bar:
+        result = unpack(
+            args.source,
+            args.dir,
+            platform=Platform.parse(args.platform) if args.platform else None,
+            image=args.image,
+            devices=args.devices,
+            max_members=args.max_members,
+            progress=bar,
+        )
     for name in result.skipped_devices:
         err.write(f"skipped device node {name} (use --devices)\n")
     for name in result.skipped_xattrs:
@@ -67,13 +70,15 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    image_id = export(
-        args.source,
-        args.out,
-        platform=Platform.parse(args.platform) if args.platform else None,
-        image=args.image,
-        max_members=args.max_members,
-    )
+    with progress_bar(err, quiet=args.quiet) as bar:
+        image_id = export(
+            args.source,
+            args.out,
+            platform=Platform.parse(args.platform) if args.platform else None,
+            image=args.image,
+            max_members=args.max_members,
+            progress=bar,
+        )
     out.write(f"{image_id}: exported to {args.out}\n")
     return EXIT_OK
 
@@ -131,6 +136,7 @@ def register(sub: Any) -> None:
             default=DEFAULT_MAX_MEMBERS,
             help="per-layer member limit",
         )
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")
             p.add_argument("source", metavar="SOURCE")
