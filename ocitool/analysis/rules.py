@@ -36,6 +36,7 @@ from ocitool.analysis.analyze import Analysis, analyze
 from ocitool.errors import InvalidDocumentError, InvalidPlatformError
 from ocitool.formats.detect import SourceLike
 from ocitool.model.platform import Platform
+from ocitool.ops.progress import ProgressCallback
 
 __all__ = [
     "CiResult",
@@ -402,6 +403,7 @@ def run_ci(
     rules_file: str | None = None,
     overrides: Mapping[str, object] | None = None,
     workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CiResult:
     """Analyse an image and evaluate the rules of ``rules_file`` (dive's ``.dive-ci`` format;
     dive's defaults when None), with ``overrides`` (rule key -> value) applied last.
@@ -422,7 +424,7 @@ def run_ci(
     # Validate before reading layers: a typo in the rules must not cost a full analysis.
     lines = {k: v for k, v in rule_lines(text).items() if k not in (overrides or {})}
     evaluate(_EMPTY, config, path=label, lines=lines)
-    analysis = analyze(source, image, platform=platform, workers=workers)
+    analysis = analyze(source, image, platform=platform, workers=workers, progress=progress)
     return CiResult(analysis, evaluate(analysis, config, path=label, lines=lines), rules_file)
 
 

@@ -17,6 +17,7 @@ from ocitool.analysis.diff import diff
 from ocitool.analysis.rules import RULE_KEYS, run_ci
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ocitool.cli.helptext import epilog
+from ocitool.cli.progress import progress_bar
 from ocitool.model.platform import Platform
 
 __all__ = ["register"]
@@ -38,15 +39,18 @@ def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"analyze: --rule wants KEY=VALUE with KEY one of {', '.join(RULE_KEYS)}")
         overrides[key] = [v for v in value.split(",") if v] if key in _LIST_RULES else value
     ci = args.ci or bool(args.junit or args.sarif or args.markdown or args.rules or overrides)
-    if not ci:
-        analysis = analyze(source, image, platform=platform)
-        results = []
-    else:
-        rules_file = args.rules
-        if rules_file is None and os.path.isfile(_DIVE_CI):
-            rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
-        outcome = run_ci(source, image, platform=platform, rules_file=rules_file, overrides=overrides)
-        analysis, results = outcome.analysis, outcome.results
+    with progress_bar(err, quiet=args.quiet) as bar:
+        if not ci:
+            analysis = analyze(source, image, platform=platform, progress=bar)
+            results = []
+        else:
+            rules_file = args.rules
+            if rules_file is None and os.path.isfile(_DIVE_CI):
+                rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
+            outcome = run_ci(
+                source, image, platform=platform, rules_file=rules_file, overrides=overrides, progress=bar
+            )
+            analysis, results = outcome.analysis, outcome.results
     if args.format == "json":
         out.write(analysis.json_text())
     elif ci:
@@ -101,6 +105,7 @@ def register(sub: Any) -> None:
     p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0 (implies --ci)")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (implies --ci)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_analyze)

@@ -7,11 +7,16 @@ never draws anything: the CLI renders events on a terminal (:mod:`ocitool.cli.pr
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO, Any
 
-__all__ = ["Progress", "ProgressCallback", "Tracker"]
+from ocitool.compression import Compression
+from ocitool.image.source import Layer
+
+__all__ = ["CountingReader", "Progress", "ProgressCallback", "Tracker", "layer_tracker"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +79,44 @@ class Tracker:
             total = self._total or self._done
             event = Progress(self._phase, self._done, total, self._item)
         self._callback(event)
+
+
+def layer_tracker(layer: Layer, progress: ProgressCallback | None, phase: str) -> Tracker | None:
+    """A Tracker of a layer's tar bytes, named by its short digest; None without ``progress``.
+    The total is known for an uncompressed layer only (a compressed one's tar size is learnt
+    by reading it)."""
+    if progress is None:
+        return None
+    total = layer.descriptor.size if layer.compression is Compression.NONE else 0
+    return Tracker(progress, phase, total, layer.digest.hex[:12])
+
+
+class CountingReader(io.RawIOBase):
+    """``inner`` (a binary stream), counting the bytes read into ``tracker``; closing it
+    closes ``inner`` and finishes the tracker."""
+
+    def __init__(self, inner: IO[bytes], tracker: Tracker) -> None:
+        super().__init__()
+        self._inner = inner
+        self._tracker = tracker
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        self._tracker.add(len(data))
+        return data
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._inner.close()
+            finally:
+                self._tracker.finish()
+        super().close()

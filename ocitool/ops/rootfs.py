@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS, SafeTarInfo
-from ocitool.compression import Compression
 from ocitool.errors import InvalidArchiveError, OcitoolError
 from ocitool.image.source import Layer
-from ocitool.ops.progress import ProgressCallback, Tracker
+from ocitool.ops.progress import ProgressCallback, Tracker, layer_tracker
 
 __all__ = [
     "MAX_SYMLINK_HOPS",
@@ -320,16 +319,9 @@ class _Guarded(io.RawIOBase):
         try:
             self._inner.close()
         finally:
+            if self._tracker is not None and not self.closed:
+                self._tracker.finish()
             super().close()
-
-
-def _tracker(layer: Layer, progress: ProgressCallback | None, phase: str) -> Tracker | None:
-    """Counts a layer's tar bytes for ``progress``: the total is known for an uncompressed layer
-    only (a compressed one's tar size is learnt by reading it)."""
-    if progress is None:
-        return None
-    total = layer.descriptor.size if layer.compression is Compression.NONE else 0
-    return Tracker(progress, phase, total, layer.digest.hex[:12])
 
 
 def _stream_layer(
@@ -338,7 +330,7 @@ def _stream_layer(
     """(ordinal, header, tar) for each member of ``layer``, streaming; the bytes read are
     reported to ``progress`` as ``phase``. Raises OcitoolError."""
     where = _where(layer)
-    tracker = _tracker(layer, progress, phase)
+    tracker = layer_tracker(layer, progress, phase)
     with _Guarded(layer.open_uncompressed(), where, tracker) as stream:
         try:
             with tarfile.open(fileobj=stream, mode="r|", tarinfo=SafeTarInfo) as tar:

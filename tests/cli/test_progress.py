@@ -59,14 +59,20 @@ def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CI", raising=False)
 
 
-@pytest.mark.parametrize("command", ["unpack", "export"])
-def test_a_terminal_gets_a_bar_per_layer(command: str, tmp_path: Path, no_ci: None) -> None:
+@pytest.mark.parametrize(
+    ("command", "phase"), [("unpack", "Extracting"), ("export", "Extracting"), ("analyze", "Analyzing")]
+)
+def test_a_terminal_gets_a_bar_per_layer(command: str, phase: str, tmp_path: Path, no_ci: None) -> None:
     archive = str(peers.fixture(ARCHIVE))
-    target = str(tmp_path / ("rootfs" if command == "unpack" else "rootfs.tar"))
-    code, out, err = _run([command, "--image", "ocitool-fixture/base:1.0", archive, target], tty=True)
+    if command == "analyze":
+        argv = [command, archive, "ocitool-fixture/base:1.0"]
+    else:
+        target = str(tmp_path / ("rootfs" if command == "unpack" else "rootfs.tar"))
+        argv = [command, "--image", "ocitool-fixture/base:1.0", archive, target]
+    code, out, err = _run(argv, tty=True)
     assert code == 0, err
-    assert "\x1b" not in out and "Extracting" not in out  # stdout holds only the result line
-    lines = [line for line in err.replace("\r\n", "\n").split("\n") if "Extracting" in line]
+    assert "\x1b" not in out and phase not in out  # progress never goes to stdout
+    lines = [line for line in err.replace("\r\n", "\n").split("\n") if phase in line]
     assert lines, err
     # one line per layer: the layer's short digest, the phase, a full bar, bytes done/total
     assert any("[" + "=" * 50 + ">]" in line for line in lines), lines
