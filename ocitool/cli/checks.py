@@ -24,7 +24,8 @@ __all__ = ["register"]
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    report = verify(args.source)
+    with progress_bar(err, quiet=args.quiet) as bar:
+        report = verify(args.source, progress=bar)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
@@ -111,6 +112,7 @@ def register(sub: Any) -> None:
         **epilog("verify image.tar", "verify --format json oci:./layout", "verify dir:./copy"),
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("source", metavar="SOURCE")
     p.set_defaults(handler=_cmd_verify)
 

@@ -60,11 +60,21 @@ def no_ci(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(
-    ("command", "phase"), [("unpack", "Extracting"), ("export", "Extracting"), ("analyze", "Analyzing")]
+    ("command", "phase", "items"),
+    [
+        ("unpack", "Extracting", 3),
+        ("export", "Extracting", 3),
+        ("analyze", "Analyzing", 3),
+        ("verify", "Verifying", 8),
+    ],
 )
-def test_a_terminal_gets_a_bar_per_layer(command: str, phase: str, tmp_path: Path, no_ci: None) -> None:
+def test_a_terminal_gets_a_bar_per_layer(
+    command: str, phase: str, items: int, tmp_path: Path, no_ci: None
+) -> None:
     archive = str(peers.fixture(ARCHIVE))
-    if command == "analyze":
+    if command == "verify":  # every blob of the archive (its layers and configs)
+        argv = [command, archive]
+    elif command == "analyze":
         argv = [command, archive, "ocitool-fixture/base:1.0"]
     else:
         target = str(tmp_path / ("rootfs" if command == "unpack" else "rootfs.tar"))
@@ -77,7 +87,7 @@ def test_a_terminal_gets_a_bar_per_layer(command: str, phase: str, tmp_path: Pat
     # one line per layer: the layer's short digest, the phase, a full bar, bytes done/total
     assert any("[" + "=" * 50 + ">]" in line for line in lines), lines
     layers = {line.split("\r")[-1].split(":")[0] for line in lines}
-    assert len(layers) == 3 and all(len(name) == 12 for name in layers), layers
+    assert len(layers) == items and all(len(name) == 12 for name in layers), layers
 
 
 @pytest.mark.parametrize(
