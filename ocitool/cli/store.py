@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from ocitool._go import json as _gojson
 from ocitool.cli import render
 from ocitool.cli.helptext import STORE_IMAGE, epilog
+from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
 from ocitool.errors import OcitoolError
@@ -39,7 +40,8 @@ def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not source:
         err.write("Error: requested load from stdin, but stdin is empty: give -i FILE or SOURCE\n")
         return 125
-    result = _service(args).load(source, platform=_platform(args.platform))
+    with progress_bar(err, quiet=args.quiet) as bar:
+        result = _service(args).load(source, platform=_platform(args.platform), progress=bar)
     for line in result.lines:
         out.write(line + "\n")
     return 0
@@ -49,7 +51,8 @@ def _cmd_save(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not args.output:
         err.write("Error: cowardly refusing to save to a terminal: give -o FILE\n")
         return 125
-    _service(args).save(args.images, f"{args.format}:{args.output}")
+    with progress_bar(err) as bar:
+        _service(args).save(args.images, f"{args.format}:{args.output}", progress=bar)
     return 0
 
 
@@ -201,7 +204,7 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("-i", "--input", help="the archive to read (any SOURCE the readers read)")
-    p.add_argument("-q", "--quiet", action="store_true", help="accepted for docker compatibility")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("--platform", help="of a multi-platform index, load this platform's image")
     p.add_argument("source", metavar="SOURCE", nargs="?")
     p.set_defaults(handler=_cmd_load)

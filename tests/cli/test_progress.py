@@ -134,3 +134,20 @@ def test_tracker_reports_first_and_last() -> None:
     t.finish()
     assert [e.done for e in events] == [0, 4, 8, 10]
     assert events[-1] == Progress("Reading", 10, 10, "x")
+
+
+def test_load_and_save_draw_bars_on_a_terminal(tmp_path: Path, no_ci: None) -> None:
+    archive = str(peers.fixture(ARCHIVE))
+    env = {"OCITOOL_ROOT": str(tmp_path / "root")}
+    code, out, err = _run(["load", "-i", archive], tty=True, env=env)
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith("Loaded image: ") and "\x1b" not in out
+    loading = [line for line in err.replace("\r\n", "\n").split("\n") if "Loading layer" in line]
+    assert loading and any("[" + "=" * 50 + ">]" in line for line in loading), err
+    code, out, err = _run(
+        ["save", "-o", str(tmp_path / "saved.tar"), "ocitool-fixture/base:1.0"], tty=True, env=env
+    )
+    assert code == 0, err
+    assert out == "" and "layers" in err and "\x1b[K" in err
+    code, out, err = _run(["load", "-q", "-i", str(tmp_path / "saved.tar")], tty=True, env=env)
+    assert code == 0 and "Loading layer" not in err and "\x1b" not in err
