@@ -16,8 +16,8 @@ from ocitool.analysis.analyze import analyze
 from ocitool.analysis.diff import diff
 from ocitool.analysis.rules import RULE_KEYS, run_ci
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
-from ocitool.cli.helptext import epilog
 from ocitool.cli.progress import progress_bar
+from ocitool.cli.render import epilog
 from ocitool.model.platform import Platform
 
 __all__ = ["register"]

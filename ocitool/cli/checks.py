@@ -13,8 +13,8 @@ from typing import Any, TextIO
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
-from ocitool.cli.helptext import epilog
 from ocitool.cli.progress import progress_bar
+from ocitool.cli.render import epilog
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
 from ocitool.ops.validate import validate

@@ -19,8 +19,7 @@ from ocitool._go import json as _gojson
 from ocitool._go.template import TemplateError
 from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoDuration, GoNil, GoStruct, go_generic
 from ocitool.cli import render
-from ocitool.cli.helptext import epilog
-from ocitool.cli.render import Template, render_table
+from ocitool.cli.render import Template, epilog, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.errors import OcitoolError

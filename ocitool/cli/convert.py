@@ -10,8 +10,8 @@ import argparse
 from typing import Any, TextIO
 
 from ocitool.cli import EXIT_OK, UsageError
-from ocitool.cli.helptext import epilog
 from ocitool.cli.progress import progress_for
+from ocitool.cli.render import epilog
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
 from ocitool.ops.convert import convert

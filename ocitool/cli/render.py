@@ -1,6 +1,6 @@
 """How the docker CLI renders: values (human sizes and durations, truncated IDs, ellipses, errors
 in the daemon's words) and ``--format`` output (docker's template functions, the ``table``
-directive, its tabwriter).
+directive, its tabwriter), and the end of every command's ``--help`` (:func:`epilog`).
 
 Each function reproduces the Go code docker v28 uses (go-units, docker/cli's ``formatter``,
 ``templates`` and ``stringid``) so that output reads byte for byte as docker's does.
@@ -25,6 +25,7 @@ model), :mod:`ocitool._go.fmt` and :mod:`ocitool._go.tabwriter`. Template errors
 
 from __future__ import annotations
 
+import argparse
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -42,6 +43,8 @@ from ocitool.errors import ImageNotFoundError, OcitoolError
 
 __all__ = [
     "DOCKER_FUNCS",
+    "SOURCE_IMAGE",
+    "STORE_IMAGE",
     "TabWriter",
     "Template",
     "created_at_go",
@@ -50,6 +53,7 @@ __all__ = [
     "history_created_since",
     "image_created_since",
     "ellipsis",
+    "epilog",
     "human_duration",
     "human_size",
     "is_table_format",
@@ -383,3 +387,29 @@ def render_table(
     tw.write("".join(body))
     tw.flush()
     return tw.getvalue()
+
+
+# -- help: what SOURCE and IMAGE accept (one text, shared by every command), and examples --
+
+SOURCE_IMAGE = """\
+SOURCE is a path, its format read from its content (a docker save archive of any vintage, an OCI
+layout or archive, a skopeo dir: copy, any of them compressed whole), or skopeo's syntax:
+  docker-archive:PATH[:NAME|:@N]  oci:DIR[:REF]  oci-archive:PATH[:REF]  dir:PATH
+IMAGE picks one image of SOURCE: a name as in RepoTags (alpine means
+docker.io/library/alpine:latest), an OCI ref.name annotation as written, a full image ID or a
+unique ID prefix (sha256:... or bare hex), or @N (the N-th image, from 0)."""
+
+STORE_IMAGE = """\
+IMAGE names an image of the store (--root DIR, default $OCITOOL_ROOT): NAME[:TAG] as docker
+normalises it (alpine means docker.io/library/alpine:latest), a full image ID or a unique ID
+prefix."""
+
+
+def epilog(*examples: str, grammar: str = SOURCE_IMAGE) -> dict[str, Any]:
+    """``add_parser`` keyword arguments for a command's help: ``grammar`` (what SOURCE and IMAGE
+    accept), then ``examples`` (command lines after ``ocitool``), kept as written."""
+    lines = "\n".join(f"  ocitool {example}" for example in examples)
+    return {
+        "epilog": f"{grammar}\n\nexamples:\n{lines}" if grammar else f"examples:\n{lines}",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }

@@ -12,9 +12,8 @@ from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
 from ocitool.cli import render
-from ocitool.cli.helptext import STORE_IMAGE, epilog
 from ocitool.cli.progress import progress_bar
-from ocitool.cli.render import render_table
+from ocitool.cli.render import STORE_IMAGE, epilog, render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
 from ocitool.errors import OcitoolError
 from ocitool.model.platform import Platform

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from ocitool.cli import COMMAND_OWNERS, main
-from ocitool.cli.helptext import SOURCE_IMAGE, STORE_IMAGE
+from ocitool.cli.render import SOURCE_IMAGE, STORE_IMAGE
 
 _SUBCOMMANDS = [[name] for name in COMMAND_OWNERS] + [["image", "prune"], ["system", "df"]]
 
