@@ -27,6 +27,7 @@ from ocitool.errors import InvalidDocumentError, OcitoolError
 from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.source import ImageIndex, Source, SourceImage
 from ocitool.model import mediatypes as mt
+from ocitool.model.config import json_kind
 
 if TYPE_CHECKING:  # jsonschema takes ~40 ms to import: only `validate` itself pays for it
     import jsonschema
@@ -118,25 +119,13 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def _json_term(value: Any) -> str:
     """A value as a reader of JSON calls it: short scalars written out (``null``, ``"x"``,
     ``3``), arrays and objects by kind."""
     if isinstance(value, (list, dict)):
-        return "an empty " + _json_type(value) if not value else "an " + _json_type(value)
+        return "an empty " + json_kind(value) if not value else "an " + json_kind(value)
     text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else f"a {_json_type(value)}"
+    return text if len(text) <= 60 else f"a {json_kind(value)}"
 
 
 def _words(err: Any) -> str:
