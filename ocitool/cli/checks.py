@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
+from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
 from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import epilog
@@ -80,7 +81,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             max_members=args.max_members,
             progress=bar,
         )
-    out.write(f"{image_id}: exported to {args.out}\n")
+    # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
+    (err if is_stdout(args.out) else out).write(f"{image_id}: exported to {args.out}\n")
     return EXIT_OK
 
 

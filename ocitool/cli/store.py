@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool.cli import render
+from ocitool._io.output import STDOUT, spooled
+from ocitool.cli import EXIT_ERROR, render
 from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import STORE_IMAGE, epilog, render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
@@ -36,9 +38,25 @@ def _platform(value: str | None) -> Platform | None:
 
 def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = args.input or args.source
-    if not source:
+    if source and source != STDOUT:
+        return _load(args, source, out, err)
+    # ``docker load`` habits: ``ocitool load < x.tar``, ``cat x.tar | ocitool load``.
+    if sys.stdin is None or sys.stdin.isatty():
         err.write("Error: requested load from stdin, but stdin is empty: give -i FILE or SOURCE\n")
         return 125
+    # The readers index the archive, so stdin is spooled once to a private scratch file.
+    with spooled(sys.stdin.buffer) as path:
+        if os.path.getsize(path) == 0:
+            err.write("Error: requested load from stdin, but stdin is empty\n")
+            return EXIT_ERROR
+        try:
+            return _load(args, path, out, err)
+        except OcitoolError as exc:
+            _name_stdin(exc, path)
+            raise
+
+
+def _load(args: argparse.Namespace, source: str, out: TextIO, err: TextIO) -> int:
     with progress_bar(err, quiet=args.quiet) as bar:
         result = _service(args).load(source, platform=_platform(args.platform), progress=bar)
     for line in result.lines:
@@ -46,12 +64,27 @@ def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _name_stdin(exc: OcitoolError, spool: str) -> None:
+    """Errors about the spooled copy name stdin, never the scratch file."""
+    exc.message = exc.message.replace(spool, "stdin")
+    if exc.path is not None:
+        exc.path = exc.path.replace(spool, "stdin")
+    exc.args = (exc.message,)
+
+
 def _cmd_save(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not args.output:
-        err.write("Error: cowardly refusing to save to a terminal: give -o FILE\n")
+    output = args.output
+    if not output:
+        # As docker: stdout unless it is a terminal.
+        if os.isatty(1):
+            err.write("Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n")
+            return EXIT_ERROR
+        output = STDOUT
+    if output == STDOUT and args.format == "oci":
+        err.write("Error: --format oci writes a directory: give -o DIR\n")
         return 125
     with progress_bar(err) as bar:
-        _service(args).save(args.images, f"{args.format}:{args.output}", progress=bar)
+        _service(args).save(args.images, f"{args.format}:{output}", progress=bar)
     return 0
 
 
@@ -202,7 +235,9 @@ def register(sub: Any) -> None:
             "load --platform linux/arm64 oci-archive:./multi.tar",
         ),
     )
-    p.add_argument("-i", "--input", help="the archive to read (any SOURCE the readers read)")
+    p.add_argument(
+        "-i", "--input", help="the archive to read (any SOURCE the readers read; default: stdin, as docker)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("--platform", help="of a multi-platform index, load this platform's image")
     p.add_argument("source", metavar="SOURCE", nargs="?")
@@ -217,7 +252,12 @@ def register(sub: Any) -> None:
             grammar=STORE_IMAGE,
         ),
     )
-    p.add_argument("-o", "--output", metavar="PATH", help="write to this file (or directory for oci)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write to this file, - for stdout (or directory for oci; default: stdout unless a terminal)",
+    )
     p.add_argument(
         "--format",
         choices=("docker-archive", "oci-archive", "oci"),
