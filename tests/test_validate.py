@@ -6,6 +6,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +114,33 @@ def test_docker25_null_manifests_is_the_one_error() -> None:
     [error] = json.loads(out.getvalue())["Errors"]
     assert error["Pointer"] == "/manifests" and "array" in error["Message"]
     assert main(["verify", archive], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+
+
+@pytest.mark.parametrize(
+    ("doc", "pointer", "message"),
+    [
+        ({"schemaVersion": 2, "manifests": None}, "/manifests", "null is not of type array"),
+        ({"schemaVersion": 2}, "", 'missing required property "manifests"'),
+        ({"schemaVersion": "2", "manifests": []}, "/schemaVersion", '"2" is not of type integer'),
+        (
+            {
+                "schemaVersion": 2,
+                "manifests": [
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": "sha256:" + "0" * 64,
+                        "size": {},
+                    }
+                ],
+            },
+            "/manifests/0/size",
+            "an empty object is not of type integer",
+        ),
+    ],
+)
+def test_schema_errors_are_in_json_words(doc: dict[str, Any], pointer: str, message: str) -> None:
+    """Messages name JSON's types and values (null, array, "2"), never Python's reprs."""
+    issues = validate_document(json.dumps(doc).encode(), "image-index-schema.json", file="index.json")
+    assert (issues[0].pointer, issues[0].message) == (pointer, message)
+    for issue in issues:
+        assert "None" not in issue.message and "'" not in issue.message, issue.message

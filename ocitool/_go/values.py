@@ -35,6 +35,7 @@ from ocitool._go.strings import to_bytes
 
 __all__ = [
     "NIL_MAP",
+    "GoDuration",
     "NIL_POINTER",
     "NIL_SLICE",
     "NO_VALUE",
@@ -147,6 +148,54 @@ class GoStruct(dict[str, Any]):
 
 
 _INFER: Final[Any] = object()
+
+
+def _fraction(value: int, digits: int) -> str:
+    whole, frac = divmod(value, 10**digits)
+    text = f"{frac:0{digits}d}".rstrip("0")
+    return f"{whole}.{text}" if text else str(whole)
+
+
+class GoDuration:
+    """A Go ``time.Duration`` (nanoseconds): prints as ``Duration.String()`` (``1h2m3.5s``,
+    ``30s``, ``1.5ms``, ``0s``), marshals as its integer, and is empty for ``omitempty`` when 0."""
+
+    __slots__ = ("ns",)
+
+    def __init__(self, ns: int) -> None:
+        self.ns = ns
+
+    def __str__(self) -> str:
+        u = abs(self.ns)
+        if u == 0:
+            return "0s"
+        if u < 1_000:
+            text = f"{u}ns"
+        elif u < 1_000_000:
+            text = _fraction(u, 3) + "\u00b5s"
+        elif u < 1_000_000_000:
+            text = _fraction(u, 6) + "ms"
+        else:
+            seconds = u // 1_000_000_000
+            text = _fraction(u % 60_000_000_000, 9) + "s"
+            minutes = seconds // 60
+            if minutes:
+                text = f"{minutes % 60}m{text}"
+                if minutes // 60:
+                    text = f"{minutes // 60}h{text}"
+        return "-" + text if self.ns < 0 else text
+
+    def __repr__(self) -> str:
+        return f"GoDuration({self.ns})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, GoDuration) and other.ns == self.ns
+
+    def __hash__(self) -> int:
+        return hash(self.ns)
+
+    def template_json(self) -> int:
+        return self.ns
 
 
 class GoMap(dict[Any, Any]):
@@ -385,6 +434,8 @@ def json_value(v: Any) -> Any:
 def _json_empty(v: Any) -> bool:
     if v is None or v is NO_VALUE or isinstance(v, GoNil):
         return True
+    if isinstance(v, GoDuration):
+        return v.ns == 0
     if isinstance(v, (bool, int, float)):
         return not v
     if isinstance(v, (str, Mapping, list, tuple)) and not isinstance(v, GoStruct):

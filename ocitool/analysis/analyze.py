@@ -22,6 +22,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import IO
 
 from ocitool._go import json as _gojson
 from ocitool.analysis.filetree import (
@@ -37,6 +38,7 @@ from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import select_images
 from ocitool.image.source import Layer, Source, SourceImage
 from ocitool.model.platform import Platform
+from ocitool.ops.progress import CountingReader, ProgressCallback, layer_tracker
 
 __all__ = [
     "Analysis",
@@ -140,17 +142,25 @@ class Analysis:
 
 
 def read_layers(
-    layers: Sequence[Layer], *, hash_contents: bool = False, workers: int | None = None
+    layers: Sequence[Layer],
+    *,
+    hash_contents: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[list[FileInfo]]:
-    """Every layer's entries, each layer read once, layers in parallel threads.
+    """Every layer's entries, each layer read once, layers in parallel threads; ``progress``
+    gets each layer's bytes (phase ``Analyzing``).
 
     Raises BlobNotFoundError for an absent layer blob and InvalidArchiveError for a corrupt one.
     """
 
     def one(layer: Layer) -> list[FileInfo]:
         label = layer.blobs.where(layer.digest) if layer.present else str(layer.digest)
-        with layer.open_uncompressed() as stream:
-            return read_layer(stream, label=label, hash_contents=hash_contents)
+        tracker = layer_tracker(layer, progress, "Analyzing")
+        stream = layer.open_uncompressed()
+        counted: IO[bytes] = stream if tracker is None else CountingReader(stream, tracker)  # type: ignore[assignment]
+        with counted:
+            return read_layer(counted, label=label, hash_contents=hash_contents)
 
     if not layers:
         return []
@@ -185,11 +195,16 @@ def _user_wasted(wasted: int, user_size: int) -> float:
 
 
 def analyze_image(
-    image: SourceImage, *, source: str = "", hash_contents: bool = False, workers: int | None = None
+    image: SourceImage,
+    *,
+    source: str = "",
+    hash_contents: bool = False,
+    workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Analysis:
     """Analyse one image (see the module docstring). Reads every layer once."""
     layers = image.layers
-    entries = read_layers(layers, hash_contents=hash_contents, workers=workers)
+    entries = read_layers(layers, hash_contents=hash_contents, workers=workers, progress=progress)
     trees = [FileTree.from_entries(e) for e in entries]
     efficiency, inefficient = dive_efficiency(trees) if trees else (1.0, [])
     commands = _commands(image, len(layers))
@@ -260,14 +275,19 @@ def analyze(
     platform: Platform | None = None,
     hash_contents: bool = False,
     workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Analysis:
     """Analyse the image ``image`` (default: the first) of SOURCE (a string in skopeo's grammar,
     a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
     if isinstance(source, Source):
         img = select_one(source, image, platform)
-        return analyze_image(img, source=source.path, hash_contents=hash_contents, workers=workers)
+        return analyze_image(
+            img, source=source.path, hash_contents=hash_contents, workers=workers, progress=progress
+        )
     spec = parse_source(source)
     with open_source(spec) as src:
         img = select_one(src, image or spec.image, platform)
-        return analyze_image(img, source=os.fspath(source), hash_contents=hash_contents, workers=workers)
+        return analyze_image(
+            img, source=os.fspath(source), hash_contents=hash_contents, workers=workers, progress=progress
+        )

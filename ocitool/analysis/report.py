@@ -8,6 +8,7 @@ external resource, so it renders offline and in a CI artefact viewer.
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -225,6 +226,12 @@ def _uri(path: str) -> str:
     return quote(path.replace(os.sep, "/"))
 
 
+def _md_percent(p: float) -> str:
+    # The Markdown summary shows every percentage with two decimals (the text report keeps
+    # dive's four for user wasted percent).
+    return f"{p * 100:.2f} %" if math.isfinite(p) else ("NaN %" if math.isnan(p) else "+Inf %")
+
+
 def render_markdown(a: Analysis, results: Sequence[RuleResult]) -> str:
     """A Markdown summary for a CI job page (``$GITHUB_STEP_SUMMARY`` and the like)."""
 
@@ -239,8 +246,8 @@ def render_markdown(a: Analysis, results: Sequence[RuleResult]) -> str:
         "",
         "| Size | Efficiency | Wasted | User wasted |",
         "| ---: | ---: | ---: | ---: |",
-        f"| {human_size(a.size_bytes)} | {a.efficiency * 100:.2f} % | {human_size(a.wasted_bytes)} "
-        f"| {_percent(a.user_wasted_percent)} |",
+        f"| {human_size(a.size_bytes)} | {_md_percent(a.efficiency)} | {human_size(a.wasted_bytes)} "
+        f"| {_md_percent(a.user_wasted_percent)} |",
         "",
         "| Rule | Configured | Result | Detail |",
         "| --- | --- | --- | --- |",
@@ -349,6 +356,12 @@ td:first-child{{white-space:nowrap}}
 """
 
 
+def _compact(value: object) -> str:
+    """A config value as compact JSON (``["--serve"]``, ``"root"``, ``null``), as users write
+    it in a Dockerfile or read it in ``docker inspect``."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def diff_text(d: ImageDiff) -> str:
     """The human table of ``diff``."""
     c = d.counts()
@@ -365,7 +378,7 @@ def diff_text(d: ImageDiff) -> str:
         lines.append("")
         lines.append("Config:")
         for ch in d.config:
-            lines.append(f"  {ch.field}: {ch.old!r} -> {ch.new!r}")
+            lines.append(f"  {ch.field}: {_compact(ch.old)} -> {_compact(ch.new)}")
     lines.append("")
     lines.append(f"Shared layers: {len(d.shared_layers)}")
     for layer in d.shared_layers:

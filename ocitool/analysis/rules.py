@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from ocitool.analysis.analyze import Analysis, analyze
 from ocitool.errors import InvalidDocumentError, InvalidPlatformError
 from ocitool.formats.detect import SourceLike
 from ocitool.model.platform import Platform
+from ocitool.ops.progress import ProgressCallback
 
 __all__ = [
     "CiResult",
@@ -141,7 +143,7 @@ def parse_bytes(text: str) -> int:
     """
     m = _BYTES.match(text)
     if not m or m.group(2).lower() not in _UNITS:
-        raise ValueError(f"unhandled size name or bad number: {text!r}")
+        raise ValueError(f"unhandled size name or bad number: {json.dumps(text)}")
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
@@ -159,10 +161,34 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+def rule_lines(text: str | None) -> dict[str, int]:
+    """The line (from 1) of each key of a rules file's ``rules`` mapping, for messages; empty
+    when ``text`` is None or not YAML."""
+    import yaml
+
+    if text is None:
+        return {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+    if isinstance(root, yaml.MappingNode):
+        for key, value in root.value:
+            if key.value == "rules" and isinstance(value, yaml.MappingNode):
+                lines.update((str(k.value), k.start_mark.line + 1) for k, _ in value.value)
+    return lines
+
+
+def _where(path: str, line: int | None) -> str:
+    return f"{path or 'rules'}:{line}" if line else path or "rules"
+
+
 def load_rules(text: str | None, *, path: str = "") -> dict[str, object]:
     """The rule configuration: dive's defaults overridden by the ``rules`` mapping of a
     ``.dive-ci`` YAML document (``text``). Raises InvalidDocumentError for malformed YAML, a
-    ``rules`` that is not a mapping, or an unknown key."""
+    ``rules`` that is not a mapping, or an unknown key; its message is one line naming the
+    file and line (``rules.yaml:3: ...``)."""
     import yaml
 
     config: dict[str, object] = dict(DEFAULT_RULES)
@@ -171,16 +197,23 @@ def load_rules(text: str | None, *, path: str = "") -> dict[str, object]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidDocumentError(f"{path}: rules file is not valid YAML: {exc}", path=path) from None
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise InvalidDocumentError(
+            f"{path or 'rules'}{line}: rules file is not valid YAML: {problem}", path=path
+        ) from None
     if doc is None:
         return config
     rules = doc.get("rules") if isinstance(doc, dict) else None
     if not isinstance(rules, dict):
         raise InvalidDocumentError(f"{path}: rules file needs a 'rules' mapping", path=path, field="/rules")
+    lines = rule_lines(text)
     for key, value in rules.items():
         if key not in RULE_KEYS:
             raise InvalidDocumentError(
-                f"{path}: unknown rule {key!r} (known: {', '.join(RULE_KEYS)})",
+                f"{_where(path, lines.get(str(key)))}: unknown rule {json.dumps(str(key))}"
+                f" (known: {', '.join(RULE_KEYS)})",
                 path=path,
                 field=f"/rules/{key}",
             )
@@ -188,30 +221,33 @@ def load_rules(text: str | None, *, path: str = "") -> dict[str, object]:
     return config
 
 
-def _bad(path: str, key: str, value: object, why: str) -> InvalidDocumentError:
+def _bad(
+    path: str, key: str, value: object, why: str, lines: Mapping[str, int] | None = None
+) -> InvalidDocumentError:
+    given = json.dumps(value, ensure_ascii=False, default=str)
     return InvalidDocumentError(
-        f"{path or 'rules'}: invalid {key} config value, given {value!r}: {why}",
+        f"{_where(path, (lines or {}).get(key))}: invalid {key} config value, given {given}: {why}",
         path=path,
         field=f"/rules/{key}",
     )
 
 
-def _ratio(path: str, key: str, value: object) -> float:
+def _ratio(path: str, key: str, value: object, lines: Mapping[str, int] | None) -> float:
     try:
         number = float(str(value))
     except ValueError:
-        raise _bad(path, key, value, "not a number") from None
+        raise _bad(path, key, value, "not a number", lines) from None
     if not 0 <= number <= 1:
-        raise _bad(path, key, value, "outside allowed range (0-1)")
+        raise _bad(path, key, value, "outside allowed range (0-1)", lines)
     return number
 
 
-def _list(path: str, key: str, value: object) -> list[str]:
+def _list(path: str, key: str, value: object, lines: Mapping[str, int] | None) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
         return [str(v) for v in value]
-    raise _bad(path, key, value, "expected a string or a list of strings")
+    raise _bad(path, key, value, "expected a string or a list of strings", lines)
 
 
 def _glob_hit(pattern: str, path: str) -> bool:
@@ -225,11 +261,17 @@ def _is_root(user: str) -> bool:
     return name in ("", "root", "0")
 
 
-def evaluate(analysis: Analysis, config: Mapping[str, object], *, path: str = "") -> list[RuleResult]:
+def evaluate(
+    analysis: Analysis,
+    config: Mapping[str, object],
+    *,
+    path: str = "",
+    lines: Mapping[str, int] | None = None,
+) -> list[RuleResult]:
     """Evaluate every configured rule, dive's three first (in dive's order), then ours.
 
-    Raises InvalidDocumentError (naming ``path`` and the field) for an invalid value; every
-    value is checked before any rule runs.
+    Raises InvalidDocumentError (naming ``path``, the key's line from ``lines`` when known,
+    and the field) for an invalid value; every value is checked before any rule runs.
     """
     checks: list[tuple[str, str, Any]] = []
     for key in RULE_KEYS:
@@ -239,31 +281,31 @@ def evaluate(analysis: Analysis, config: Mapping[str, object], *, path: str = ""
             continue
         parsed: Any
         if key in ("lowestEfficiency", "highestUserWastedPercent"):
-            parsed = _ratio(path, key, value)
+            parsed = _ratio(path, key, value, lines)
         elif key in ("highestWastedBytes", "maxImageSize"):
             try:
                 parsed = parse_bytes(str(value))
             except ValueError as exc:
-                raise _bad(path, key, value, str(exc)) from None
+                raise _bad(path, key, value, str(exc), lines) from None
         elif key == "maxLayerCount":
             if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-                raise _bad(path, key, value, "expected a non-negative integer")
+                raise _bad(path, key, value, "expected a non-negative integer", lines)
             parsed = int(value)
         elif key in ("nonRootUser", "noSetuid", "noWorldWritable"):
             if value is not True and str(value).strip().lower() not in ("true", "on", "yes", "enabled"):
-                raise _bad(path, key, value, "expected true or false")
+                raise _bad(path, key, value, "expected true or false", lines)
             parsed = True
         elif key == "forbiddenPaths":
             parsed = []
-            for pattern in _list(path, key, value):
+            for pattern in _list(path, key, value, lines):
                 parsed.extend(DEFAULT_FORBIDDEN if pattern == "default" else (pattern,))
         elif key == "allowedPlatforms":
             try:
-                parsed = [Platform.parse(p) for p in _list(path, key, value)]
+                parsed = [Platform.parse(p) for p in _list(path, key, value, lines)]
             except InvalidPlatformError as exc:
-                raise _bad(path, key, value, str(exc)) from None
+                raise _bad(path, key, value, str(exc), lines) from None
         else:
-            parsed = _list(path, key, value)
+            parsed = _list(path, key, value, lines)
         checks.append((key, _as_text(value), parsed))
     return [_run(analysis, key, conf, parsed) for key, conf, parsed in checks]
 
@@ -361,6 +403,7 @@ def run_ci(
     rules_file: str | None = None,
     overrides: Mapping[str, object] | None = None,
     workers: int | None = None,
+    progress: ProgressCallback | None = None,
 ) -> CiResult:
     """Analyse an image and evaluate the rules of ``rules_file`` (dive's ``.dive-ci`` format;
     dive's defaults when None), with ``overrides`` (rule key -> value) applied last.
@@ -375,13 +418,14 @@ def run_ci(
     config = load_rules(text, path=rules_file or "")
     for key, value in (overrides or {}).items():
         if key not in RULE_KEYS:
-            raise InvalidDocumentError(f"unknown rule {key!r}", field=f"/rules/{key}")
+            raise InvalidDocumentError(f"unknown rule {json.dumps(key)}", field=f"/rules/{key}")
         config[key] = value
     label = rules_file or "rules"
     # Validate before reading layers: a typo in the rules must not cost a full analysis.
-    evaluate(_EMPTY, config, path=label)
-    analysis = analyze(source, image, platform=platform, workers=workers)
-    return CiResult(analysis, evaluate(analysis, config, path=label), rules_file)
+    lines = {k: v for k, v in rule_lines(text).items() if k not in (overrides or {})}
+    evaluate(_EMPTY, config, path=label, lines=lines)
+    analysis = analyze(source, image, platform=platform, workers=workers, progress=progress)
+    return CiResult(analysis, evaluate(analysis, config, path=label, lines=lines), rules_file)
 
 
 _EMPTY = Analysis(

@@ -16,6 +16,8 @@ from ocitool.analysis.analyze import analyze
 from ocitool.analysis.diff import diff
 from ocitool.analysis.rules import RULE_KEYS, run_ci
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool.cli.progress import progress_bar
+from ocitool.cli.render import epilog
 from ocitool.model.platform import Platform
 
 __all__ = ["register"]
@@ -37,15 +39,18 @@ def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"analyze: --rule wants KEY=VALUE with KEY one of {', '.join(RULE_KEYS)}")
         overrides[key] = [v for v in value.split(",") if v] if key in _LIST_RULES else value
     ci = args.ci or bool(args.junit or args.sarif or args.markdown or args.rules or overrides)
-    if not ci:
-        analysis = analyze(source, image, platform=platform)
-        results = []
-    else:
-        rules_file = args.rules
-        if rules_file is None and os.path.isfile(_DIVE_CI):
-            rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
-        outcome = run_ci(source, image, platform=platform, rules_file=rules_file, overrides=overrides)
-        analysis, results = outcome.analysis, outcome.results
+    with progress_bar(err, quiet=args.quiet) as bar:
+        if not ci:
+            analysis = analyze(source, image, platform=platform, progress=bar)
+            results = []
+        else:
+            rules_file = args.rules
+            if rules_file is None and os.path.isfile(_DIVE_CI):
+                rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
+            outcome = run_ci(
+                source, image, platform=platform, rules_file=rules_file, overrides=overrides, progress=bar
+            )
+            analysis, results = outcome.analysis, outcome.results
     # A report written to stdout (``--junit -``) keeps stdout to itself: the summary goes to stderr.
     reports = (args.html, args.junit, args.sarif, args.markdown)
     summary = err if any(path and is_stdout(path) for path in reports) else out
@@ -80,7 +85,16 @@ def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``analyze`` and ``diff`` to the ``ocitool`` parser."""
-    p = sub.add_parser("analyze", help="layer sizes, wasted space and efficiency (as dive); CI rules")
+    p = sub.add_parser(
+        "analyze",
+        help="layer sizes, wasted space and efficiency (as dive); CI rules",
+        **epilog(
+            "analyze image.tar",
+            "analyze --ci --rules .dive-ci image.tar myapp:1.0",
+            "analyze --rule lowestEfficiency=0.95 --junit report.xml oci:./layout",
+            "analyze --html report.html image.tar",
+        ),
+    )
     p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument("--ci", action="store_true", help="evaluate the rules; exit 2 when one fails")
@@ -94,11 +108,20 @@ def register(sub: Any) -> None:
     p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0, - for stdout (implies --ci)")
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary, - for stdout (implies --ci)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report, - for stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_analyze)
 
-    p = sub.add_parser("diff", help="files, config and layers that differ between two images")
+    p = sub.add_parser(
+        "diff",
+        help="files, config and layers that differ between two images",
+        **epilog(
+            "diff old.tar new.tar",
+            "diff docker-archive:image.tar:app:1.0 docker-archive:image.tar:app:2.0",
+            "diff --format json oci:./layout:v1 oci:./layout:v2",
+        ),
+    )
     p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument(

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
+from ocitool.cli.progress import progress_bar
+from ocitool.cli.render import epilog
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
 from ocitool.ops.validate import validate
@@ -23,7 +25,8 @@ __all__ = ["register"]
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    report = verify(args.source)
+    with progress_bar(err, quiet=args.quiet) as bar:
+        report = verify(args.source, progress=bar)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
     else:
@@ -50,14 +53,16 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    result = unpack(
-        args.source,
-        args.dir,
-        platform=Platform.parse(args.platform) if args.platform else None,
-        image=args.image,
-        devices=args.devices,
-        max_members=args.max_members,
-    )
+    with progress_bar(err, quiet=args.quiet) as bar:
+        result = unpack(
+            args.source,
+            args.dir,
+            platform=Platform.parse(args.platform) if args.platform else None,
+            image=args.image,
+            devices=args.devices,
+            max_members=args.max_members,
+            progress=bar,
+        )
     for name in result.skipped_devices:
         err.write(f"skipped device node {name} (use --devices)\n")
     for name in result.skipped_xattrs:
@@ -67,13 +72,15 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    image_id = export(
-        args.source,
-        args.out,
-        platform=Platform.parse(args.platform) if args.platform else None,
-        image=args.image,
-        max_members=args.max_members,
-    )
+    with progress_bar(err, quiet=args.quiet) as bar:
+        image_id = export(
+            args.source,
+            args.out,
+            platform=Platform.parse(args.platform) if args.platform else None,
+            image=args.image,
+            max_members=args.max_members,
+            progress=bar,
+        )
     # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
     (err if is_stdout(args.out) else out).write(f"{image_id}: exported to {args.out}\n")
     return EXIT_OK
@@ -86,14 +93,36 @@ def _positive(value: str) -> int:
     return n
 
 
+_EXAMPLES = {
+    "unpack": (
+        "unpack image.tar ./rootfs",
+        "unpack --image myapp:1.0 image.tar ./rootfs",
+        "unpack --platform linux/arm64 oci:./layout:v1 ./rootfs",
+    ),
+    "export": (
+        "export image.tar rootfs.tar",
+        "export --image @1 oci-archive:./image.tar rootfs.tar",
+    ),
+}
+
+
 def register(sub: Any) -> None:
     """Add verify, validate, unpack and export to the ``ocitool`` parser."""
-    p = sub.add_parser("verify", help="check every blob's digest and size, diff IDs and consistency")
+    p = sub.add_parser(
+        "verify",
+        help="check every blob's digest and size, diff IDs and consistency",
+        **epilog("verify image.tar", "verify --format json oci:./layout", "verify dir:./copy"),
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("source", metavar="SOURCE")
     p.set_defaults(handler=_cmd_verify)
 
-    p = sub.add_parser("validate", help="validate every JSON document against the OCI and Docker schemas")
+    p = sub.add_parser(
+        "validate",
+        help="validate every JSON document against the OCI and Docker schemas",
+        **epilog("validate image.tar", "validate --format json ./layout"),
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("source", metavar="SOURCE")
     p.set_defaults(handler=_cmd_validate)
@@ -102,7 +131,7 @@ def register(sub: Any) -> None:
         ("unpack", "unpack an image's merged root filesystem to a new directory"),
         ("export", "write an image's merged root filesystem as one tar"),
     ):
-        p = sub.add_parser(name, help=helptext)
+        p = sub.add_parser(name, help=helptext, **epilog(*_EXAMPLES[name]))
         p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
         p.add_argument("--image", help="which image of the source (name, ID, or @N)")
         p.add_argument(
@@ -111,6 +140,7 @@ def register(sub: Any) -> None:
             default=DEFAULT_MAX_MEMBERS,
             help="per-layer member limit",
         )
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")
             p.add_argument("source", metavar="SOURCE")

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
 from ocitool._go.template import TemplateError
-from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoStruct, go_generic
+from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoDuration, GoNil, GoStruct, go_generic
 from ocitool.cli import bool_flag, render
-from ocitool.cli.render import Template, render_table
+from ocitool.cli.render import Template, epilog, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
 from ocitool.errors import OcitoolError
@@ -30,8 +30,10 @@ from ocitool.ops import query
 
 __all__ = ["register", "render_history"]
 
-_IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-_IMAGES_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+# docker/cli's defaults: an image without a creation time (Go's zero time) shows N/A.
+_CREATED = "{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}"
+_IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t" + _CREATED + "\t{{.Size}}"
+_IMAGES_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t" + _CREATED + "\t{{.Size}}"
 _IMAGES_HEADERS = {
     "ID": "IMAGE ID",
     "Repository": "REPOSITORY",
@@ -45,6 +47,8 @@ _IMAGES_HEADERS = {
     "SharedSize": "SHARED SIZE",
     "UniqueSize": "UNIQUE SIZE",
 }
+# docker v28's inspect exits 64 (EX_USAGE) on a format that does not parse.
+EXIT_TEMPLATE = 64
 _HISTORY_TABLE = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
 _HISTORY_HEADERS = {
     "ID": "IMAGE",
@@ -187,6 +191,11 @@ _HEALTH_ZERO: dict[str, Any] = {
 }
 
 
+def _health_value(field: str, value: Any) -> Any:
+    # Interval, Timeout, StartPeriod and StartInterval are time.Duration: "30s", not 30000000000.
+    return value if field in ("Test", "Retries") or not isinstance(value, int) else GoDuration(value)
+
+
 def _typed_config(config: dict[str, Any]) -> GoStruct:
     typed: dict[str, Any] = {}
     for field, zero in _CONFIG_ZERO.items():
@@ -198,7 +207,7 @@ def _typed_config(config: dict[str, Any]) -> GoStruct:
             value = {k: GoStruct() for k in value}
         elif field == "Healthcheck":
             value = GoStruct(
-                {f: value.get(f, _HEALTH_ZERO[f]) for f in _HEALTH_FIELDS},
+                {f: _health_value(f, value.get(f, _HEALTH_ZERO[f])) for f in _HEALTH_FIELDS},
                 type_name="v1.HealthcheckConfig",
                 omitempty=_HEALTH_FIELDS,
             )
@@ -221,7 +230,15 @@ def _typed_inspect(doc: dict[str, Any]) -> GoStruct:
                 omitempty=("Type", "Layers"),
             )
         elif key == "GraphDriver":
-            value = GoStruct(value, type_name="storage.DriverData")
+            data = value.get("Data")
+            value = GoStruct(
+                {
+                    # map[string]string: nil prints "map[]", as Go does
+                    "Data": GoNil("map", "map[string]string") if data is None else data,
+                    "Name": value.get("Name", ""),
+                },
+                type_name="storage.DriverData",
+            )
         elif key == "Metadata":
             value = GoStruct({"LastTagTime": _GoTime(value["LastTagTime"])}, type_name="image.Metadata")
         typed[key] = value
@@ -250,12 +267,17 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if fmt in (None, "", "json"):
         out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
     else:
-        template = Template.parse(fmt)
+        try:
+            template = Template.parse(fmt)
+        except TemplateError as exc:
+            err.write(f"template parsing error: {exc}\n")
+            return EXIT_TEMPLATE
         for doc in docs:
             raw = json.loads(_gojson.dumps(doc))
             try:
                 out.write(template.execute_with_fallback(_typed_inspect(doc), raw) + "\n")
             except TemplateError as exc:
+                out.write("\n")  # docker flushes its (empty) inspect buffer before the error
                 err.write(f"template parsing error: {exc}\n")
                 return 1
     for failure in errors:
@@ -269,6 +291,8 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 class _ImageRow:
     """docker/cli's imageContext: what ``{{.Field}}`` means in ``docker images --format``."""
 
+    template_type_name = "*formatter.imageContext"
+
     def __init__(self, summary: Summary, repo: str, tag: str, digest: str, trunc: bool) -> None:
         self.s = summary
         self.repo, self.tag, self.digest, self.trunc = repo, tag, digest, trunc
@@ -278,7 +302,7 @@ class _ImageRow:
         return {
             "Containers": "N/A" if s.containers == -1 else str(s.containers),
             "CreatedAt": render.created_at_go(s.created),
-            "CreatedSince": render.created_since(s.created),
+            "CreatedSince": render.image_created_since(s.created),
             "Digest": self.digest,
             "ID": render.truncate_id(s.id) if self.trunc else s.id,
             "Repository": self.repo,
@@ -346,7 +370,11 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 0
     if fmt in (None, "", "table"):
         fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
-    out.write(render_table(fmt, rows, _IMAGES_HEADERS))
+    try:
+        out.write(render_table(fmt, rows, _IMAGES_HEADERS))
+    except TemplateError as exc:
+        err.write(f"template parsing error: {exc}\n")
+        return 1
     return 0
 
 
@@ -369,7 +397,7 @@ def _fast_table(rows: Sequence[_ImageRow], *, quiet: bool) -> str:
                 r.repo,
                 r.tag,
                 render.truncate_id(s.id) if r.trunc else s.id,
-                render.created_since(s.created),
+                render.image_created_since(s.created) or "N/A",
                 render.human_size(s.size),
             )
         )
@@ -412,6 +440,8 @@ def _tree(trees: Sequence[query.ImageTree]) -> str:
 
 
 class _HistoryRow:
+    template_type_name = "*image.historyContext"
+
     def __init__(self, item: HistoryResponseItem, *, trunc: bool, human: bool) -> None:
         self.h, self.trunc, self.human = item, trunc, human
 
@@ -423,7 +453,7 @@ class _HistoryRow:
             "Comment": h.comment,
             "CreatedAt": created_at,
             "CreatedBy": render.ellipsis(created_by, 45) if self.trunc else created_by,
-            "CreatedSince": render.created_since(h.created) if self.human else created_at,
+            "CreatedSince": render.history_created_since(h.created) if self.human else created_at,
             "ID": render.truncate_id(h.id) if self.trunc else h.id,
             "Size": render.human_size(h.size) if self.human else str(h.size),
         }
@@ -451,14 +481,21 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except OcitoolError as exc:
             err.write(f"Error: {_error(exc, store=store)}\n")
             return 1
-    out.write(render_history(items, fmt, trunc=not args.no_trunc, human=args.human))
+    try:
+        text = render_history(items, fmt, trunc=not args.no_trunc, human=args.human)
+    except TemplateError as exc:
+        err.write(f"template parsing error: {exc}\n")
+        return 1
+    out.write(text)
     return 0
 
 
 def render_history(items: Sequence[HistoryResponseItem], fmt: str | None, *, trunc: bool, human: bool) -> str:
     """``docker history`` output for ``items`` in ``fmt`` (table by default)."""
     rows = [_HistoryRow(i, trunc=trunc, human=human) for i in items]
-    return render_table(_HISTORY_TABLE if fmt in (None, "", "table") else fmt, rows, _HISTORY_HEADERS)
+    # With -H=false the CREATED column holds RFC 3339 times, and docker titles it so.
+    headers = _HISTORY_HEADERS if human else {**_HISTORY_HEADERS, "CreatedSince": "CREATED AT"}
+    return render_table(_HISTORY_TABLE if fmt in (None, "", "table") else fmt, rows, headers)
 
 
 # -- manifests, config, manifest --------------------------------------------------------------
@@ -502,7 +539,16 @@ def _cmd_manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add the archive-mode commands to the ``ocitool`` parser."""
-    p = sub.add_parser("inspect", help="show image details as docker image inspect does")
+    p = sub.add_parser(
+        "inspect",
+        help="show image details as docker image inspect does",
+        **epilog(
+            "inspect image.tar",
+            "inspect --format '{{.Id}} {{json .Config.Cmd}}' image.tar myapp:1.0",
+            "inspect --all-platforms oci:./layout:v1",
+            "inspect --root ./store alpine",
+        ),
+    )
     plat = p.add_mutually_exclusive_group()
     plat.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     plat.add_argument("--all-platforms", action="store_true", help="one element per platform image")
@@ -511,7 +557,16 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE", nargs="*")
     p.set_defaults(handler=_cmd_inspect)
 
-    p = sub.add_parser("images", help="list images as docker images does")
+    p = sub.add_parser(
+        "images",
+        help="list images as docker images does",
+        **epilog(
+            "images image.tar other.tar",
+            "images --format '{{.Repository}}:{{.Tag}} {{.Size}}' oci:./layout",
+            "images --tree ./multiplatform-layout",
+            "images --root ./store --filter dangling=true",
+        ),
+    )
     p.add_argument("-a", "--all", action="store_true", help="show intermediate images too")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
@@ -529,7 +584,15 @@ def register(sub: Any) -> None:
     p.add_argument("sources", metavar="SOURCE", nargs="*")
     p.set_defaults(handler=_cmd_images)
 
-    p = sub.add_parser("history", help="show an image's history as docker history does")
+    p = sub.add_parser(
+        "history",
+        help="show an image's history as docker history does",
+        **epilog(
+            "history image.tar",
+            "history --no-trunc -H=false image.tar myapp:1.0",
+            "history --format json oci-archive:./image.tar",
+        ),
+    )
     p.add_argument("--no-trunc", action="store_true", help="do not truncate output")
     p.add_argument(
         "-H",
@@ -546,14 +609,28 @@ def register(sub: Any) -> None:
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_history)
 
-    p = sub.add_parser("manifests", help="ManifestSummary of each manifest")
+    p = sub.add_parser(
+        "manifests",
+        help="ManifestSummary of each manifest",
+        **epilog(
+            "manifests ./layout v1",
+            "manifests --format '{{.ID}} {{.Kind}}' oci-archive:./image.tar",
+        ),
+    )
     p.add_argument("--format", help="json (default) or a Go template")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_manifests)
 
     for name, handler, what in (("config", _cmd_config, "config"), ("manifest", _cmd_manifest, "manifest")):
-        p = sub.add_parser(name, help=f"print the raw {what} bytes, unchanged")
+        p = sub.add_parser(
+            name,
+            help=f"print the raw {what} bytes, unchanged",
+            **epilog(
+                f"{name} image.tar myapp:1.0 > {what}.json",
+                f"{name} --platform linux/arm64 oci:./layout:v1",
+            ),
+        )
         p.add_argument("--platform", help="the image of this platform")
         p.add_argument("source", metavar="SOURCE")
         p.add_argument("image", metavar="IMAGE", nargs="?")

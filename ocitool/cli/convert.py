@@ -7,67 +7,20 @@ The bar is drawn on stderr only when stderr is a terminal, ``--quiet`` is not gi
 from __future__ import annotations
 
 import argparse
-import os
-import threading
-import time
 from typing import Any, TextIO
 
 from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
+from ocitool.cli.progress import progress_for
+from ocitool.cli.render import epilog
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
-from ocitool.ops.convert import ConvertProgress, convert, parse_destination
+from ocitool.ops.convert import convert, parse_destination
 from ocitool.ops.recompress import Codec
 
 __all__ = ["register"]
 
 _COMPRESSIONS = {"gzip": Compression.GZIP, "zstd": Compression.ZSTD, "none": Compression.NONE}
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.3g}{unit}"
-        n /= 1000
-    return f"{n:.3g}TB"
-
-
-class _Bar:
-    """A one-line progress bar on a terminal, redrawn at most 10 times a second."""
-
-    def __init__(self, err: TextIO) -> None:
-        self._err = err
-        self._last = 0.0
-        self._lock = threading.Lock()
-        self._drawn = False
-
-    def __call__(self, event: ConvertProgress) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last < 0.1 and event.done < event.total:
-                return
-            self._last = now
-            width = 30
-            frac = event.done / event.total if event.total else 1.0
-            fill = int(width * min(frac, 1.0))
-            self._err.write(
-                f"\r{event.phase:8} [{'#' * fill}{'.' * (width - fill)}] "
-                f"{_human(event.done)}/{_human(event.total)}\x1b[K"
-            )
-            self._err.flush()
-            self._drawn = True
-
-    def close(self) -> None:
-        if self._drawn:
-            self._err.write("\r\x1b[K")
-            self._err.flush()
-
-
-def _show_progress(err: TextIO, quiet: bool) -> bool:
-    if quiet or os.environ.get("CI"):
-        return False
-    isatty = getattr(err, "isatty", None)
-    return bool(isatty and isatty())
 
 
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -77,7 +30,7 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             Codec(compress or Compression.GZIP, args.level)
         except ValueError as exc:
             raise UsageError(f"ocitool convert: --level: {exc}") from None
-    bar = _Bar(err) if _show_progress(err, args.quiet) else None
+    bar = progress_for(err, quiet=args.quiet)
     try:
         result = convert(
             args.source,
@@ -130,6 +83,12 @@ def _add(sub: Any, name: str) -> None:
         description="SOURCE: a path, docker-archive:PATH[:NAME|:@N], oci:DIR[:REF], oci-archive:PATH[:REF], "
         "dir:PATH, docker://HOST/REPO[:TAG|@DIGEST]. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], "
         "docker-archive:PATH[:NAME], docker://HOST/REPO[:TAG|@DIGEST].",
+        **epilog(
+            "convert image.tar oci:./layout:v1",
+            "convert --compress zstd oci:./layout oci-archive:./image-zstd.tar",
+            "convert --all-platforms oci-archive:./multi.tar oci:./multi",
+            "convert --format docker-legacy oci:./layout:v1 docker-archive:./image.tar:myapp:1.0",
+        ),
     )
     plat = p.add_mutually_exclusive_group()
     plat.add_argument("--platform", help="the image of this platform from an index (os/arch[/variant])")

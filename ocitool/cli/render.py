@@ -1,6 +1,6 @@
 """How the docker CLI renders: values (human sizes and durations, truncated IDs, ellipses, errors
 in the daemon's words) and ``--format`` output (docker's template functions, the ``table``
-directive, its tabwriter).
+directive, its tabwriter), and the end of every command's ``--help`` (:func:`epilog`).
 
 Each function reproduces the Go code docker v28 uses (go-units, docker/cli's ``formatter``,
 ``templates`` and ``stringid``) so that output reads byte for byte as docker's does.
@@ -25,6 +25,7 @@ model), :mod:`ocitool._go.fmt` and :mod:`ocitool._go.tabwriter`. Template errors
 
 from __future__ import annotations
 
+import argparse
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -42,12 +43,17 @@ from ocitool.errors import ImageNotFoundError, OcitoolError
 
 __all__ = [
     "DOCKER_FUNCS",
+    "SOURCE_IMAGE",
+    "STORE_IMAGE",
     "TabWriter",
     "Template",
     "created_at_go",
     "created_since",
     "daemon_message",
+    "history_created_since",
+    "image_created_since",
     "ellipsis",
+    "epilog",
     "human_duration",
     "human_size",
     "is_table_format",
@@ -108,6 +114,22 @@ def created_since(created_unix: int, now: float | None = None) -> str:
     """``"<duration> ago"`` as docker's images and history tables print it."""
     now = time.time() if now is None else now
     return human_duration(now - created_unix) + " ago"
+
+
+# time.Unix(GO_ZERO_UNIX, 0) is Go's zero time (0001-01-01 UTC): an image whose config says
+# "0001-01-01T00:00:00Z" (reproducible builds) has it as its Created.
+GO_ZERO_UNIX: Final = -62135596800
+
+
+def image_created_since(created_unix: int, now: float | None = None) -> str:
+    """The ``CreatedSince`` of a ``docker images`` row: ``""`` for Go's zero time (the default
+    table then prints ``N/A``), else :func:`created_since`."""
+    return "" if created_unix == GO_ZERO_UNIX else created_since(created_unix, now)
+
+
+def history_created_since(created_unix: int, now: float | None = None) -> str:
+    """The ``CreatedSince`` of a ``docker history`` row: ``N/A`` at or before the Unix epoch."""
+    return "N/A" if created_unix <= 0 else created_since(created_unix, now)
 
 
 def _local(ts: int) -> datetime:
@@ -365,3 +387,29 @@ def render_table(
     tw.write("".join(body))
     tw.flush()
     return tw.getvalue()
+
+
+# -- help: what SOURCE and IMAGE accept (one text, shared by every command), and examples --
+
+SOURCE_IMAGE = """\
+SOURCE is a path, its format read from its content (a docker save archive of any vintage, an OCI
+layout or archive, a skopeo dir: copy, any of them compressed whole), or skopeo's syntax:
+  docker-archive:PATH[:NAME|:@N]  oci:DIR[:REF]  oci-archive:PATH[:REF]  dir:PATH
+IMAGE picks one image of SOURCE: a name as in RepoTags (alpine means
+docker.io/library/alpine:latest), an OCI ref.name annotation as written, a full image ID or a
+unique ID prefix (sha256:... or bare hex), or @N (the N-th image, from 0)."""
+
+STORE_IMAGE = """\
+IMAGE names an image of the store (--root DIR, default $OCITOOL_ROOT): NAME[:TAG] as docker
+normalises it (alpine means docker.io/library/alpine:latest), a full image ID or a unique ID
+prefix."""
+
+
+def epilog(*examples: str, grammar: str = SOURCE_IMAGE) -> dict[str, Any]:
+    """``add_parser`` keyword arguments for a command's help: ``grammar`` (what SOURCE and IMAGE
+    accept), then ``examples`` (command lines after ``ocitool``), kept as written."""
+    lines = "\n".join(f"  ocitool {example}" for example in examples)
+    return {
+        "epilog": f"{grammar}\n\nexamples:\n{lines}" if grammar else f"examples:\n{lines}",
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }

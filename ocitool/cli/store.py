@@ -14,7 +14,8 @@ from typing import Any, TextIO
 from ocitool._go import json as _gojson
 from ocitool._io.output import STDOUT, spooled
 from ocitool.cli import EXIT_ERROR, render
-from ocitool.cli.render import render_table
+from ocitool.cli.progress import progress_bar
+from ocitool.cli.render import STORE_IMAGE, epilog, render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
 from ocitool.errors import OcitoolError
 from ocitool.model.platform import Platform
@@ -38,7 +39,7 @@ def _platform(value: str | None) -> Platform | None:
 def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = args.input or args.source
     if source and source != STDOUT:
-        return _load(args, source, out)
+        return _load(args, source, out, err)
     # ``docker load`` habits: ``ocitool load < x.tar``, ``cat x.tar | ocitool load``.
     if sys.stdin is None or sys.stdin.isatty():
         err.write("Error: requested load from stdin, but stdin is empty: give -i FILE or SOURCE\n")
@@ -49,14 +50,15 @@ def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write("Error: requested load from stdin, but stdin is empty\n")
             return EXIT_ERROR
         try:
-            return _load(args, path, out)
+            return _load(args, path, out, err)
         except OcitoolError as exc:
             _name_stdin(exc, path)
             raise
 
 
-def _load(args: argparse.Namespace, source: str, out: TextIO) -> int:
-    result = _service(args).load(source, platform=_platform(args.platform))
+def _load(args: argparse.Namespace, source: str, out: TextIO, err: TextIO) -> int:
+    with progress_bar(err, quiet=args.quiet) as bar:
+        result = _service(args).load(source, platform=_platform(args.platform), progress=bar)
     for line in result.lines:
         out.write(line + "\n")
     return 0
@@ -81,7 +83,8 @@ def _cmd_save(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if output == STDOUT and args.format == "oci":
         err.write("Error: --format oci writes a directory: give -o DIR\n")
         return 125
-    _service(args).save(args.images, f"{args.format}:{output}")
+    with progress_bar(err) as bar:
+        _service(args).save(args.images, f"{args.format}:{output}", progress=bar)
     return 0
 
 
@@ -210,18 +213,45 @@ def _cmd_df(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _group_help(parser: argparse.ArgumentParser) -> Any:
+    """The handler of a command group given no subcommand: its help on stdout, exit 0 (as
+    ``docker image`` does)."""
+
+    def show(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        parser.print_help(out)
+        return 0
+
+    return show
+
+
 def register(sub: Any) -> None:
     """Add the store commands to the ``ocitool`` parser."""
-    p = sub.add_parser("load", help="load images from an archive or layout into the store (docker load)")
+    p = sub.add_parser(
+        "load",
+        help="load images from an archive or layout into the store (docker load)",
+        **epilog(
+            "load -i image.tar",
+            "load --root ./store oci:./layout:v1",
+            "load --platform linux/arm64 oci-archive:./multi.tar",
+        ),
+    )
     p.add_argument(
         "-i", "--input", help="the archive to read (any SOURCE the readers read; default: stdin, as docker)"
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="accepted for docker compatibility")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
     p.add_argument("--platform", help="of a multi-platform index, load this platform's image")
     p.add_argument("source", metavar="SOURCE", nargs="?")
     p.set_defaults(handler=_cmd_load)
 
-    p = sub.add_parser("save", help="save images from the store to an archive or layout (docker save)")
+    p = sub.add_parser(
+        "save",
+        help="save images from the store to an archive or layout (docker save)",
+        **epilog(
+            "save -o image.tar alpine myapp:1.0",
+            "save --format oci -o ./layout myapp:1.0",
+            grammar=STORE_IMAGE,
+        ),
+    )
     p.add_argument(
         "-o",
         "--output",
@@ -237,26 +267,51 @@ def register(sub: Any) -> None:
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.set_defaults(handler=_cmd_save)
 
-    p = sub.add_parser("squash", help="merge an image's layers above its parent into one (SquashImage)")
+    p = sub.add_parser(
+        "squash",
+        help="merge an image's layers above its parent into one (SquashImage)",
+        **epilog("squash -t myapp:flat myapp:1.0", "squash --parent alpine myapp:1.0", grammar=STORE_IMAGE),
+    )
     p.add_argument("--parent", metavar="IMAGE", help="keep this image's layers (default: squash all)")
     p.add_argument("-t", "--tag", metavar="NAME[:TAG]", help="tag the squashed image")
     p.add_argument("image", metavar="IMAGE")
     p.set_defaults(handler=_cmd_squash)
 
-    p = sub.add_parser("tag", help="create a tag TARGET that refers to SOURCE (docker tag)")
+    p = sub.add_parser(
+        "tag",
+        help="create a tag TARGET that refers to SOURCE (docker tag)",
+        **epilog(
+            "tag myapp:1.0 myapp:latest",
+            "tag sha256:ccb96aa3e4f8 registry.example/app:1",
+            grammar=STORE_IMAGE,
+        ),
+    )
     p.add_argument("source", metavar="SOURCE_IMAGE")
     p.add_argument("target", metavar="TARGET_IMAGE")
     p.set_defaults(handler=_cmd_tag)
 
-    p = sub.add_parser("rmi", help="remove images (docker rmi)")
+    p = sub.add_parser(
+        "rmi",
+        help="remove images (docker rmi)",
+        **epilog("rmi myapp:1.0", "rmi -f ccb96aa3e4f8 alpine", grammar=STORE_IMAGE),
+    )
     p.add_argument("-f", "--force", action="store_true", help="force removal of the image")
     p.add_argument("--no-prune", action="store_true", help="do not delete untagged parents")
     p.add_argument("images", metavar="IMAGE", nargs="+")
     p.set_defaults(handler=_cmd_rmi)
 
-    p = sub.add_parser("image", help="manage images (prune)")
+    p = sub.add_parser(
+        "image",
+        help="manage images (prune)",
+        **epilog("image prune -f", "image prune -a --filter until=24h", grammar=""),
+    )
+    p.set_defaults(handler=_group_help(p))
     isub = p.add_subparsers(dest="image_command", metavar="COMMAND", parser_class=type(p))
-    q = isub.add_parser("prune", help="remove unused images (docker image prune)")
+    q = isub.add_parser(
+        "prune",
+        help="remove unused images (docker image prune)",
+        **epilog("image prune -f", "image prune -a -f --filter label=stage=build", grammar=""),
+    )
     q.add_argument(
         "-a", "--all", action="store_true", help="remove all unused images, not just dangling ones"
     )
@@ -264,7 +319,15 @@ def register(sub: Any) -> None:
     q.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE", help="until, label")
     q.set_defaults(handler=_cmd_prune)
 
-    p = sub.add_parser("import", help="create an image from a rootfs tarball (docker import)")
+    p = sub.add_parser(
+        "import",
+        help="create an image from a rootfs tarball (docker import)",
+        **epilog(
+            "import rootfs.tar myapp:1.0",
+            "import -c 'CMD [\"/bin/sh\"]' - myapp:1.0 < rootfs.tar",
+            grammar="",
+        ),
+    )
     p.add_argument("-c", "--change", action="append", default=[], help="apply a Dockerfile instruction")
     p.add_argument("-m", "--message", help="commit message for the imported image")
     p.add_argument("--platform", help="set the platform (default: this host)")
@@ -272,8 +335,17 @@ def register(sub: Any) -> None:
     p.add_argument("reference", metavar="REPOSITORY[:TAG]", nargs="?")
     p.set_defaults(handler=_cmd_import)
 
-    p = sub.add_parser("system", help="store-wide information (df)")
+    p = sub.add_parser(
+        "system",
+        help="store-wide information (df)",
+        **epilog("system df", "system df --format json", grammar=""),
+    )
+    p.set_defaults(handler=_group_help(p))
     ssub = p.add_subparsers(dest="system_command", metavar="COMMAND", parser_class=type(p))
-    q = ssub.add_parser("df", help="show disk usage (docker system df)")
+    q = ssub.add_parser(
+        "df",
+        help="show disk usage (docker system df)",
+        **epilog("system df", "system df --format json", "--root ./store system df", grammar=""),
+    )
     q.add_argument("--format", help="table (default), json, or a Go template")
     q.set_defaults(handler=_cmd_df)

@@ -48,6 +48,7 @@ __all__ = [
     "DOCKER_VERSION",
     "EMPTY_LAYER_DIFF_ID",
     "OCI_CONFIG_FIELDS",
+    "json_kind",
     "TYPE_LAYERS",
     "ChildConfig",
     "ContainerConfig",
@@ -82,7 +83,8 @@ _INT64_MAX: Final = (1 << 63) - 1
 # --- Go-style JSON decoding helpers --------------------------------------------------------
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """A decoded JSON value's kind as JSON names it: null, boolean, number, string, array, object."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -137,7 +139,7 @@ class _Ctx:
         return InvalidConfigError(message, path=self.path, field=pointer or None)
 
     def type_error(self, value: Any, go_type: str, pointer: str) -> InvalidConfigError:
-        return self.error(f"cannot unmarshal {_kind(value)} into Go value of type {go_type}", pointer)
+        return self.error(f"cannot unmarshal {json_kind(value)} into Go value of type {go_type}", pointer)
 
 
 _Decoder = Callable[[_Ctx, Any, str], Any]

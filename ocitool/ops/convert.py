@@ -60,6 +60,7 @@ from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
 from ocitool.model.reference import parse_normalized, try_parse_normalized
+from ocitool.ops.progress import Progress
 from ocitool.ops.recompress import ANNOTATION_COMPRESSOR, Codec, recompress
 
 __all__ = [
@@ -125,14 +126,9 @@ def _docker_name(name: str) -> str:
     return ref.with_default_tag().familiar()
 
 
-@dataclass(frozen=True)
-class ConvertProgress:
-    """Progress of a conversion: ``done`` of ``total`` source bytes in ``phase``
-    (``layers``: reading and recompressing; ``writing``: assembling an archive)."""
-
-    phase: str
-    done: int
-    total: int
+# Progress of a conversion: ``done`` of ``total`` source bytes in ``phase`` (``layers``: reading
+# and recompressing; ``writing``: assembling an archive). The one progress event of the library.
+ConvertProgress = Progress
 
 
 @dataclass(frozen=True)

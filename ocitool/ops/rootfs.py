@@ -35,6 +35,7 @@ from typing import IO, Any, Final
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS, SafeTarInfo
 from ocitool.errors import InvalidArchiveError, OcitoolError
 from ocitool.image.source import Layer
+from ocitool.ops.progress import ProgressCallback, Tracker, layer_tracker
 
 __all__ = [
     "MAX_SYMLINK_HOPS",
@@ -289,21 +290,25 @@ class _Guarded(io.RawIOBase):
     has its own exception type) become InvalidArchiveError naming the layer, wherever the
     read happens (header scan, or a consumer copying a member's content)."""
 
-    def __init__(self, inner: IO[bytes], where: str) -> None:
+    def __init__(self, inner: IO[bytes], where: str, tracker: Tracker | None = None) -> None:
         super().__init__()
         self._inner = inner
         self._where = where
+        self._tracker = tracker
 
     def readable(self) -> bool:
         return True
 
     def read(self, n: int = -1) -> bytes:
         try:
-            return self._inner.read(n)
+            data = self._inner.read(n)
         except OcitoolError:
             raise
         except Exception as exc:
             raise InvalidArchiveError(f"layer cannot be decompressed: {exc}", path=self._where) from None
+        if self._tracker is not None:
+            self._tracker.add(len(data))
+        return data
 
     def readinto(self, buf: Any) -> int:
         data = self.read(len(buf))
@@ -314,15 +319,19 @@ class _Guarded(io.RawIOBase):
         try:
             self._inner.close()
         finally:
+            if self._tracker is not None and not self.closed:
+                self._tracker.finish()
             super().close()
 
 
 def _stream_layer(
-    layer: Layer, *, max_members: int
+    layer: Layer, *, max_members: int, progress: ProgressCallback | None = None, phase: str = ""
 ) -> Iterator[tuple[int, tarfile.TarInfo, tarfile.TarFile]]:
-    """(ordinal, header, tar) for each member of ``layer``, streaming. Raises OcitoolError."""
+    """(ordinal, header, tar) for each member of ``layer``, streaming; the bytes read are
+    reported to ``progress`` as ``phase``. Raises OcitoolError."""
     where = _where(layer)
-    with _Guarded(layer.open_uncompressed(), where) as stream:
+    tracker = layer_tracker(layer, progress, phase)
+    with _Guarded(layer.open_uncompressed(), where, tracker) as stream:
         try:
             with tarfile.open(fileobj=stream, mode="r|", tarinfo=SafeTarInfo) as tar:
                 for ordinal, info in enumerate(tar):
@@ -346,7 +355,11 @@ def _stream_layer(
 
 
 def iter_merged(
-    layers: Sequence[Layer], *, keep_whiteouts: bool = False, max_members: int = DEFAULT_MAX_MEMBERS
+    layers: Sequence[Layer],
+    *,
+    keep_whiteouts: bool = False,
+    max_members: int = DEFAULT_MAX_MEMBERS,
+    progress: ProgressCallback | None = None,
 ) -> Iterator[MergedEntry]:
     """The merged filesystem of ``layers`` (applied in order) as entries in tar order.
 
@@ -354,12 +367,15 @@ def iter_merged(
     ``keep_whiteouts``, by its opaque marker and ``.wh.`` entries; then every other surviving
     member in layer order, regular files with an open ``content`` stream; then the other names of
     hardlinked inodes as hardlinks to the first. Reads every layer twice, streaming, holding only
-    headers. Raises InvalidArchiveError (naming the layer and member), BlobNotFoundError.
+    headers; ``progress`` gets each layer's bytes (phases ``Reading``, then ``Extracting``).
+    Raises InvalidArchiveError (naming the layer and member), BlobNotFoundError.
     """
     tree = _Tree(keep_whiteouts=keep_whiteouts)
     for index, layer in enumerate(layers):
         where = _where(layer)
-        for ordinal, info, _tar in _stream_layer(layer, max_members=max_members):
+        for ordinal, info, _tar in _stream_layer(
+            layer, max_members=max_members, progress=progress, phase="Reading"
+        ):
             tree.apply(info, index, ordinal, where=where)
 
     # Which names each surviving inode has; the first in walk order holds the content.
@@ -386,7 +402,9 @@ def iter_merged(
         if not todo:
             continue
         remaining = len(todo)
-        for ordinal, info, tar in _stream_layer(layer, max_members=max_members):
+        for ordinal, info, tar in _stream_layer(
+            layer, max_members=max_members, progress=progress, phase="Extracting"
+        ):
             survivor = todo.get(ordinal)
             if survivor is None:
                 continue
@@ -420,6 +438,7 @@ def merged_tar(
     *,
     keep_whiteouts: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    progress: ProgressCallback | None = None,
 ) -> None:
     """Write ONE tar (PAX format) of the merged filesystem of ``layers`` to ``out``.
 
@@ -434,7 +453,9 @@ def merged_tar(
     InvalidArchiveError, BlobNotFoundError.
     """
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_COPY_BUFFER) as tar:
-        for entry in iter_merged(layers, keep_whiteouts=keep_whiteouts, max_members=max_members):
+        for entry in iter_merged(
+            layers, keep_whiteouts=keep_whiteouts, max_members=max_members, progress=progress
+        ):
             try:
                 tar.addfile(entry.info, entry.content)
             except (tarfile.ReadError, EOFError) as exc:

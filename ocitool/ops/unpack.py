@@ -32,6 +32,7 @@ from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.lookup import select_images
 from ocitool.image.source import Layer, SourceImage
 from ocitool.model.platform import Platform
+from ocitool.ops.progress import ProgressCallback
 from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
 
 __all__ = ["DEFAULT_MAX_MEMBERS", "UnpackResult", "export", "resolve_image", "unpack", "unpack_layers"]
@@ -236,6 +237,7 @@ def unpack_layers(
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
     image_id: str = "",
+    progress: ProgressCallback | None = None,
 ) -> UnpackResult:
     """Unpack the merged filesystem of ``layers`` to ``target_dir`` (absent or an empty
     directory), atomically. Raises InvalidArchiveError (naming the member), BlobNotFoundError,
@@ -252,7 +254,7 @@ def unpack_layers(
         try:
             extractor = _Extractor(root_fd, result, devices=devices)
             try:
-                for entry in iter_merged(layers, max_members=max_members):
+                for entry in iter_merged(layers, max_members=max_members, progress=progress):
                     try:
                         extractor.add(entry)
                     except (tarfile.ReadError, EOFError) as exc:
@@ -277,6 +279,7 @@ def unpack(
     image: str | None = None,
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    progress: ProgressCallback | None = None,
 ) -> UnpackResult:
     """Unpack the merged root filesystem of one image to ``target_dir`` (see the module doc).
 
@@ -286,7 +289,12 @@ def unpack(
     """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         return unpack_layers(
-            img.layers, target_dir, devices=devices, max_members=max_members, image_id=str(img.id)
+            img.layers,
+            target_dir,
+            devices=devices,
+            max_members=max_members,
+            image_id=str(img.id),
+            progress=progress,
         )
 
 
@@ -297,11 +305,12 @@ def export(
     platform: Platform | str | None = None,
     image: str | None = None,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    progress: ProgressCallback | None = None,
 ) -> str:
     """Write the merged root filesystem of one image to ``out_path`` as one tar (as ``crane
     export``; device nodes are kept as tar entries). Atomic: a temporary file beside
     ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses."""
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         with output_file(out_path) as fh:
-            merged_tar(img.layers, fh, max_members=max_members)
+            merged_tar(img.layers, fh, max_members=max_members, progress=progress)
         return str(img.id)

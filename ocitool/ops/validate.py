@@ -27,6 +27,7 @@ from ocitool.errors import InvalidDocumentError, OcitoolError
 from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.source import ImageIndex, Source, SourceImage
 from ocitool.model import mediatypes as mt
+from ocitool.model.config import json_kind
 
 if TYPE_CHECKING:  # jsonschema takes ~40 ms to import: only `validate` itself pays for it
     import jsonschema
@@ -118,6 +119,49 @@ def _pointer(path: Any) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
 
 
+def _json_term(value: Any) -> str:
+    """A value as a reader of JSON calls it: short scalars written out (``null``, ``"x"``,
+    ``3``), arrays and objects by kind."""
+    if isinstance(value, (list, dict)):
+        return "an empty " + json_kind(value) if not value else "an " + json_kind(value)
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else f"a {json_kind(value)}"
+
+
+def _words(err: Any) -> str:
+    """A jsonschema error in JSON's words (``null``, ``array``, ``"name"``), never Python's
+    (``None``, ``'array'``, ``{'a': 1}``)."""
+    kind, want, got = err.validator, err.validator_value, err.instance
+    if kind == "type":
+        wanted = " or ".join(want) if isinstance(want, list) else str(want)
+        return f"{_json_term(got)} is not of type {wanted}"
+    if kind == "required":
+        missing = [name for name in want if isinstance(got, dict) and name not in got]
+        return "missing required property " + ", ".join(json.dumps(m) for m in missing or want)
+    if kind == "enum":
+        return f"{_json_term(got)} is not one of " + ", ".join(json.dumps(v) for v in want)
+    if kind == "const":
+        return f"{_json_term(got)} is not {json.dumps(want)}"
+    if kind == "pattern":
+        return f"{_json_term(got)} does not match the pattern {json.dumps(want)}"
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        bound = {"minimum": "less than", "maximum": "greater than"}.get(kind, "beyond")
+        return f"{_json_term(got)} is {bound} the {kind} {json.dumps(want)}"
+    if kind in ("minItems", "maxItems", "minLength", "maxLength", "minProperties", "maxProperties"):
+        return f"{_json_term(got)} breaks {kind} {json.dumps(want)}"
+    if kind == "additionalProperties" and isinstance(got, dict):
+        props = err.schema.get("properties", {})
+        extra = [k for k in got if k not in props]
+        return "unexpected property " + ", ".join(json.dumps(k) for k in extra)
+    if kind in ("oneOf", "anyOf"):
+        return f"{_json_term(got)} matches none of the allowed shapes"
+    if kind == "not":
+        return f"{_json_term(got)} is not allowed here"
+    if kind == "format":
+        return f"{_json_term(got)} is not a valid {want}"
+    return f"{_json_term(got)} fails the schema's {kind} rule"
+
+
 def validate_document(data: bytes, schema_name: str, *, file: str) -> list[ValidationIssue]:
     """Schema errors of one document (``data``, read from ``file``) against ``schema_name``
     (a file of ``schemas/``); a document that is not JSON, too large or too deep is one error."""
@@ -127,7 +171,7 @@ def validate_document(data: bytes, schema_name: str, *, file: str) -> list[Valid
         return [ValidationIssue(file, exc.field or "", schema_name, exc.message)]
     validator = _validator(schema_name)
     issues = [
-        ValidationIssue(file, _pointer(err.absolute_path), schema_name, err.message)
+        ValidationIssue(file, _pointer(err.absolute_path), schema_name, _words(err))
         for err in validator.iter_errors(doc)
     ]
     return sorted(issues, key=lambda i: i.pointer)

@@ -13,6 +13,7 @@ compressed layer is read once, its stored bytes and its decompressed stream hash
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import queue
@@ -38,6 +39,7 @@ from ocitool.model import mediatypes as mt
 from ocitool.model.config import chain_ids
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, Digester
+from ocitool.ops.progress import CountingReader, ProgressCallback, Tracker
 
 __all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
 
@@ -211,7 +213,7 @@ def _hash_all(stream: Any, digester: Digester) -> None:
         digester.update(view[:n])
 
 
-def _run_job(job: _Job) -> list[Problem]:
+def _run_job(job: _Job, progress: ProgressCallback | None = None) -> list[Problem]:
     by = ", ".join(job.referenced_by)
     where = job.blobs.where(job.digest)
     problems: list[Problem] = []
@@ -220,6 +222,8 @@ def _run_job(job: _Job) -> list[Problem]:
     try:
         stored = job.digest.hasher()
         raw = job.blobs.open(job.digest, buffered=False)
+        if progress is not None:
+            raw = CountingReader(raw, Tracker(progress, "Verifying", job.size, job.digest.hex[:12]))  # type: ignore[assignment]
         layer = job.layer
         with raw:
             if layer is None or layer.compression is Compression.NONE:
@@ -436,9 +440,12 @@ class _Verifier:
                     )
 
 
-def verify_source(source: Source, *, label: str = "", workers: int | None = None) -> VerifyReport:
-    """Verify an opened source (see the module doc). Never raises for integrity faults: they
-    are problems in the report. Raises OcitoolError only when the source cannot be read at all."""
+def verify_source(
+    source: Source, *, label: str = "", workers: int | None = None, progress: ProgressCallback | None = None
+) -> VerifyReport:
+    """Verify an opened source (see the module doc); ``progress`` gets each blob's bytes
+    (phase ``Verifying``). Never raises for integrity faults: they are problems in the report.
+    Raises OcitoolError only when the source cannot be read at all."""
     report = VerifyReport(source=label)
     v = _Verifier(source, report)
     try:
@@ -462,18 +469,22 @@ def verify_source(source: Source, *, label: str = "", workers: int | None = None
     report.blobs = len(jobs)
     report.bytes = sum(j.size for j in jobs)
     n = workers or min(len(jobs), os.cpu_count() or 1) or 1
-    run: Callable[[_Job], list[Problem]] = _run_job
+    run: Callable[[_Job], list[Problem]] = (
+        _run_job if progress is None else functools.partial(_run_job, progress=progress)
+    )
     with ThreadPoolExecutor(max_workers=n) as pool:
         for found in pool.map(run, jobs):
             report.problems.extend(found)
     return report
 
 
-def verify(source: SourceLike, *, workers: int | None = None) -> VerifyReport:
+def verify(
+    source: SourceLike, *, workers: int | None = None, progress: ProgressCallback | None = None
+) -> VerifyReport:
     """Verify the SOURCE ``source`` (a string or a path; any format ``open_source`` reads).
 
     Returns a report whose ``ok`` is True only when every check passed; raises OcitoolError
     (NotAnImageError, InvalidArchiveError) when the input cannot be read at all.
     """
     with open_source(source) as src:
-        return verify_source(src, label=os.fspath(source), workers=workers)
+        return verify_source(src, label=os.fspath(source), workers=workers, progress=progress)

@@ -16,6 +16,7 @@ from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
 from ocitool.model.reference import Reference, parse_normalized, try_parse_normalized
 from ocitool.ops.convert import convert
+from ocitool.ops.progress import CountingReader, ProgressCallback, Tracker
 from ocitool.store.lookup import FULL_ID, get_image, not_found
 from ocitool.store.root import StoreRoot
 from ocitool.store.source import StoreSource
@@ -36,11 +37,14 @@ class LoadSaveService:
 
     root: str
 
-    def load(self, source: str, *, platform: Platform | None = None) -> LoadResult:
+    def load(
+        self, source: str, *, platform: Platform | None = None, progress: ProgressCallback | None = None
+    ) -> LoadResult:
         """``docker load``: every image of ``source`` (any format the readers read; of a
         multi-platform index, the one for ``platform`` or the host), its layers registered
         once by chain ID, its tags set (moving a tag says so, as docker does), legacy parents
-        linked. Lines as docker prints them."""
+        linked. Lines as docker prints them; ``progress`` gets each new layer's bytes (phase
+        ``Loading layer``, as docker's)."""
         lines: list[str] = []
         loaded: list[str] = []
         id_lines: list[str] = []
@@ -65,7 +69,13 @@ class LoadSaveService:
                             raise BlobNotFoundError(
                                 str(layer.digest), referenced_by=str(image.id), path=src.path
                             )
-                        with layer.open_blob(buffered=False) as fh:
+                        fh = layer.open_blob(buffered=False)
+                        if progress is not None:
+                            tracker = Tracker(
+                                progress, "Loading layer", layer.descriptor.size, layer.digest.hex[:12]
+                            )
+                            fh = CountingReader(fh, tracker)  # type: ignore[assignment]
+                        with fh:
                             r.layers.register(
                                 fh,
                                 parent,
@@ -110,13 +120,15 @@ class LoadSaveService:
             raise InvalidConfigError(f"invalid parent {parent} for {id}: layers are not a prefix")
         r.images.set_parent(id, parent)
 
-    def save(self, names: Sequence[str], destination: str) -> list[str]:
+    def save(
+        self, names: Sequence[str], destination: str, *, progress: ProgressCallback | None = None
+    ) -> list[str]:
         """``docker save NAME...`` into ``destination`` (any writer transport:
         ``docker-archive:PATH``, ``oci-archive:PATH``, ``oci:DIR``): :func:`ocitool.ops.convert.convert`
         from the store's :class:`~ocitool.store.source.StoreSource`, written atomically, nothing
         written into the store. Names resolve as moby's ``parseNames``: ``repo:tag`` that tag, a
         bare ``repo`` every tag of it, an ID or unique prefix the image without names. Returns
-        the image IDs saved."""
+        the image IDs saved. ``progress`` is convert's."""
         if not names:
             raise InvalidReferenceError("", "save needs at least one image name")
         with StoreRoot.open(self.root) as r:
@@ -127,7 +139,7 @@ class LoadSaveService:
                     if ref is not None and ref not in refs:
                         refs.append(ref)
             with StoreSource(r, selection=list(chosen.items())) as source:
-                convert(source, destination)
+                convert(source, destination, progress=progress)
             return [str(i) for i in chosen]
 
     @staticmethod

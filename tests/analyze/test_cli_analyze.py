@@ -179,3 +179,14 @@ def test_diff_table_and_image_suffix() -> None:
     )
     assert code == 0, err
     assert "A " in out and "/srv/child/one.txt" in out and "Shared layers: 3" in out
+
+
+def test_diff_table_prints_config_values_as_json() -> None:
+    code, out, _ = run(
+        "diff", str(peers.fixture("docker/single.tar")), str(peers.fixture("buildah/whiteouts.tar"))
+    )
+    assert code == 0
+    assert '  Cmd: ["--serve"] -> ["--child"]' in out
+    assert '  User: "1000:1000" -> "root"' in out
+    assert "  Labels.org.ocitool.whiteouts: null -> " in out
+    assert "None" not in out and "'" not in out

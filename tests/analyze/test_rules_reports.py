@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -118,3 +119,35 @@ def test_markdown_summary(bad: object) -> None:
     assert md.startswith("## Image analysis: ❌ FAIL")
     assert "| highestUserWastedPercent | 0.1 | FAIL |" in md
     assert "`/data/big.bin`" in md
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "rules:\n  lowestEfficiency: 0.9\n  maxLayerCount: lots\n",
+            ':3: invalid maxLayerCount config value, given "lots"',
+        ),
+        (
+            "rules:\n  lowestEfficiency: [0.9\n  x: 1\n",
+            ":3: rules file is not valid YAML: expected ',' or ']'",
+        ),
+        ("# comment\nrules:\n  nope: 1\n", ':3: unknown rule "nope"'),
+        ("rules:\n  allowedPlatforms: [linux/amd64, notaplatform/x/y/z]\n", ":2: invalid allowedPlatforms"),
+    ],
+)
+def test_bad_rules_are_one_line_naming_file_and_line(tmp_path: Path, text: str, expected: str) -> None:
+    f = tmp_path / "rules.yaml"
+    f.write_text(text)
+    with pytest.raises(InvalidDocumentError) as exc:
+        run_ci(str(peers.fixture("analyze/good.tar")), rules_file=str(f))
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(str(f) + expected), message
+
+
+def test_markdown_uses_one_precision(bad: object) -> None:
+    md = render_markdown(bad, evaluate(bad, load_rules(None)))  # type: ignore[arg-type]
+    figures = md.splitlines()[6]
+    percents = re.findall(r"(\d+(?:\.\d+)?) %", figures)
+    assert len(percents) == 2 and all(re.fullmatch(r"\d+\.\d\d", p) for p in percents), figures
