@@ -31,11 +31,14 @@ from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
 from ocitool.errors import (
     AmbiguousImageError,
+    ArtifactError,
     BlobNotFoundError,
     DigestMismatchError,
     EmptySourceError,
     ImageConflictError,
     ImageNotFoundError,
+    ImageReadError,
+    ImageRequiredError,
     InvalidArchiveError,
     InvalidConfigError,
     InvalidDigestError,
@@ -143,6 +146,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AmbiguousImageError",
+    "ArtifactError",
     "Analysis",
     "BlobNotFoundError",
     "ChildConfig",
@@ -170,6 +174,8 @@ __all__ = [
     "ImageFilters",
     "ImageIndex",
     "ImageNotFoundError",
+    "ImageReadError",
+    "ImageRequiredError",
     "ImageService",
     "ImageStore",
     "ImageTree",

@@ -195,10 +195,9 @@ def _artifact_note(entry: Entry) -> ArtifactError:
 def select_one(source: Source, image: str = "", *, platform: Platform | None = None) -> Selected:
     """The one image ``image`` names in ``source``. With no ``image``, the source must hold a
     single image (artifacts and unreadable entries aside; one image under several names is
-    one): several raise ImageRequiredError
-    with their names (or IDs) to choose from, as guessing the first would mislead. A source (or
-    a name) holding artifacts only raises ArtifactError. Raises the errors of
-    :func:`select_images` too."""
+    one): several raise ImageRequiredError with their names (or IDs) to choose from, as
+    guessing the first would mislead. A source (or a name) holding artifacts only raises
+    ArtifactError. Raises the errors of :func:`select_images` too."""
     problems: list[OcitoolError] = []
     chosen = select_images(source, image, platform=platform, errors=problems)
     if chosen and (image or len({s.image.id for s in chosen}) == 1):

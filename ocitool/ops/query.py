@@ -178,6 +178,9 @@ def raw_manifest(source: SourceArg, image: str = "", *, platform: Platform | Non
     archives store none; theirs is synthesised (see the README)."""
     with opened(source, image) as (src, name):
         entries = find_entries(src, name)
+        if not name and len(entries) > 1:
+            # Several entries and none named: the one image, or ImageRequiredError.
+            entries = [_one(src, name, platform).entry]
         entry = entries[0]
         if platform is None and entry.node is not None:
             return entry.node.raw_manifest
