@@ -146,8 +146,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AmbiguousImageError",
-    "ArtifactError",
     "Analysis",
+    "ArtifactError",
     "BlobNotFoundError",
     "ChildConfig",
     "CiResult",

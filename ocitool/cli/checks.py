@@ -113,7 +113,12 @@ def register(sub: Any) -> None:
         ("unpack", "unpack an image's merged root filesystem to a new directory"),
         ("export", "write an image's merged root filesystem as one tar"),
     ):
-        p = sub.add_parser(name, help=helptext)
+        target = "DIR" if name == "unpack" else "OUT.tar"
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            usage=f"ocitool {name} [options] SOURCE [IMAGE] {target}",
+        )
         p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
         p.add_argument("--image", help="which image of the source (name, ID, or @N); as IMAGE")
         p.add_argument(
@@ -125,9 +130,9 @@ def register(sub: Any) -> None:
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("rest", metavar="[IMAGE] DIR", nargs="+")
+            p.add_argument("rest", metavar="[IMAGE] DIR", nargs="+", help="IMAGE: name, ID or @N")
             p.set_defaults(handler=_cmd_unpack, verb=name)
         else:
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("rest", metavar="[IMAGE] OUT.tar", nargs="+")
+            p.add_argument("rest", metavar="[IMAGE] OUT.tar", nargs="+", help="IMAGE: name, ID or @N")
             p.set_defaults(handler=_cmd_export, verb=name)

@@ -21,9 +21,11 @@ ImageRequiredError listing the choices.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 from ocitool.engineapi.filters import ImageFilters, filter_images
 from ocitool.engineapi.summary import (
@@ -56,6 +58,7 @@ __all__ = [
 ]
 
 SourceArg = SourceLike | Source
+T = TypeVar("T")
 
 
 def _sources(value: SourceArg | Iterable[SourceArg]) -> list[SourceArg]:
@@ -94,6 +97,20 @@ def _broken(selected: Selected, cause: OcitoolError) -> ImageReadError:
     return ImageReadError(entry.repo_tags or entry.ref_names, str(selected.image.id), cause)
 
 
+def _each(
+    chosen: Iterable[Selected], build: Callable[[Selected], T], errors: list[OcitoolError] | None
+) -> Iterator[T]:
+    """``build`` of each chosen image; with ``errors``, a failure is reported there as that
+    image's (ImageReadError) and the image left out, else it raises."""
+    for selected in chosen:
+        try:
+            yield build(selected)
+        except OcitoolError as exc:
+            if errors is None:
+                raise
+            errors.append(_broken(selected, exc))
+
+
 def _broken_entry(entry: Entry, cause: OcitoolError) -> ImageReadError:
     return ImageReadError(entry.repo_tags or entry.ref_names, str(entry.descriptor.digest), cause)
 
@@ -118,15 +135,10 @@ def inspect(
         names = _strings(images) or [suffix]
         for name in names:
             try:
-                for selected in select_images(
+                chosen = select_images(
                     src, name, platform=platform, all_platforms=all_platforms, errors=errors
-                ):
-                    try:
-                        out.append(inspect_image(selected, src, with_size=with_size))
-                    except OcitoolError as exc:
-                        if errors is None:
-                            raise
-                        errors.append(_broken(selected, exc))
+                )
+                out.extend(_each(chosen, partial(inspect_image, source=src, with_size=with_size), errors))
             except OcitoolError as exc:
                 if errors is None:
                     raise
@@ -249,13 +261,8 @@ def images(
             if not name and isinstance(src, ImageLister):
                 rows.extend(src.image_summaries())
             else:
-                for selected in select_images(src, name, errors=errors):
-                    try:
-                        rows.append(image_summary(selected, src, with_size=with_size))
-                    except OcitoolError as exc:
-                        if errors is None:
-                            raise
-                        errors.append(_broken(selected, exc))
+                chosen = select_images(src, name, errors=errors)
+                rows.extend(_each(chosen, partial(image_summary, source=src, with_size=with_size), errors))
         rows = _dedupe(rows)
         by_id = {row.id: row for row in rows} if filters.before or filters.since else {}
 
