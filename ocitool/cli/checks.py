@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
+from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
@@ -86,7 +87,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         image=image,
         max_members=args.max_members,
     )
-    out.write(f"{image_id}: exported to {target}\n")
+    # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
+    (err if is_stdout(target) else out).write(f"{image_id}: exported to {target}\n")
     return EXIT_OK
 
 
@@ -113,7 +115,7 @@ def register(sub: Any) -> None:
         ("unpack", "unpack an image's merged root filesystem to a new directory"),
         ("export", "write an image's merged root filesystem as one tar"),
     ):
-        target = "DIR" if name == "unpack" else "OUT.tar"
+        target = "DIR" if name == "unpack" else "OUT.tar|-"
         p = sub.add_parser(
             name,
             help=helptext,
@@ -134,5 +136,5 @@ def register(sub: Any) -> None:
             p.set_defaults(handler=_cmd_unpack, verb=name)
         else:
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("rest", metavar="[IMAGE] OUT.tar", nargs="+", help="IMAGE: name, ID or @N")
+            p.add_argument("rest", metavar="[IMAGE] OUT.tar|-", nargs="+", help="IMAGE: name, ID or @N; - is stdout")
             p.set_defaults(handler=_cmd_export, verb=name)
