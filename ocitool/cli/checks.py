@@ -136,5 +136,7 @@ def register(sub: Any) -> None:
             p.set_defaults(handler=_cmd_unpack, verb=name)
         else:
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("rest", metavar="[IMAGE] OUT.tar|-", nargs="+", help="IMAGE: name, ID or @N; - is stdout")
+            p.add_argument(
+                "rest", metavar="[IMAGE] OUT.tar|-", nargs="+", help="IMAGE: name, ID or @N; - is stdout"
+            )
             p.set_defaults(handler=_cmd_export, verb=name)
