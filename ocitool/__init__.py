@@ -33,11 +33,14 @@ __version__ = "0.1.0"
 
 from ocitool.errors import (
     AmbiguousImageError,
+    ArtifactError,
     BlobNotFoundError,
     DigestMismatchError,
     EmptySourceError,
     ImageConflictError,
     ImageNotFoundError,
+    ImageReadError,
+    ImageRequiredError,
     InvalidArchiveError,
     InvalidConfigError,
     InvalidDigestError,
@@ -148,6 +151,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AmbiguousImageError",
     "Analysis",
+    "ArtifactError",
     "BlobNotFoundError",
     "ChildConfig",
     "CiResult",
@@ -174,6 +178,8 @@ __all__ = [
     "ImageFilters",
     "ImageIndex",
     "ImageNotFoundError",
+    "ImageReadError",
+    "ImageRequiredError",
     "ImageService",
     "ImageStore",
     "ImageTree",

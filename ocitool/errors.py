@@ -20,6 +20,9 @@ also extends the builtin it resembles, so callers may catch either::
     ├── ImageNotFoundError(LookupError)         no image matches a name, ID or index
     ├── AmbiguousImageError(LookupError)        an ID prefix matches several images
     ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
+    ├── ImageRequiredError(LookupError)         several images and none named: the choices
+    ├── ImageReadError(ValueError)              one image of a source cannot be read (names, ID, why)
+    ├── ArtifactError(ValueError)               a manifest is an artifact, not a runnable image
     ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
     ├── ReferenceConflictError(ValueError)      a tag already names another image
     ├── DockerfileError(ValueError)             a Dockerfile the classic builder refuses (``line``)
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousImageError",
+    "ArtifactError",
     "BlobNotFoundError",
     "BuildContextError",
     "DigestMismatchError",
@@ -57,6 +61,8 @@ __all__ = [
     "EmptySourceError",
     "ImageConflictError",
     "ImageNotFoundError",
+    "ImageReadError",
+    "ImageRequiredError",
     "InvalidArchiveError",
     "InvalidConfigError",
     "InvalidCredentialsError",
@@ -263,6 +269,40 @@ class PlatformNotFoundError(OcitoolError, LookupError):
         super().__init__(f"no image for platform {platform} (available: {have})", path=path)
         self.platform = platform
         self.available = available
+
+
+class ImageRequiredError(OcitoolError, LookupError):
+    """A command works on one image, the source holds several, and none was named.
+    ``choices`` are the names (or IDs of unnamed images) to choose from."""
+
+    def __init__(self, choices: list[str], *, path: str | None = None) -> None:
+        listed = "\n  ".join(choices)
+        super().__init__(f"{len(choices)} images here; name one as IMAGE:\n  {listed}", path=path)
+        self.choices = choices
+
+
+class ImageReadError(OcitoolError, ValueError):
+    """One image of a source cannot be read; the others still can. ``names`` are its tags
+    (empty when untagged), ``image_id`` its ID (or manifest digest), ``cause`` the failure."""
+
+    def __init__(self, names: list[str], image_id: str, cause: OcitoolError) -> None:
+        who = ", ".join(names) if names else "<none>"
+        super().__init__(f"image {who} ({image_id}): {cause}")
+        self.names = names
+        self.image_id = image_id
+        self.cause = cause
+
+
+class ArtifactError(OcitoolError, ValueError):
+    """A manifest is an artifact (an ``artifactType``, a config that is no image config, or a
+    ``{}`` config), not a runnable image: listed by ``manifests``, skipped by ``images``."""
+
+    def __init__(self, names: list[str], digest: str, artifact_type: str) -> None:
+        who = ", ".join(names) if names else digest
+        super().__init__(f"skipping {who}: an artifact ({artifact_type or 'no image config'}), not an image")
+        self.names = names
+        self.digest = digest
+        self.artifact_type = artifact_type
 
 
 class ImageConflictError(OcitoolError, ValueError):

@@ -137,8 +137,9 @@ def test_one_or_many_sources_and_names(tmp_path: Path) -> None:
     assert [r.id for r in ocitool.inspect(src, names[0])] == [
         r.id for r in ocitool.inspect(str(src), [names[0]])
     ]
-    assert ocitool.history(src) == ocitool.history(str(src))
+    assert ocitool.history(src, names[0]) == ocitool.history(str(src), names[0])
     assert ocitool.ImageFilters.parse("dangling=false") == ocitool.ImageFilters.parse(["dangling=false"])
     assert ocitool.verify(src).ok and ocitool.validate(src).ok
-    assert ocitool.export(src, tmp_path / "fs.tar") == ocitool.inspect(src)[0].id
+    first = ocitool.inspect(src)[0]
+    assert ocitool.export(src, tmp_path / "fs.tar", image=first.id) == first.id
     assert (tmp_path / "fs.tar").stat().st_size > 0

@@ -33,9 +33,8 @@ from ocitool.analysis.filetree import (
     dive_efficiency,
     read_layer,
 )
-from ocitool.errors import ImageNotFoundError
 from ocitool.formats.detect import SourceLike, open_source, parse_source
-from ocitool.image.lookup import select_images
+from ocitool.image import lookup
 from ocitool.image.source import Layer, Source, SourceImage
 from ocitool.model.platform import Platform
 from ocitool.ops.progress import CountingReader, ProgressCallback, layer_tracker
@@ -261,11 +260,9 @@ def analyze_image(
 
 
 def select_one(source: Source, image: str, platform: Platform | None) -> SourceImage:
-    """The one image ``image`` names in ``source`` (the first entry when empty)."""
-    chosen = select_images(source, image, platform=platform)
-    if not chosen:
-        raise ImageNotFoundError(image or "(any image)", path=source.path)
-    return chosen[0].image
+    """The one image ``image`` names in ``source``; with none named, the source's only image
+    (ImageRequiredError when it holds several: see :func:`~ocitool.image.lookup.select_one`)."""
+    return lookup.select_one(source, image, platform=platform).image
 
 
 def analyze(
@@ -277,7 +274,7 @@ def analyze(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Analysis:
-    """Analyse the image ``image`` (default: the first) of SOURCE (a string in skopeo's grammar,
+    """Analyse the image ``image`` (default: the only one) of SOURCE (a string in skopeo's grammar,
     a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
     if isinstance(source, Source):

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool._io.output import is_stdout
-from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
+from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
 from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import epilog
 from ocitool.model.platform import Platform
@@ -52,13 +52,25 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
+def _image_and_target(args: argparse.Namespace, target: str) -> tuple[str | None, str]:
+    """``SOURCE [IMAGE] TARGET``: the IMAGE (positional, or ``--image``, not both) and TARGET."""
+    rest: list[str] = args.rest
+    if len(rest) > 2:
+        raise UsageError(f"{args.verb} takes SOURCE [IMAGE] {target}, not {len(rest) + 1} arguments")
+    image = rest[0] if len(rest) == 2 else None
+    if image is not None and args.image:
+        raise UsageError(f"{args.verb}: IMAGE given twice ({image!r} and --image {args.image!r})")
+    return image or args.image, rest[-1]
+
+
 def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    image, target = _image_and_target(args, "DIR")
     with progress_bar(err, quiet=args.quiet) as bar:
         result = unpack(
             args.source,
-            args.dir,
+            target,
             platform=Platform.parse(args.platform) if args.platform else None,
-            image=args.image,
+            image=image,
             devices=args.devices,
             max_members=args.max_members,
             progress=bar,
@@ -72,17 +84,18 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    image, target = _image_and_target(args, "OUT.tar")
     with progress_bar(err, quiet=args.quiet) as bar:
         image_id = export(
             args.source,
-            args.out,
+            target,
             platform=Platform.parse(args.platform) if args.platform else None,
-            image=args.image,
+            image=image,
             max_members=args.max_members,
             progress=bar,
         )
     # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
-    (err if is_stdout(args.out) else out).write(f"{image_id}: exported to {args.out}\n")
+    (err if is_stdout(target) else out).write(f"{image_id}: exported to {target}\n")
     return EXIT_OK
 
 
@@ -131,9 +144,15 @@ def register(sub: Any) -> None:
         ("unpack", "unpack an image's merged root filesystem to a new directory"),
         ("export", "write an image's merged root filesystem as one tar"),
     ):
-        p = sub.add_parser(name, help=helptext, **epilog(*_EXAMPLES[name]))
+        target = "DIR" if name == "unpack" else "OUT.tar|-"
+        p = sub.add_parser(
+            name,
+            help=helptext,
+            usage=f"ocitool {name} [options] SOURCE [IMAGE] {target}",
+            **epilog(*_EXAMPLES[name]),
+        )
         p.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
-        p.add_argument("--image", help="which image of the source (name, ID, or @N)")
+        p.add_argument("--image", help="which image of the source (name, ID, or @N); as IMAGE")
         p.add_argument(
             "--max-members",
             type=_positive,
@@ -144,9 +163,11 @@ def register(sub: Any) -> None:
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("dir", metavar="DIR")
-            p.set_defaults(handler=_cmd_unpack)
+            p.add_argument("rest", metavar="[IMAGE] DIR", nargs="+", help="IMAGE: name, ID or @N")
+            p.set_defaults(handler=_cmd_unpack, verb=name)
         else:
             p.add_argument("source", metavar="SOURCE")
-            p.add_argument("out", metavar="OUT.tar")
-            p.set_defaults(handler=_cmd_export)
+            p.add_argument(
+                "rest", metavar="[IMAGE] OUT.tar|-", nargs="+", help="IMAGE: name, ID or @N; - is stdout"
+            )
+            p.set_defaults(handler=_cmd_export, verb=name)

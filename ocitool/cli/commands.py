@@ -22,7 +22,7 @@ from ocitool.cli import bool_flag, render
 from ocitool.cli.render import Template, epilog, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
-from ocitool.errors import OcitoolError
+from ocitool.errors import ArtifactError, OcitoolError
 from ocitool.image.source import Source
 from ocitool.model.platform import Platform
 from ocitool.model.timestamp import Timestamp
@@ -94,6 +94,19 @@ def _store(args: argparse.Namespace) -> Iterator[Source | None]:
 
 def _error(exc: OcitoolError, *, store: bool) -> str:
     return render.daemon_message(exc) if store else str(exc)
+
+
+def _report(problems: Sequence[OcitoolError], err: TextIO, *, store: bool) -> int:
+    """Print what a listing could not show: artifacts as notes, unreadable images as errors.
+    The exit status: 1 when an image could not be read, else 0."""
+    status = 0
+    for problem in problems:
+        if isinstance(problem, ArtifactError):
+            err.write(f"Note: {problem}\n")
+        else:
+            err.write(f"Error: {_error(problem, store=store)}\n")
+            status = 1
+    return status
 
 
 def _platform(value: str | None) -> Platform | None:
@@ -280,9 +293,7 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 out.write("\n")  # docker flushes its (empty) inspect buffer before the error
                 err.write(f"template parsing error: {exc}\n")
                 return 1
-    for failure in errors:
-        err.write(f"Error: {_error(failure, store=store)}\n")
-    return 1 if errors else 0
+    return _report(errors, err, store=store)
 
 
 # -- images ---------------------------------------------------------------------------------
@@ -352,9 +363,10 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt: str | None = args.format
     if args.quiet:
         fmt = "{{.ID}}"
+    problems: list[OcitoolError] = []
     if args.tree:
-        out.write(_tree(query.image_tree(args.sources)))
-        return 0
+        out.write(_tree(query.image_tree(args.sources, errors=problems)))
+        return _report(problems, err, store=store)
     filters = ImageFilters.parse(args.filter)
     with _store(args) as src:
         summaries = query.images(
@@ -362,12 +374,13 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             all_images=args.all,
             filters=filters,
             with_size=_needs_size(fmt),
+            errors=problems,
         )
     rows = _image_rows(summaries, trunc=not args.no_trunc)
     quiet = fmt == "{{.ID}}"
     if (quiet or (fmt in (None, "", "table") and not args.digests)) and _ascii(rows):
         out.write(_fast_table(rows, quiet=quiet))
-        return 0
+        return _report(problems, err, store=store)
     if fmt in (None, "", "table"):
         fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
     try:
@@ -375,7 +388,7 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except TemplateError as exc:
         err.write(f"template parsing error: {exc}\n")
         return 1
-    return 0
+    return _report(problems, err, store=store)
 
 
 def _ascii(rows: Sequence[_ImageRow]) -> bool:
@@ -478,6 +491,8 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 platform=_platform(args.platform),
                 with_size=_needs_size(fmt),
             )
+        except ArtifactError as exc:
+            return _report([exc], err, store=store)
         except OcitoolError as exc:
             err.write(f"Error: {_error(exc, store=store)}\n")
             return 1
@@ -503,15 +518,16 @@ def render_history(items: Sequence[HistoryResponseItem], fmt: str | None, *, tru
 
 def _cmd_manifests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt: str | None = args.format
-    summaries = query.manifests(args.source, args.image or "", with_size=_needs_size(fmt))
+    problems: list[OcitoolError] = []
+    summaries = query.manifests(args.source, args.image or "", with_size=_needs_size(fmt), errors=problems)
     docs = [m.to_json() for m in summaries]
     if fmt in (None, "", "json"):
         out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
-        return 0
+        return _report(problems, err, store=False)
     template = Template.parse(fmt)
     for doc in docs:
         out.write(template.execute(go_generic(doc, use_number=True)) + "\n")
-    return 0
+    return _report(problems, err, store=False)
 
 
 def _write_bytes(out: TextIO, data: bytes) -> None:

@@ -51,7 +51,9 @@ def parse_source(text: SourceLike) -> SourceSpec:
     and so is a path object (``pathlib.Path("oci:x")`` names a file called ``oci:x``).
 
     As in skopeo, the path ends at the first ``:`` after the transport (paths with colons need
-    the bare form).
+    the bare form). A bare ``x.tar:name`` carries its image too: it splits at the last ``:``
+    when the whole string is not an existing path and the part before it is (the name may
+    have a tag: ``x.tar:repo:tag`` splits after ``x.tar``).
     """
     if not isinstance(text, str):
         return SourceSpec("", os.fspath(text))
@@ -68,6 +70,20 @@ def parse_source(text: SourceLike) -> SourceSpec:
         if not path:
             raise InvalidReferenceError(text, f"{transport}: needs a path")
         return SourceSpec(transport, path, image)
+    return _bare(text)
+
+
+def _bare(text: str) -> SourceSpec:
+    """A bare path, or ``PATH:IMAGE`` when the whole is no path and ``PATH`` is: split at the
+    last ``:`` with an existing path before it, so an IMAGE may carry a tag (``x.tar:a/b:1``)."""
+    if os.path.lexists(text):
+        return SourceSpec("", text)
+    end = len(text)
+    while (colon := text.rfind(":", 0, end)) > 0:
+        path, image = text[:colon], text[colon + 1 :]
+        if image and os.path.lexists(path):
+            return SourceSpec("", path, image)
+        end = colon
     return SourceSpec("", text)
 
 

@@ -8,7 +8,12 @@ then ``@N``, the N-th entry counted from 0.
 For a multi-platform index, one image is chosen: the best match for ``--platform`` (Docker's
 ``OnlyPlatformWithFallback``, which also accepts an image that lacks the requested variant); by
 default the best match for this host, else the first present image in containerd's preference
-order. Attestation manifests and artifacts are never chosen as images.
+order. Attestation manifests and artifacts are never chosen as images: an ``artifactType``, a
+config that is no image config, or a ``{}`` config (an ORAS artifact) make a manifest an
+artifact.
+
+A command that works on one image (:func:`select_one`) refuses to guess: when the source holds
+several and none is named, it raises ImageRequiredError listing the choices.
 """
 
 from __future__ import annotations
@@ -17,18 +22,28 @@ import re
 from collections.abc import Sequence
 from functools import cmp_to_key
 
-from ocitool.errors import AmbiguousImageError, ImageNotFoundError, OcitoolError, PlatformNotFoundError
+from ocitool.errors import (
+    AmbiguousImageError,
+    ArtifactError,
+    ImageNotFoundError,
+    ImageRequiredError,
+    OcitoolError,
+    PlatformNotFoundError,
+)
 from ocitool.image.source import Entry, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.platform import Platform, host_platform, only, only_platform_with_fallback
 from ocitool.model.reference import try_parse_normalized
 
 __all__ = [
+    "artifact_type",
+    "entry_label",
     "find_entries",
     "is_attestation",
     "is_platform_image",
     "platform_images",
     "select_images",
+    "select_one",
 ]
 
 _HEX_PREFIX = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
@@ -85,15 +100,41 @@ def find_entries(source: Source, image: str = "") -> list[Entry]:
     raise ImageNotFoundError(image, path=source.path)
 
 
+_EMPTY_CONFIG_MAX = 16
+"""A config this small is read to see whether it is ``{}`` (an artifact's); real image configs
+are far larger, so images never pay a read here."""
+
+
+def artifact_type(image: SourceImage) -> str | None:
+    """What makes ``image``'s manifest an artifact (its ``artifactType``, its config's media
+    type, or ``{} config``), or None for an image manifest. Reads the config only when it is
+    a few bytes long."""
+    manifest = image.manifest
+    if manifest.artifact_type:
+        return manifest.artifact_type
+    if not manifest.is_image:
+        return manifest.config.media_type
+    config = manifest.config
+    small = config.size <= _EMPTY_CONFIG_MAX and image.blobs.has(config.digest)
+    if small and image.raw_config.strip() in (b"{}", b""):
+        return "{} config"
+    return None
+
+
 def is_platform_image(image: SourceImage) -> bool:
     """A runnable image: an image manifest that is no attestation, artifact or other
     reference (``vnd.docker.reference.type``), and whose platform is not ``unknown/unknown``."""
     desc = image.descriptor
-    if mt.ANNOTATION_DOCKER_REFERENCE_TYPE in desc.annotations or image.manifest.artifact_type:
+    if mt.ANNOTATION_DOCKER_REFERENCE_TYPE in desc.annotations:
         return False
     if desc.platform is not None and desc.platform.os == "unknown":
         return False
-    return image.manifest.is_image
+    return artifact_type(image) is None
+
+
+def entry_label(entry: Entry) -> list[str]:
+    """How messages name an entry: its tags, else its ref names, else its digest."""
+    return entry.repo_tags or entry.ref_names or [str(entry.descriptor.digest)]
 
 
 def _candidates(entry: Entry) -> list[SourceImage]:
@@ -118,7 +159,9 @@ def select_images(
     itself (:meth:`~ocitool.image.source.Source.select`, a store) answers a name its way.
 
     Raises ImageNotFoundError, AmbiguousImageError, PlatformNotFoundError. With ``errors``,
-    an entry that cannot be read is reported there and skipped instead.
+    an entry that cannot be read is reported there and skipped instead, and so is an entry
+    holding artifacts only (an ArtifactError: a note, not a failure); without, such an entry
+    gives no image.
     """
     if image:
         own = source.select(image, platform=platform)
@@ -133,8 +176,42 @@ def select_images(
                 raise
             errors.append(exc)
             continue
+        if not chosen and errors is not None and entry.node is not None:
+            errors.append(_artifact_note(entry))
         out.extend(Selected(entry, img) for img in chosen)
     return out
+
+
+def _artifact_note(entry: Entry) -> ArtifactError:
+    """Why an entry with a node gives no image: what its (first) manifest is instead."""
+    kind = ""
+    for img in entry.images():
+        kind = artifact_type(img) or img.descriptor.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_TYPE, "")
+        if kind:
+            break
+    return ArtifactError(entry_label(entry), str(entry.descriptor.digest), kind)
+
+
+def select_one(source: Source, image: str = "", *, platform: Platform | None = None) -> Selected:
+    """The one image ``image`` names in ``source``. With no ``image``, the source must hold a
+    single image (artifacts and unreadable entries aside; one image under several names is
+    one): several raise ImageRequiredError with their names (or IDs) to choose from, as
+    guessing the first would mislead. A source (or a name) holding artifacts only raises
+    ArtifactError. Raises the errors of :func:`select_images` too."""
+    problems: list[OcitoolError] = []
+    chosen = select_images(source, image, platform=platform, errors=problems)
+    if chosen and (image or len({s.image.id for s in chosen}) == 1):
+        return chosen[0]
+    if chosen:
+        choices = [
+            f"{' '.join(s.entry.repo_tags or s.entry.ref_names) or '<none>'} ({s.image.id.encoded[:12]})"
+            for s in chosen
+        ]
+        raise ImageRequiredError(choices, path=source.path)
+    failures = [p for p in problems if not isinstance(p, ArtifactError)]
+    if failures or problems:
+        raise (failures or problems)[0]
+    raise ImageNotFoundError(image or "(any image)", path=source.path)
 
 
 def _choose(entry: Entry, *, platform: Platform | None, all_platforms: bool, path: str) -> list[SourceImage]:

@@ -8,14 +8,24 @@ is opened and closed inside the call; an image suffix in the source string
 (``docker-archive:x.tar:name``) and the ``image`` argument are the same thing.
 
 None of these read layer bytes unless ``with_size`` asks for sizes.
+
+One broken image hides no other: the listing queries (``inspect``, ``images``, ``manifests``,
+``image_tree``) take an ``errors`` list; given one, an image that cannot be read is reported
+there (an ImageReadError naming its tags, ID and the cause) and the others are still returned,
+and entries holding only artifacts are noted there as ArtifactError (a note, not a failure).
+Without it the first failure raises. The one-image queries (``history``, ``raw_config``,
+``raw_manifest``) refuse to guess: with several images and none named they raise
+ImageRequiredError listing the choices.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TypeVar
 
 from ocitool.engineapi.filters import ImageFilters, filter_images
 from ocitool.engineapi.summary import (
@@ -29,10 +39,10 @@ from ocitool.engineapi.summary import (
     inspect_image,
     manifest_summaries,
 )
-from ocitool.errors import ImageNotFoundError, InvalidReferenceError, OcitoolError
+from ocitool.errors import ImageNotFoundError, ImageReadError, InvalidReferenceError, OcitoolError
 from ocitool.formats.detect import SourceLike, open_source, parse_source
-from ocitool.image.lookup import find_entries, select_images
-from ocitool.image.source import Selected, Source
+from ocitool.image.lookup import find_entries, select_images, select_one
+from ocitool.image.source import Entry, Selected, Source
 from ocitool.model.platform import Platform
 
 __all__ = [
@@ -48,6 +58,7 @@ __all__ = [
 ]
 
 SourceArg = SourceLike | Source
+T = TypeVar("T")
 
 
 def _sources(value: SourceArg | Iterable[SourceArg]) -> list[SourceArg]:
@@ -77,10 +88,31 @@ def opened(source: SourceArg, image: str = "") -> Iterator[tuple[Source, str]]:
 
 
 def _one(source: Source, image: str, platform: Platform | None) -> Selected:
-    chosen = select_images(source, image, platform=platform)
-    if not chosen:
-        raise ImageNotFoundError(image or "(any image)", path=source.path)
-    return chosen[0]
+    return select_one(source, image, platform=platform)
+
+
+def _broken(selected: Selected, cause: OcitoolError) -> ImageReadError:
+    """``cause`` as the failure of one image, named by its entry's tags and its ID."""
+    entry = selected.entry
+    return ImageReadError(entry.repo_tags or entry.ref_names, str(selected.image.id), cause)
+
+
+def _each(
+    chosen: Iterable[Selected], build: Callable[[Selected], T], errors: list[OcitoolError] | None
+) -> Iterator[T]:
+    """``build`` of each chosen image; with ``errors``, a failure is reported there as that
+    image's (ImageReadError) and the image left out, else it raises."""
+    for selected in chosen:
+        try:
+            yield build(selected)
+        except OcitoolError as exc:
+            if errors is None:
+                raise
+            errors.append(_broken(selected, exc))
+
+
+def _broken_entry(entry: Entry, cause: OcitoolError) -> ImageReadError:
+    return ImageReadError(entry.repo_tags or entry.ref_names, str(entry.descriptor.digest), cause)
 
 
 def inspect(
@@ -103,15 +135,10 @@ def inspect(
         names = _strings(images) or [suffix]
         for name in names:
             try:
-                for selected in select_images(
+                chosen = select_images(
                     src, name, platform=platform, all_platforms=all_platforms, errors=errors
-                ):
-                    try:
-                        out.append(inspect_image(selected, src, with_size=with_size))
-                    except OcitoolError as exc:
-                        if errors is None:
-                            raise
-                        errors.append(exc)
+                )
+                out.extend(_each(chosen, partial(inspect_image, source=src, with_size=with_size), errors))
             except OcitoolError as exc:
                 if errors is None:
                     raise
@@ -122,17 +149,33 @@ def inspect(
 def history(
     source: SourceArg, image: str = "", *, platform: Platform | None = None, with_size: bool = True
 ) -> list[HistoryResponseItem]:
-    """``docker history`` of one image (the first when the source holds several)."""
+    """``docker history`` of one image (ImageRequiredError when the source holds several and
+    none is named)."""
     with opened(source, image) as (src, name):
         return image_history(_one(src, name, platform), src, with_size=with_size)
 
 
-def manifests(source: SourceArg, image: str = "", *, with_size: bool = True) -> list[ManifestSummary]:
-    """ManifestSummary of every manifest of the selected entries (all when none is named)."""
+def manifests(
+    source: SourceArg,
+    image: str = "",
+    *,
+    with_size: bool = True,
+    errors: list[OcitoolError] | None = None,
+) -> list[ManifestSummary]:
+    """ManifestSummary of every manifest of the selected entries (all when none is named);
+    with ``errors``, an entry that cannot be read is reported there and the others listed."""
     with opened(source, image) as (src, name):
-        return [
-            m for entry in find_entries(src, name) for m in manifest_summaries(entry, with_size=with_size)
-        ]
+        return [m for entry in find_entries(src, name) for m in _summaries(entry, with_size, errors)]
+
+
+def _summaries(entry: Entry, with_size: bool, errors: list[OcitoolError] | None) -> list[ManifestSummary]:
+    try:
+        return manifest_summaries(entry, with_size=with_size)
+    except OcitoolError as exc:
+        if errors is None:
+            raise
+        errors.append(_broken_entry(entry, exc))
+        return []
 
 
 def raw_config(source: SourceArg, image: str = "", *, platform: Platform | None = None) -> bytes:
@@ -147,6 +190,9 @@ def raw_manifest(source: SourceArg, image: str = "", *, platform: Platform | Non
     archives store none; theirs is synthesised (see the README)."""
     with opened(source, image) as (src, name):
         entries = find_entries(src, name)
+        if not name and len(entries) > 1:
+            # Several entries and none named: the one image, or ImageRequiredError.
+            entries = [_one(src, name, platform).entry]
         entry = entries[0]
         if platform is None and entry.node is not None:
             return entry.node.raw_manifest
@@ -163,17 +209,27 @@ class ImageTree:
     manifests: list[ManifestSummary]
 
 
-def image_tree(sources: SourceArg | Iterable[SourceArg], *, with_size: bool = True) -> list[ImageTree]:
-    """The entries of every source with their manifests (``docker images --tree``)."""
+def image_tree(
+    sources: SourceArg | Iterable[SourceArg],
+    *,
+    with_size: bool = True,
+    errors: list[OcitoolError] | None = None,
+) -> list[ImageTree]:
+    """The entries of every source with their manifests (``docker images --tree``); with
+    ``errors``, an entry that cannot be read is reported there and left out."""
     out: list[ImageTree] = []
     for source in _sources(sources):
         with opened(source) as (src, name):
             for entry in find_entries(src, name):
+                before = len(errors) if errors is not None else 0
+                summaries = _summaries(entry, with_size, errors)
+                if errors is not None and len(errors) > before:
+                    continue
                 out.append(
                     ImageTree(
                         names=entry.repo_tags or entry.ref_names,
                         digest=str(entry.descriptor.digest),
-                        manifests=manifest_summaries(entry, with_size=with_size),
+                        manifests=summaries,
                     )
                 )
     return out
@@ -188,12 +244,15 @@ def images(
     all_images: bool = False,
     filters: ImageFilters | None = None,
     with_size: bool = True,
+    errors: list[OcitoolError] | None = None,
 ) -> list[Summary]:
     """``docker images`` over one or more sources (archives, or a store's
     :class:`~ocitool.engineapi.summary.ImageLister` source), newest first, as the daemon lists
     them: one row per image ID (names merged across sources), untagged images with children
     hidden unless ``all_images``, ``filters`` as :func:`~ocitool.engineapi.filters.filter_images`
-    applies them (``before``/``since`` names are looked up in the sources)."""
+    applies them (``before``/``since`` names are looked up in the sources). With ``errors``,
+    an image that cannot be read is reported there (ImageReadError) and the rest listed;
+    entries of artifacts only are noted there (ArtifactError)."""
     filters = filters or ImageFilters()
     with ExitStack() as stack:
         srcs = [stack.enter_context(opened(source)) for source in _sources(sources)]
@@ -202,7 +261,8 @@ def images(
             if not name and isinstance(src, ImageLister):
                 rows.extend(src.image_summaries())
             else:
-                rows.extend(image_summary(s, src, with_size=with_size) for s in select_images(src, name))
+                chosen = select_images(src, name, errors=errors)
+                rows.extend(_each(chosen, partial(image_summary, source=src, with_size=with_size), errors))
         rows = _dedupe(rows)
         by_id = {row.id: row for row in rows} if filters.before or filters.since else {}
 

@@ -28,8 +28,8 @@ from typing import Final
 from ocitool._io.output import output_dir, output_file
 from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
-from ocitool.formats.detect import SourceLike, open_source
-from ocitool.image.lookup import select_images
+from ocitool.formats.detect import SourceLike, open_source, parse_source
+from ocitool.image.lookup import select_one
 from ocitool.image.source import Layer, SourceImage
 from ocitool.model.platform import Platform
 from ocitool.ops.progress import ProgressCallback
@@ -58,14 +58,14 @@ def resolve_image(
 ) -> Iterator[SourceImage]:
     """A context manager giving the one image ``source`` (a SOURCE string or path, or an image)
     stands for, the source kept open while the caller uses it. Raises the lookup errors of
-    ``select_images``."""
+    ``select_one`` (several images and none named: ImageRequiredError)."""
     if isinstance(source, SourceImage):
         yield source
         return
     plat = Platform.parse(platform) if isinstance(platform, str) else platform
-    with open_source(source) as src:
-        selected = select_images(src, image or "", platform=plat)
-        yield selected[0].image
+    spec = parse_source(source)
+    with open_source(spec) as src:
+        yield select_one(src, image or spec.image, platform=plat).image
 
 
 class _Extractor:

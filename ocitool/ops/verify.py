@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
+from ocitool._io.files import normalize_name
 from ocitool._io.jsondoc import load_json
 from ocitool.compression import Compression, open_decompressed
 from ocitool.errors import (
@@ -38,7 +39,7 @@ from ocitool.image.walk import Kind, SkipDescriptor, Step, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import chain_ids
 from ocitool.model.descriptor import Descriptor
-from ocitool.model.digest import Digest, Digester
+from ocitool.model.digest import Digest, Digester, digest_bytes
 from ocitool.ops.progress import CountingReader, ProgressCallback, Tracker
 
 __all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
@@ -404,17 +405,27 @@ class _Verifier:
         doc = load_json(view.read("manifest.json"), path=where)
         if not isinstance(doc, list):
             return
-        for i, entry in enumerate(self.source.entries):
-            node = entry.node
-            if not isinstance(node, SourceImage) or not mt.is_manifest(entry.descriptor.media_type):
+        # Entries follow index.json; each manifest.json item is paired with the OCI manifest
+        # of the config it stores (hashed, as the reader matches them).
+        by_config: dict[Digest, SourceImage] = {}
+        for entry in self.source.entries:
+            try:
+                images = entry.images()
+            except OcitoolError:
                 continue
-            if (
-                not mt.is_manifest(node.descriptor.media_type)
-                or i >= len(doc)
-                or not isinstance(doc[i], dict)
-            ):
+            for image in images:
+                if mt.is_manifest(image.descriptor.media_type):
+                    by_config.setdefault(image.manifest.config.digest, image)
+        for i, raw_item in enumerate(doc):
+            if not isinstance(raw_item, dict):
                 continue
-            item = {k.lower(): v for k, v in doc[i].items()}
+            item = {k.lower(): v for k, v in raw_item.items()}
+            config_member = item.get("config")
+            if not isinstance(config_member, str) or not view.exists(normalize_name(config_member)):
+                continue
+            node = by_config.get(digest_bytes(view.read(normalize_name(config_member))))
+            if node is None:
+                continue
             names = item.get("layers") or []
             listed = [str(n).rsplit("/", 1)[-1] for n in names if isinstance(n, str)]
             try:

@@ -48,6 +48,9 @@ RECORDINGS = sorted(str(p.relative_to(DIVE))[: -len(".json")] for p in DIVE.rglo
 # dive reads an OCI archive's layers in no fixed order: its recording has no per-layer figures
 OCI_ORDER = {"analyze/bad.tar"}
 
+# dive reads the first image of an archive; ocitool wants an image named when there are several.
+DIVE_IMAGE = "@0"
+
 
 def recording(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((DIVE / f"{name}.json").read_text(encoding="utf-8"))
@@ -79,11 +82,13 @@ def assert_matches_dive(a: Any, image: dict[str, Any], layers: list[dict[str, An
 @pytest.mark.parametrize("name", _params(RECORDINGS))
 def test_recorded_dive_reports(name: str) -> None:
     rec = recording(name)
-    a = analyze(str(archive_path(name)))
+    a = analyze(str(archive_path(name)), DIVE_IMAGE)
     assert_matches_dive(a, rec["image"], None if name in OCI_ORDER else rec["layer"])
     # and the three figures of ``analyze --ci`` are printed as dive --ci printed them
     out = io.StringIO()
-    main(["analyze", "--ci", "--rule", "lowestEfficiency=off", str(archive_path(name))], stdout=out)
+    main(
+        ["analyze", "--ci", "--rule", "lowestEfficiency=off", str(archive_path(name)), DIVE_IMAGE], stdout=out
+    )
     figures = dict(re.findall(r"^\s+(efficiency|wastedBytes|userWastedPercent): (.*)$", out.getvalue(), re.M))
     if name in OCI_ORDER:  # the share of "user" bytes wasted depends on the (dive's) layer order
         assert rec["layer"] is None and "userWastedPercent" not in rec["ci"]
@@ -152,7 +157,7 @@ def _dive(path: Path, tmp_path: Path) -> tuple[dict[str, Any], float]:
 def test_live_dive_parity(rel: str, tmp_path: Path) -> None:
     path = archive_path(rel)
     image, percent = _dive(path, tmp_path)
-    a = analyze(str(path))
+    a = analyze(str(path), DIVE_IMAGE)
     assert a.size_bytes == image["sizeBytes"]
     assert a.wasted_bytes == image["inefficientBytes"]
     assert a.efficiency == image["efficiencyScore"]
@@ -251,8 +256,8 @@ def test_bad_fixture_figures() -> None:
 @pytest.mark.parametrize("ext", ["gz", "xz", "zst"])
 def test_archives_compressed_whole_and_layout_dirs(ext: str) -> None:
     # dive reads neither; the numbers equal those of the plain archive
-    plain = analyze(str(peers.fixture("docker/two-images.tar")))
-    packed = analyze(str(peers.fixture(f"compressed/two-images.tar.{ext}")))
+    plain = analyze(str(peers.fixture("docker/two-images.tar")), DIVE_IMAGE)
+    packed = analyze(str(peers.fixture(f"compressed/two-images.tar.{ext}")), DIVE_IMAGE)
     assert (packed.size_bytes, packed.wasted_bytes, packed.efficiency) == (
         plain.size_bytes,
         plain.wasted_bytes,

@@ -321,12 +321,12 @@ def test_an_archive_compressed_whole_with_bzip2(tmp_path: Path) -> None:
     )
     for argv in (
         ["images", "--no-trunc", "--format", "json"],
-        ["history", "--no-trunc", "--format", "json"],
+        ["history", "--no-trunc", "--format", "json", "@0"],
         ["manifests"],
         ["config", "@1"],
     ):
-        if argv[0] == "config":
-            argv, image = argv[:1], argv[1:]
+        if argv[0] in ("config", "history"):
+            argv, image = argv[:-1], argv[-1:]
         else:
             image = []
         ours = run(*argv, str(packed), *image)

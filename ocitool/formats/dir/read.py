@@ -1,5 +1,8 @@
 """skopeo's ``dir:`` format: ``manifest.json``, a ``version`` file, and blobs named by their
-encoded digest (``<hex>`` for sha256, ``<algorithm>-<hex>`` otherwise)."""
+encoded digest (``<hex>`` for sha256, ``<algorithm>-<hex>`` otherwise).
+
+With ``skopeo copy --all`` ``manifest.json`` is the list, and each platform's manifest is
+stored as ``<hex>.manifest.json`` (no ``sha256:`` prefix), beside the layer and config blobs."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import io
 from typing import IO
 
 from ocitool._io.files import FileView
+from ocitool.errors import BlobNotFoundError
 from ocitool.image.source import Entry, Source, ViewBlobs, open_descriptor
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import SHA256, Digest, digest_bytes
@@ -15,6 +19,7 @@ from ocitool.model.manifest import parse_document
 __all__ = ["DirBlobs", "SkopeoDirSource", "is_skopeo_dir"]
 
 _VERSION_PREFIX = b"Directory Transport Version:"
+_MANIFEST_SUFFIX = ".manifest.json"
 
 
 def is_skopeo_dir(view: FileView) -> bool:
@@ -37,19 +42,43 @@ class DirBlobs(ViewBlobs):
     def name(digest: Digest) -> str:
         return digest.encoded if digest.algorithm == SHA256 else f"{digest.algorithm}-{digest.encoded}"
 
+    def _stored(self, digest: Digest) -> str:
+        """The file holding ``digest``: its blob name, or skopeo's ``<name>.manifest.json``
+        for a manifest of a copied list."""
+        name = self.name(digest)
+        if not self.view.exists(name) and self.view.exists(name + _MANIFEST_SUFFIX):
+            return name + _MANIFEST_SUFFIX
+        return name
+
     def has(self, digest: Digest) -> bool:
-        return digest in self.extra or super().has(digest)
+        return digest in self.extra or self.view.exists(self._stored(digest))
 
     def size(self, digest: Digest) -> int:
-        return len(self.extra[digest]) if digest in self.extra else super().size(digest)
+        if digest in self.extra:
+            return len(self.extra[digest])
+        try:
+            return self.view.size(self._stored(digest))
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
 
     def open(self, digest: Digest, *, buffered: bool = True) -> IO[bytes]:
         if digest in self.extra:
             return io.BytesIO(self.extra[digest])
-        return super().open(digest, buffered=buffered)
+        try:
+            return self.view.open(self._stored(digest), buffered=buffered)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
 
     def head(self, digest: Digest, n: int) -> bytes:
-        return self.extra[digest][:n] if digest in self.extra else super().head(digest, n)
+        if digest in self.extra:
+            return self.extra[digest][:n]
+        try:
+            return self.view.read_head(self._stored(digest), n)
+        except FileNotFoundError:
+            raise BlobNotFoundError(str(digest), path=self.label) from None
+
+    def where(self, digest: Digest) -> str:
+        return self.view.where(self._stored(digest))
 
 
 class SkopeoDirSource(Source):

@@ -5,9 +5,12 @@
   (possibly a symlink to another layer's), configs under any name, ``LayerSources`` for foreign
   layers, several images per file. There is no stored manifest: one is synthesised in the shape
   skopeo gives (compact Docker schema2), with honest layer media types (see README).
-- Docker 25+: an OCI layout plus ``manifest.json``; the real manifests are read from the layout
-  (``index.json`` may say ``"manifests": null``, so unreferenced manifest blobs are matched to
-  ``manifest.json`` entries by their config digest).
+- Docker 25+ and containerd (``ctr export``): an OCI layout plus ``manifest.json``. The layout's
+  ``index.json`` is the truth for what the archive holds (every platform of a list, those whose
+  blobs are absent too); ``manifest.json`` is the legacy view, which names the host's image only,
+  and gives ``RepoTags`` (and ``Parent``). Where ``index.json`` says ``"manifests": null``
+  (Docker 25's classic store), ``manifest.json`` is all there is: unreferenced manifest blobs are
+  matched to its entries by their config digest.
 - Before Docker 1.10: no ``manifest.json``; ``repositories`` names v1 image IDs whose
   ``<id>/json`` files chain by ``parent``. The config is built as moby's legacy loader builds it
   (``MakeConfigFromV1Config``), which needs each layer's diff ID, so this vintage alone reads
@@ -151,7 +154,14 @@ class DockerArchiveSource(Source):
 
     def _load_entries(self) -> list[Entry]:
         if self.view.exists("manifest.json"):
-            return self._load_manifest_json()
+            indexed = self._index_entries()
+            try:
+                legacy = self._load_manifest_json()
+            except EmptySourceError:
+                if indexed:
+                    return indexed
+                raise
+            return _merge_entries(indexed, legacy) if indexed else legacy
         if self.view.exists("repositories"):
             return _LegacyV1Loader(self).entries()
         raise NotAnImageError(self.path, "no manifest.json or repositories")
@@ -171,6 +181,26 @@ class DockerArchiveSource(Source):
             item = expect_dict(item, path=where, field=f"/{i}")
             entries.append(self._entry(i, item, where, oci_manifests))
         return entries
+
+    def _index_entries(self) -> list[Entry]:
+        """The layout's ``index.json`` entries (none without a layout or with ``"manifests":
+        null``), one per stored manifest or index: a digest listed once per name (Docker 25
+        lists an image once per tag) is one entry with all the names."""
+        if self._layout is None:
+            return []
+        from ocitool.formats.oci.read import OCILayoutSource, index_entries
+
+        layout = OCILayoutSource(self.view, transport="oci", path=self.path)
+        entries = index_entries(
+            self.blobs, layout.read_index(), label=self.path, where=self.view.where("index.json")
+        )
+        by_digest: dict[Digest, Entry] = {}
+        for entry in entries:
+            first = by_digest.setdefault(entry.descriptor.digest, entry)
+            if first is not entry:
+                first.repo_tags = list(dict.fromkeys([*first.repo_tags, *entry.repo_tags]))
+                first.ref_names = list(dict.fromkeys([*first.ref_names, *entry.ref_names]))
+        return list(by_digest.values())
 
     def _oci_manifests_by_config(self) -> dict[Digest, tuple[bytes, Descriptor]]:
         """Docker 25+: the layout's image manifests, keyed by config digest."""
@@ -308,6 +338,29 @@ class DockerArchiveSource(Source):
                 digest, size = digest_stream(fh)
         self.blobs.add_member(digest, member)
         return Descriptor(media_type, digest, size)
+
+
+def _merge_entries(indexed: list[Entry], legacy: list[Entry]) -> list[Entry]:
+    """index.json's entries, given the RepoTags (first, in manifest.json's order) and Parent of
+    the manifest.json entries naming one of their images; manifest.json entries no index entry
+    holds are kept after them."""
+    by_id: dict[Digest, Entry] = {}
+    for entry in indexed:
+        for image in entry.images():
+            by_id.setdefault(image.id, entry)
+    extra: list[Entry] = []
+    for old in legacy:
+        ids = [image.id for image in old.images()]
+        target = next((by_id[i] for i in ids if i in by_id), None)
+        if target is None:
+            extra.append(old)
+            continue
+        target.repo_tags = list(dict.fromkeys([*old.repo_tags, *target.repo_tags]))
+        target.parent = target.parent or old.parent
+    merged = [*indexed, *extra]
+    for position, entry in enumerate(merged):
+        entry.position = position
+    return merged
 
 
 class _LegacyV1Loader:

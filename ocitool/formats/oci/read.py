@@ -11,13 +11,13 @@ from __future__ import annotations
 from ocitool._io.files import FileView
 from ocitool._io.jsondoc import expect_dict, load_json
 from ocitool.errors import InvalidDocumentError, NotAnImageError
-from ocitool.image.source import Entry, Source, ViewBlobs, open_descriptor
+from ocitool.image.source import Blobs, Entry, Source, ViewBlobs, open_descriptor
 from ocitool.model import mediatypes as mt
 from ocitool.model.digest import Digest
 from ocitool.model.manifest import Index
 from ocitool.model.reference import try_parse_normalized
 
-__all__ = ["LayoutBlobs", "OCILayoutSource", "entry_names", "is_oci_layout"]
+__all__ = ["LayoutBlobs", "OCILayoutSource", "entry_names", "index_entries", "is_oci_layout"]
 
 
 class LayoutBlobs(ViewBlobs):
@@ -56,6 +56,31 @@ def entry_names(annotations: dict[str, str]) -> tuple[list[str], list[str]]:
     return repo_tags, ref_names
 
 
+def index_entries(blobs: Blobs, index: Index, *, label: str, where: str) -> list[Entry]:
+    """One entry per descriptor of a layout's ``index.json``, named by its annotations; a
+    descriptor whose blob is absent stays listed, with no node and a ``missing_reason``."""
+    entries: list[Entry] = []
+    for i, desc in enumerate(index.manifests):
+        repo_tags, ref_names = entry_names(desc.annotations)
+        node = None
+        missing = ""
+        if desc.data is not None or blobs.has(desc.digest):
+            node = open_descriptor(blobs, desc, label=label, referenced_by=f"{where} /manifests/{i}")
+        else:
+            missing = f"blob {desc.digest} is not in the layout"
+        entries.append(
+            Entry(
+                position=i,
+                node=node,
+                descriptor=desc,
+                repo_tags=repo_tags,
+                ref_names=ref_names,
+                missing_reason=missing,
+            )
+        )
+    return entries
+
+
 class OCILayoutSource(Source):
     """An OCI image layout over a :class:`FileView` (a directory or an archive's members)."""
 
@@ -87,32 +112,9 @@ class OCILayoutSource(Source):
 
     def _load_entries(self) -> list[Entry]:
         self.check_layout_file()
-        index = self.read_index()
-        entries: list[Entry] = []
-        for i, desc in enumerate(index.manifests):
-            repo_tags, ref_names = entry_names(desc.annotations)
-            node = None
-            missing = ""
-            if desc.data is not None or self.blobs.has(desc.digest):
-                node = open_descriptor(
-                    self.blobs,
-                    desc,
-                    label=self.path,
-                    referenced_by=f"{self.view.where('index.json')} /manifests/{i}",
-                )
-            else:
-                missing = f"blob {desc.digest} is not in the layout"
-            entries.append(
-                Entry(
-                    position=i,
-                    node=node,
-                    descriptor=desc,
-                    repo_tags=repo_tags,
-                    ref_names=ref_names,
-                    missing_reason=missing,
-                )
-            )
-        return entries
+        return index_entries(
+            self.blobs, self.read_index(), label=self.path, where=self.view.where("index.json")
+        )
 
     def close(self) -> None:
         self.view.close()
