@@ -109,12 +109,13 @@ def _positive(value: str) -> int:
 _EXAMPLES = {
     "unpack": (
         "unpack image.tar ./rootfs",
-        "unpack --image myapp:1.0 image.tar ./rootfs",
+        "unpack image.tar myapp:1.0 ./rootfs",
         "unpack --platform linux/arm64 oci:./layout:v1 ./rootfs",
     ),
     "export": (
         "export image.tar rootfs.tar",
-        "export --image @1 oci-archive:./image.tar rootfs.tar",
+        "export oci-archive:./image.tar @1 rootfs.tar",
+        "export image.tar myapp:1.0 - | tar -t",
     ),
 }
 
