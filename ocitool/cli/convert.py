@@ -84,10 +84,10 @@ def _add(sub: Any, name: str) -> None:
         "dir:PATH, docker://HOST/REPO[:TAG|@DIGEST]. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], "
         "docker-archive:PATH[:NAME], docker://HOST/REPO[:TAG|@DIGEST].",
         **epilog(
-            "convert image.tar oci:./layout:v1",
-            "convert --compress zstd oci:./layout oci-archive:./image-zstd.tar",
-            "convert --all-platforms oci-archive:./multi.tar oci:./multi",
-            "convert --format docker-legacy oci:./layout:v1 docker-archive:./image.tar:myapp:1.0",
+            f"{name} image.tar oci:./layout:v1",
+            f"{name} --compress zstd oci:./layout oci-archive:./image-zstd.tar",
+            f"{name} --all-platforms oci-archive:./multi.tar docker://127.0.0.1:5000/multi:1",
+            f"{name} --format docker-legacy oci:./layout:v1 docker-archive:./image.tar:myapp:1.0",
         ),
     )
     plat = p.add_mutually_exclusive_group()
