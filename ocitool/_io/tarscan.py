@@ -894,7 +894,7 @@ class TarReader:
         ends inside the padding."""
         if size > MAX_LONG_HEADER:
             raise self._fail(
-                f"extended header of {size} bytes at offset {offset}, over the {MAX_LONG_HEADER}-byte limit",
+                f"extended header of {size} bytes, over the {MAX_LONG_HEADER}-byte limit (at offset {offset})",
                 name,
             )
         pad = -size % BLOCK_SIZE

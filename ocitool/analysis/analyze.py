@@ -140,17 +140,24 @@ class Analysis:
 
 
 def read_layers(
-    layers: Sequence[Layer], *, hash_contents: bool = False, workers: int | None = None
+    layers: Sequence[Layer],
+    *,
+    hash_contents: bool = False,
+    workers: int | None = None,
+    verify: bool = True,
 ) -> list[list[FileInfo]]:
     """Every layer's entries, each layer read once, layers in parallel threads.
 
-    Raises BlobNotFoundError for an absent layer blob and InvalidArchiveError for a corrupt one.
+    With ``verify`` (the default) each layer's bytes are checked against its digest and diff ID
+    as they are read (:meth:`~ocitool.image.source.Layer.reading`). Raises BlobNotFoundError for
+    an absent layer blob, DigestMismatchError / SizeMismatchError for a tampered one (naming
+    the digest and the image) and InvalidArchiveError for a corrupt one.
     """
 
     def one(layer: Layer) -> list[FileInfo]:
         label = layer.blobs.where(layer.digest) if layer.present else str(layer.digest)
-        with layer.open_uncompressed() as stream:
-            return read_layer(stream, label=label, hash_contents=hash_contents)
+        with layer.reading(verify=verify) as stream:
+            return read_layer(stream, label=label, hash_contents=hash_contents)  # type: ignore[arg-type]
 
     if not layers:
         return []
@@ -185,11 +192,17 @@ def _user_wasted(wasted: int, user_size: int) -> float:
 
 
 def analyze_image(
-    image: SourceImage, *, source: str = "", hash_contents: bool = False, workers: int | None = None
+    image: SourceImage,
+    *,
+    source: str = "",
+    hash_contents: bool = False,
+    workers: int | None = None,
+    verify: bool = True,
 ) -> Analysis:
-    """Analyse one image (see the module docstring). Reads every layer once."""
+    """Analyse one image (see the module docstring). Reads every layer once, verifying it
+    unless ``verify=False``."""
     layers = image.layers
-    entries = read_layers(layers, hash_contents=hash_contents, workers=workers)
+    entries = read_layers(layers, hash_contents=hash_contents, workers=workers, verify=verify)
     trees = [FileTree.from_entries(e) for e in entries]
     efficiency, inefficient = dive_efficiency(trees) if trees else (1.0, [])
     commands = _commands(image, len(layers))
@@ -260,14 +273,19 @@ def analyze(
     platform: Platform | None = None,
     hash_contents: bool = False,
     workers: int | None = None,
+    verify: bool = True,
 ) -> Analysis:
     """Analyse the image ``image`` (default: the first) of SOURCE (a string in skopeo's grammar,
     a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
     if isinstance(source, Source):
         img = select_one(source, image, platform)
-        return analyze_image(img, source=source.path, hash_contents=hash_contents, workers=workers)
+        return analyze_image(
+            img, source=source.path, hash_contents=hash_contents, workers=workers, verify=verify
+        )
     spec = parse_source(source)
     with open_source(spec) as src:
         img = select_one(src, image or spec.image, platform)
-        return analyze_image(img, source=os.fspath(source), hash_contents=hash_contents, workers=workers)
+        return analyze_image(
+            img, source=os.fspath(source), hash_contents=hash_contents, workers=workers, verify=verify
+        )

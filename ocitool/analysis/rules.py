@@ -361,6 +361,7 @@ def run_ci(
     rules_file: str | None = None,
     overrides: Mapping[str, object] | None = None,
     workers: int | None = None,
+    verify: bool = True,
 ) -> CiResult:
     """Analyse an image and evaluate the rules of ``rules_file`` (dive's ``.dive-ci`` format;
     dive's defaults when None), with ``overrides`` (rule key -> value) applied last.
@@ -380,7 +381,7 @@ def run_ci(
     label = rules_file or "rules"
     # Validate before reading layers: a typo in the rules must not cost a full analysis.
     evaluate(_EMPTY, config, path=label)
-    analysis = analyze(source, image, platform=platform, workers=workers)
+    analysis = analyze(source, image, platform=platform, workers=workers, verify=verify)
     return CiResult(analysis, evaluate(analysis, config, path=label), rules_file)
 
 

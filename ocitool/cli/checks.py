@@ -56,6 +56,7 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         image=args.image,
         devices=args.devices,
         max_members=args.max_members,
+        verify=args.verify,
     )
     for name in result.skipped_devices:
         err.write(f"skipped device node {name} (use --devices)\n")
@@ -72,6 +73,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         platform=Platform.parse(args.platform) if args.platform else None,
         image=args.image,
         max_members=args.max_members,
+        verify=args.verify,
     )
     out.write(f"{image_id}: exported to {args.out}\n")
     return EXIT_OK
@@ -108,6 +110,12 @@ def register(sub: Any) -> None:
             type=_positive,
             default=DEFAULT_MAX_MEMBERS,
             help="per-layer member limit",
+        )
+        p.add_argument(
+            "--no-verify",
+            dest="verify",
+            action="store_false",
+            help="do not check layer bytes against their digests and diff IDs (faster; trusts the source)",
         )
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")

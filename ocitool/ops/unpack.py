@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ocitool._io.output import output_dir, output_file
-from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
 from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.lookup import select_images
@@ -236,9 +236,13 @@ def unpack_layers(
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
     image_id: str = "",
+    verify: bool = True,
 ) -> UnpackResult:
     """Unpack the merged filesystem of ``layers`` to ``target_dir`` (absent or an empty
-    directory), atomically. Raises InvalidArchiveError (naming the member), BlobNotFoundError,
+    directory), atomically. With ``verify`` (the default) every layer's bytes are checked
+    against its digest and diff ID as they are read (see :func:`~ocitool.ops.rootfs.iter_merged`);
+    on a mismatch nothing is left. Raises DigestMismatchError / SizeMismatchError (naming the
+    digest and the image), InvalidArchiveError (naming the member), BlobNotFoundError,
     FileExistsError when the target is not empty."""
     target_dir = os.fspath(target_dir)
     target = os.path.abspath(target_dir)
@@ -252,7 +256,7 @@ def unpack_layers(
         try:
             extractor = _Extractor(root_fd, result, devices=devices)
             try:
-                for entry in iter_merged(layers, max_members=max_members):
+                for entry in iter_merged(layers, max_members=max_members, verify=verify):
                     try:
                         extractor.add(entry)
                     except (tarfile.ReadError, EOFError) as exc:
@@ -277,16 +281,23 @@ def unpack(
     image: str | None = None,
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    verify: bool = True,
 ) -> UnpackResult:
     """Unpack the merged root filesystem of one image to ``target_dir`` (see the module doc).
 
     ``source_or_image`` is a SOURCE string or path (``image`` and ``platform`` choose within it,
-    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
-    FileExistsError when the target is a non-empty directory.
+    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; every layer verified unless
+    ``verify=False``. Raises OcitoolError subclasses and FileExistsError when the target is a
+    non-empty directory.
     """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         return unpack_layers(
-            img.layers, target_dir, devices=devices, max_members=max_members, image_id=str(img.id)
+            img.layers,
+            target_dir,
+            devices=devices,
+            max_members=max_members,
+            image_id=str(img.id),
+            verify=verify,
         )
 
 
@@ -297,11 +308,18 @@ def export(
     platform: Platform | str | None = None,
     image: str | None = None,
     max_members: int = DEFAULT_MAX_MEMBERS,
+    verify: bool = True,
 ) -> str:
     """Write the merged root filesystem of one image to ``out_path`` as one tar (as ``crane
     export``; device nodes are kept as tar entries). Atomic: a temporary file beside
-    ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses."""
+    ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses.
+
+    With ``verify`` (the default) every layer is read and checked against its digest and diff
+    ID before the first byte is written (the merge's first pass), and checked again as its
+    contents are copied: on a mismatch a file output is left untouched, and a stream output
+    (stdout, a FIFO) has received nothing.
+    """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         with output_file(out_path) as fh:
-            merged_tar(img.layers, fh, max_members=max_members)
+            merged_tar(img.layers, fh, max_members=max_members, verify=verify)
         return str(img.id)
