@@ -316,6 +316,8 @@ class SignatureVerificationError(SignatureError):
 class TrustedTimeRequiredError(SignatureVerificationError):
     """Keyless verification found no trusted signing time (no verified Rekor SET, no verified
     RFC 3161 timestamp), so a short-lived certificate cannot be checked."""
+
+
 class InvalidCredentialsError(OcitoolError, ValueError):
     """Credentials given by the user (``--creds``) do not parse. ``source`` names where they
     came from; the value itself is never repeated (it holds a password)."""

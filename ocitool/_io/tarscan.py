@@ -356,7 +356,8 @@ def _open_source(fh: TarSource) -> _Source:
         if stat.S_ISREG(st.st_mode):
             base = fh.tell()
             return _FdSource(fd, base, max(0, st.st_size - base))
-    if fh.seekable():
+    seekable = getattr(fh, "seekable", None)  # plain readers (a hashing wrapper) need only read
+    if seekable is not None and seekable():
         return _SeekSource(fh)
     return _StreamSource(fh)
 
@@ -894,7 +895,8 @@ class TarReader:
         ends inside the padding."""
         if size > MAX_LONG_HEADER:
             raise self._fail(
-                f"extended header of {size} bytes, over the {MAX_LONG_HEADER}-byte limit (at offset {offset})",
+                f"extended header of {size} bytes, over the {MAX_LONG_HEADER}-byte limit "
+                f"(at offset {offset})",
                 name,
             )
         pad = -size % BLOCK_SIZE
