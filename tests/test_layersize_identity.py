@@ -22,6 +22,7 @@ import ocitool
 from ocitool.ops import query
 from tests import peers
 from tests.test_layersize_cache import GZIP_LAYOUT, cache_root, docker_size, entries
+from tests.test_metadata_reads import _rchar
 
 pytestmark = pytest.mark.oracle("docker", recorded=True)  # the poisoning check uses docker's size
 
@@ -51,14 +52,6 @@ def _archive(path: Path, layer: bytes, *, diff_id: str | None = None) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-
-
-def _rchar() -> int:
-    with open("/proc/self/io") as fh:
-        for line in fh:
-            if line.startswith("rchar:"):
-                return int(line.split()[1])
-    raise AssertionError("no rchar")
 
 
 def _reads(fn: object) -> int:
