@@ -171,6 +171,7 @@ def main() -> None:
         for name, v in results["cli"].items():  # type: ignore[attr-defined]
             print(f"| {name} | {v['wall_s']} | {v['rss_kib'] / 1024:.1f} |")
         out = REPO / "bench" / "results" / "store.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {out}")
     finally:
