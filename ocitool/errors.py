@@ -60,6 +60,9 @@ __all__ = [
     "InvalidReferenceError",
     "KeyDecryptionError",
     "NotAnImageError",
+    "OutputError",
+    "OutputNotFoundError",
+    "OutputPermissionError",
     "OcitoolError",
     "PlatformNotFoundError",
     "ReferenceConflictError",
@@ -92,6 +95,27 @@ class OcitoolError(Exception):
         if self.path and self.path not in self.message:
             return f"{self.path}: {self.message}"
         return self.message
+
+
+class OutputError(OcitoolError, OSError):
+    """An output could not be written: ``cannot write PATH: REASON``. ``path`` and ``filename``
+    are the path the user gave (never a temporary name); ``errno`` and ``strerror`` are the
+    system's. The common causes are also the matching builtin (FileNotFoundError,
+    PermissionError), so ``except OSError`` callers keep working."""
+
+    def __init__(self, path: str, err: int | None, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}", path=path)
+        self.errno = err
+        self.strerror = reason
+        self.filename = path
+
+
+class OutputNotFoundError(OutputError, FileNotFoundError):
+    """The output's directory does not exist."""
+
+
+class OutputPermissionError(OutputError, PermissionError):
+    """The output's directory (or file) may not be written."""
 
 
 class InvalidDigestError(OcitoolError, ValueError):

@@ -8,7 +8,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -116,3 +119,18 @@ def test_the_untampered_archive_passes(tmp_path: Path) -> None:
     assert run("unpack", str(SINGLE), str(tmp_path / "r"))[0] == 0
     code, out, _ = run("diff", "--format", "json", str(SINGLE), str(SINGLE))
     assert code == 0 and json.loads(out)["files"] == []
+
+
+def test_export_to_stdout_writes_nothing_from_a_tampered_image(tmp_path: Path) -> None:
+    archive, digest, _ = _tampered(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    bad = subprocess.run(
+        [sys.executable, "-m", "ocitool", "export", str(archive), "-"], capture_output=True, env=env
+    )
+    assert bad.returncode == 1 and bad.stdout == b"" and digest.encode() in bad.stderr, bad.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "ocitool", "export", str(SINGLE), "-"], capture_output=True, env=env
+    )
+    assert good.returncode == 0
+    with tarfile.open(fileobj=io.BytesIO(good.stdout)) as tar:
+        assert tar.getnames()

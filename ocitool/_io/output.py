@@ -1,9 +1,21 @@
 """Every file and directory ocitool writes goes through here: outputs that appear whole or not at all.
 
-Callers ask for *an output at PATH*; how it gets there is this module's business. Today a file is
-written under a temporary name in PATH's directory (so the rename stays on one file system),
-fsynced, given its mode and renamed over PATH; the directory is then fsynced so the rename
-survives a crash. A directory is built under a temporary name beside PATH and renamed into place
+Callers ask for *an output at PATH*; how it gets there is this module's business, by what PATH is:
+
+* ``-``: standard output, written in place as a stream (``save -o -``, ``export IMG -``).
+* A FIFO or a character device (also through a symlink, ``/dev/stdout``): opened and written in
+  place as a stream. Nothing atomic is promised there: a reader sees bytes as they are written.
+* A symlink to anything else is followed: its target is replaced atomically as below and the
+  link stays; a dangling link creates its target.
+* A regular file or a new path: written under a temporary name in its directory (so the rename
+  stays on one file system), fsynced, given its mode and renamed over PATH; the directory is
+  then fsynced so the rename survives a crash.
+
+Errors name PATH as the user gave it, never a temporary name: :class:`~ocitool.errors.OutputError`
+(``cannot write /x/out.tar: No such file or directory``), also a FileNotFoundError or
+PermissionError for those causes. :func:`output_target` says which case PATH is.
+
+A directory is built under a temporary name beside PATH and renamed into place
 at the end (a rename replaces an empty directory). On any failure, KeyboardInterrupt included,
 the temporary file or directory is removed and PATH is left as it was.
 
@@ -15,6 +27,9 @@ the temporary file or directory is removed and PATH is left as it was.
 * :func:`atomic_write`: a whole file from bytes.
 * :func:`staging_dir` and :func:`remove_tree`: a private scratch directory for pending files, and
   the removal that also clears read-only directories (unpacked images have them).
+  :func:`staging_for` is the scratch directory for an output's parts (beside the target, or in
+  the system's temporary directory when the output streams); :func:`spooled` copies a stream
+  (stdin) to a scratch file for readers that need to seek.
 
 Modes are applied as ``open(2)`` applies them: minus the process umask (temporaries are created
 with their final mode, never widened later). ``sync=False`` skips the
@@ -27,29 +42,79 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
+import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Final, TypeVar
 
+from ocitool.errors import OutputError, OutputNotFoundError, OutputPermissionError
+
 __all__ = [
+    "STDOUT",
     "OutputDir",
     "OutputFile",
+    "StreamOutput",
     "atomic_write",
     "file_lock",
     "fsync_dir",
     "output_dir",
     "output_file",
     "pending_file",
+    "output_target",
+    "is_stdout",
     "remove_tree",
+    "spooled",
     "staging_dir",
+    "staging_for",
 ]
+
+STDOUT: Final = "-"
+"""The output path that means standard output."""
 
 _TMP: Final = ".tmp-"
 _ATTEMPTS: Final = 100
 _FILE_FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
+_CHUNK: Final = 1 << 20
+
 PathArg = str | os.PathLike[str]
 _T = TypeVar("_T")
+
+
+def _cannot_write(path: str, exc: OSError) -> OutputError:
+    """``exc`` (about ``path`` or a temporary beside it) as an error naming only ``path``."""
+    shown = "stdout" if path == STDOUT else path
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return OutputNotFoundError(shown, exc.errno, reason)
+    if isinstance(exc, PermissionError):
+        return OutputPermissionError(shown, exc.errno, reason)
+    return OutputError(shown, exc.errno, reason)
+
+
+def output_target(path: PathArg) -> tuple[str, bool]:
+    """Where an output at ``path`` goes and whether it streams: ``("-", True)`` for stdout;
+    ``(path, True)`` for a FIFO or character device (symlinks to one included, kept as given so
+    ``/dev/stdout`` opens the process's own stdout); else ``(file, False)`` with symlinks
+    resolved (a dangling link gives its target). Raises OutputError when ``path`` cannot be
+    examined (a file as a directory component, a symlink loop)."""
+    text = os.fspath(path)
+    if text == STDOUT:
+        return STDOUT, True
+    absolute = os.path.abspath(text)
+    try:
+        st: os.stat_result | None = os.stat(absolute)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise _cannot_write(text, exc) from None
+    if st is not None and (stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode)):
+        return absolute, True
+    if os.path.islink(absolute):
+        return os.path.realpath(absolute), False
+    return absolute, False
 
 
 def _create(directory: str, prefix: str, make: Callable[[str], _T]) -> tuple[_T, str]:
@@ -112,6 +177,7 @@ class OutputFile:
 
     def __init__(self, path: str | None, directory: str, *, prefix: str, mode: int, sync: bool) -> None:
         self.path = path
+        self.shown = path  # the path named in errors: the one the user gave
         self.sync = sync
         fd, self.name = _create(directory, prefix, lambda name: os.open(name, _FILE_FLAGS, mode))
         self._done = False
@@ -146,6 +212,9 @@ class OutputFile:
         try:
             self.close()
             os.replace(self.name, target)
+        except OSError as exc:
+            self.discard()
+            raise _cannot_write(self.shown if path is None and self.shown else target, exc) from None
         except BaseException:
             self.discard()
             raise
@@ -173,14 +242,90 @@ class OutputFile:
             self.commit()
 
 
-def output_file(path: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile:
-    """An output file at ``path``: written under a temporary name in its directory, published by
-    rename (see the module docstring). ``with output_file(p) as fh: fh.write(...)``.
+def is_stdout(path: PathArg) -> bool:
+    """Whether an output at ``path`` lands on this process's stdout (``-``, ``/dev/stdout``, or
+    the very file stdout is): the CLI then sends its own messages to stderr."""
+    text = os.fspath(path)
+    if text == STDOUT:
+        return True
+    try:
+        st, out = os.stat(text), os.fstat(1)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
 
-    Raises OSError (FileNotFoundError when the directory is absent) before anything is written.
+
+class StreamOutput:
+    """An output written in place as a stream: stdout, a FIFO or a character device (see
+    :func:`output_file`). Same interface as :class:`OutputFile`: :meth:`commit` flushes and closes,
+    :meth:`discard` closes (what was written stays written: a stream cannot be taken back)."""
+
+    def __init__(self, path: str, shown: str) -> None:
+        self.path = path
+        self.name = path
+        self._shown = shown
+        self._done = False
+        if path == STDOUT:  # text already printed goes first
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                sys.stdout.flush()
+        try:
+            fd = os.dup(1) if path == STDOUT else os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
+        except OSError as exc:
+            raise _cannot_write(shown, exc) from None
+        self.file: IO[bytes] = os.fdopen(fd, "wb")
+
+    def close(self) -> None:
+        """Flush and close (stdout itself stays open: this is a duplicate of it)."""
+        if not self.file.closed:
+            try:
+                self.file.flush()
+            finally:
+                self.file.close()
+
+    def commit(self, path: PathArg | None = None, *, sync_dir: bool = True) -> None:
+        """Flush and close. Raises OSError (BrokenPipeError when the reader went away)."""
+        if self._done:
+            return
+        self._done = True
+        self.close()
+
+    def discard(self) -> None:
+        """Close, dropping what is still buffered. Never raises."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError, ValueError):
+            self.file.close()
+
+    def __enter__(self) -> IO[bytes]:
+        return self.file
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is not None:
+            self.discard()
+        else:
+            self.commit()
+
+
+def output_file(path: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile | StreamOutput:
+    """An output file at ``path`` (see the module docstring for what each kind of path gets):
+    a regular file is written under a temporary name in its (resolved) directory and published
+    by rename; stdout (``-``), a FIFO or a device is written in place.
+    ``with output_file(p) as fh: fh.write(...)``.
+
+    Raises OutputError (an OutputNotFoundError when the directory is absent) naming ``path``
+    before anything is written; commit errors are OutputErrors too.
     """
-    target = os.path.abspath(os.fspath(path))
-    return OutputFile(target, os.path.dirname(target), prefix=_temp_prefix(target), mode=mode, sync=sync)
+    shown = os.fspath(path)
+    target, streams = output_target(path)
+    if streams:
+        return StreamOutput(target, shown)
+    try:
+        out = OutputFile(target, os.path.dirname(target), prefix=_temp_prefix(target), mode=mode, sync=sync)
+    except OSError as exc:
+        raise _cannot_write(shown, exc) from None
+    out.shown = shown
+    return out
 
 
 def pending_file(directory: PathArg, *, mode: int = 0o644, sync: bool = True) -> OutputFile:
@@ -208,7 +353,10 @@ class OutputDir:
         self.path = path
         self.sync = sync
         dir_mode = 0o700 if mode is None else mode
-        _, self.name = _create(os.path.dirname(path), _temp_prefix(path), lambda n: os.mkdir(n, dir_mode))
+        try:
+            _, self.name = _create(os.path.dirname(path), _temp_prefix(path), lambda n: os.mkdir(n, dir_mode))
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
         self._done = False
 
     def commit(self) -> None:
@@ -219,6 +367,9 @@ class OutputDir:
             if self.sync:
                 fsync_dir(self.name)
             os.rename(self.name, self.path)
+        except OSError as exc:
+            self.discard()
+            raise _cannot_write(self.path, exc) from None
         except BaseException:
             self.discard()
             raise
@@ -255,6 +406,34 @@ def staging_dir(directory: PathArg, *, prefix: str = _TMP) -> str:
     """A new private directory in ``directory`` for pending files; the caller removes it with
     :func:`remove_tree` once its files are committed or dropped."""
     return _create(os.fspath(directory), prefix, lambda n: os.mkdir(n, 0o700))[1]
+
+
+def staging_for(path: PathArg) -> str:
+    """A new private scratch directory for the parts of an output at ``path`` (blobs an archive
+    is assembled from): beside the target, so nothing crosses file systems, or in the system's
+    temporary directory when the output streams. The caller removes it with :func:`remove_tree`.
+    Raises OutputError naming ``path`` (not the scratch name)."""
+    target, streams = output_target(path)
+    directory = tempfile.gettempdir() if streams else os.path.dirname(target)
+    try:
+        return staging_dir(directory)
+    except OSError as exc:
+        raise _cannot_write(os.fspath(path), exc) from None
+
+
+@contextmanager
+def spooled(stream: IO[bytes], *, name: str = "stdin") -> Iterator[str]:
+    """Copy ``stream`` (stdin) to a private scratch file in the system's temporary directory
+    for readers that need to seek, and yield its path; the file is removed when the block ends,
+    on any exception (KeyboardInterrupt included) too."""
+    scratch = staging_dir(tempfile.gettempdir())
+    try:
+        path = os.path.join(scratch, name)
+        with os.fdopen(os.open(path, _FILE_FLAGS, 0o600), "wb") as fh:
+            shutil.copyfileobj(stream, fh, _CHUNK)
+        yield path
+    finally:
+        remove_tree(scratch)
 
 
 @contextmanager

@@ -87,7 +87,25 @@ def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)
+    _accept_global_options(parser)
     return parser
+
+
+def _accept_global_options(parser: argparse.ArgumentParser) -> None:
+    """Let every (sub)command take ``--root DIR`` and ``--docker-root DIR`` after its name too
+    (``ocitool images --root DIR``), as docker takes its global flags anywhere. Hidden from the
+    commands' help; not given there, they leave the value given before the command alone."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in dict.fromkeys(action.choices.values()):  # aliases share a parser
+            options = command._option_string_actions
+            for flag in _GLOBAL_OPTIONS_WITH_VALUE:
+                if flag not in options:
+                    command.add_argument(
+                        flag, metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+                    )
+            _accept_global_options(command)
 
 
 def main(

@@ -10,7 +10,7 @@ import argparse
 import os
 from typing import Any, TextIO
 
-from ocitool._io.output import atomic_write
+from ocitool._io.output import atomic_write, is_stdout
 from ocitool.analysis import report
 from ocitool.analysis.analyze import analyze
 from ocitool.analysis.diff import diff
@@ -48,12 +48,15 @@ def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             source, image, platform=platform, rules_file=rules_file, overrides=overrides, verify=args.verify
         )
         analysis, results = outcome.analysis, outcome.results
+    # A report written to stdout (``--junit -``) keeps stdout to itself: the summary goes to stderr.
+    reports = (args.html, args.junit, args.sarif, args.markdown)
+    summary = err if any(path and is_stdout(path) for path in reports) else out
     if args.format == "json":
-        out.write(analysis.json_text())
+        summary.write(analysis.json_text())
     elif ci:
-        out.write(report.ci_text(analysis, results))
+        summary.write(report.ci_text(analysis, results))
     else:
-        out.write(report.table_text(analysis))
+        summary.write(report.table_text(analysis))
     if args.html:
         atomic_write(args.html, report.render_html(analysis, results).encode(), mode=0o644)
     if args.junit:
@@ -98,10 +101,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--rule", action="append", default=[], metavar="KEY=VALUE", help="set one rule (implies --ci)"
     )
-    p.add_argument("--junit", metavar="FILE", help="write JUnit XML (implies --ci)")
-    p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0 (implies --ci)")
-    p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary (implies --ci)")
-    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    p.add_argument("--junit", metavar="FILE", help="write JUnit XML, - for stdout (implies --ci)")
+    p.add_argument("--sarif", metavar="FILE", help="write SARIF 2.1.0, - for stdout (implies --ci)")
+    p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary, - for stdout (implies --ci)")
+    p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report, - for stdout")
     _no_verify(p)
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")

@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
+from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK
 from ocitool.model.platform import Platform
 from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
@@ -75,7 +76,8 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         max_members=args.max_members,
         verify=args.verify,
     )
-    out.write(f"{image_id}: exported to {args.out}\n")
+    # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
+    (err if is_stdout(args.out) else out).write(f"{image_id}: exported to {args.out}\n")
     return EXIT_OK
 
 

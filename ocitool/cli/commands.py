@@ -317,8 +317,11 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write("Error: images takes no SOURCE with --root/--docker-root\n")
         return 125
     if not store and not args.sources:
-        err.write("Error: images needs a SOURCE (or --root DIR for the store)\n")
-        return 125
+        # As ``docker images``: the store ``load`` fills by default.
+        from ocitool.store.root import default_root
+
+        args.root = default_root()
+        store = True
     if store and args.tree:
         err.write("Error: --tree needs an archive SOURCE\n")
         return 125

@@ -12,10 +12,11 @@ import threading
 import time
 from typing import Any, TextIO
 
+from ocitool._io.output import is_stdout
 from ocitool.cli import EXIT_OK, UsageError
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
-from ocitool.ops.convert import ConvertProgress, convert
+from ocitool.ops.convert import ConvertProgress, convert, parse_destination
 from ocitool.ops.recompress import Codec
 
 __all__ = ["register"]
@@ -94,9 +95,11 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if bar is not None:
             bar.close()
     if not args.quiet:
+        # An archive on stdout (``docker-archive:-``) keeps stdout to itself.
+        notes = err if is_stdout(parse_destination(args.destination).path) else out
         for image in result.images:
             names = " ".join(image.names)
-            out.write(f"{image.digest}{' ' + names if names else ''}\n")
+            notes.write(f"{image.digest}{' ' + names if names else ''}\n")
     return EXIT_OK
 
 

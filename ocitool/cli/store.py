@@ -7,11 +7,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
-from ocitool.cli import render
+from ocitool._io.output import STDOUT, spooled
+from ocitool.cli import EXIT_ERROR, render
 from ocitool.cli.render import render_table
 from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
 from ocitool.errors import OcitoolError
@@ -35,20 +37,51 @@ def _platform(value: str | None) -> Platform | None:
 
 def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source = args.input or args.source
-    if not source:
+    if source and source != STDOUT:
+        return _load(args, source, out)
+    # ``docker load`` habits: ``ocitool load < x.tar``, ``cat x.tar | ocitool load``.
+    if sys.stdin is None or sys.stdin.isatty():
         err.write("Error: requested load from stdin, but stdin is empty: give -i FILE or SOURCE\n")
         return 125
+    # The readers index the archive, so stdin is spooled once to a private scratch file.
+    with spooled(sys.stdin.buffer) as path:
+        if os.path.getsize(path) == 0:
+            err.write("Error: requested load from stdin, but stdin is empty\n")
+            return EXIT_ERROR
+        try:
+            return _load(args, path, out)
+        except OcitoolError as exc:
+            _name_stdin(exc, path)
+            raise
+
+
+def _load(args: argparse.Namespace, source: str, out: TextIO) -> int:
     result = _service(args).load(source, platform=_platform(args.platform))
     for line in result.lines:
         out.write(line + "\n")
     return 0
 
 
+def _name_stdin(exc: OcitoolError, spool: str) -> None:
+    """Errors about the spooled copy name stdin, never the scratch file."""
+    exc.message = exc.message.replace(spool, "stdin")
+    if exc.path is not None:
+        exc.path = exc.path.replace(spool, "stdin")
+    exc.args = (exc.message,)
+
+
 def _cmd_save(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    if not args.output:
-        err.write("Error: cowardly refusing to save to a terminal: give -o FILE\n")
+    output = args.output
+    if not output:
+        # As docker: stdout unless it is a terminal.
+        if os.isatty(1):
+            err.write("Error: cowardly refusing to save to a terminal. Use the -o flag or redirect\n")
+            return EXIT_ERROR
+        output = STDOUT
+    if output == STDOUT and args.format == "oci":
+        err.write("Error: --format oci writes a directory: give -o DIR\n")
         return 125
-    _service(args).save(args.images, f"{args.format}:{args.output}")
+    _service(args).save(args.images, f"{args.format}:{output}")
     return 0
 
 
@@ -180,14 +213,21 @@ def _cmd_df(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def register(sub: Any) -> None:
     """Add the store commands to the ``ocitool`` parser."""
     p = sub.add_parser("load", help="load images from an archive or layout into the store (docker load)")
-    p.add_argument("-i", "--input", help="the archive to read (any SOURCE the readers read)")
+    p.add_argument(
+        "-i", "--input", help="the archive to read (any SOURCE the readers read; default: stdin, as docker)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="accepted for docker compatibility")
     p.add_argument("--platform", help="of a multi-platform index, load this platform's image")
     p.add_argument("source", metavar="SOURCE", nargs="?")
     p.set_defaults(handler=_cmd_load)
 
     p = sub.add_parser("save", help="save images from the store to an archive or layout (docker save)")
-    p.add_argument("-o", "--output", metavar="PATH", help="write to this file (or directory for oci)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write to this file, - for stdout (or directory for oci; default: stdout unless a terminal)",
+    )
     p.add_argument(
         "--format",
         choices=("docker-archive", "oci-archive", "oci"),

@@ -358,7 +358,9 @@ def test_two_processes_on_one_root(tmp_path: Path) -> None:
             assert row.top_chain is None or sr.layers.get(row.top_chain) is not None
 
 
-def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
+def test_cli_exit_codes_and_messages(
+    loaded: tuple[Path, ImageService], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, _svc = loaded
     rc, out, err = cli(root, "rmi", "nosuch", "ocitool-fixture/imported:1")
     assert rc == 1 and "Error: No such image: nosuch:latest" in err
@@ -368,7 +370,10 @@ def test_cli_exit_codes_and_messages(loaded: tuple[Path, ImageService]) -> None:
     rc, _, _ = cli(root, "rmi")
     assert rc == 125
     out, err = io.StringIO(), io.StringIO()
-    assert main(["images"], stdout=out, stderr=err) == 125
+    # issue 10: without a SOURCE, images lists the default store (the one load fills), as docker
+    monkeypatch.setenv("OCITOOL_ROOT", str(root))
+    assert main(["images", "-q"], stdout=out, stderr=err) == 0
+    assert out.getvalue() and out.getvalue() == cli(root, "images", "-q")[1]
     rc, out, _ = cli(root, "images", "--format", "{{json .}}")
     assert rc == 0 and all(json.loads(line)["Repository"] for line in out.splitlines())
     rc, out, _ = cli(root, "history", "-q", "ocitool-fixture/base:1.0")

@@ -11,15 +11,16 @@ A writer collects blobs, then :meth:`LayoutWriter.commit` publishes them with an
 * :class:`TarLayoutWriter`: transformed blobs are staged in a temporary directory beside the
   destination; unchanged blobs are streamed straight from the source (digest-checked) when the
   tar is written. Members are sorted, their metadata fixed (see :mod:`ocitool._io.tarwriter`); the
-  tar goes to a temporary file that is fsynced and renamed over the destination.
+  tar goes to a temporary file that is fsynced and renamed over the destination, or is streamed
+  in one pass to stdout (``-``), a FIFO or a device (no seeking: sizes come from descriptors).
 
-Every temporary file lives in the destination's directory (the rename stays on one file
-system) and is removed on any error, KeyboardInterrupt included.
+Every temporary file lives in the destination's (resolved) directory, so the rename stays on
+one file system; a streamed archive stages in the system's temporary directory. Temporaries
+are removed on any error, KeyboardInterrupt included.
 """
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
@@ -40,6 +41,7 @@ from ocitool._io.output import (
     pending_file,
     remove_tree,
     staging_dir,
+    staging_for,
 )
 from ocitool._io.tarwriter import TarWriter, sorted_members
 from ocitool.errors import DigestMismatchError, InvalidDocumentError, NotAnImageError
@@ -81,14 +83,6 @@ def index_json(manifests: Sequence[Descriptor], annotations: dict[str, str] | No
     if annotations:
         doc["annotations"] = dict(sorted(annotations.items()))
     return _gojson.dumps(doc).encode()
-
-
-def _parent(path: str) -> str:
-    """The destination's directory. Raises FileNotFoundError naming ``path`` when it is absent."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(errno.ENOENT, "the destination's directory does not exist", path)
-    return parent
 
 
 def _copy_verified(
@@ -193,8 +187,7 @@ class OCIDirWriter(LayoutWriter):
             self.root = path
             self.staging_dir = staging_dir(path, prefix=_STAGING_PREFIX)
         else:
-            _parent(path)
-            self._output = output_dir(path)
+            self._output = output_dir(path)  # raises OutputError naming path
             self.root = self._output.name
             try:
                 self.staging_dir = staging_dir(self.root)
@@ -287,14 +280,17 @@ def _merge_index(index_path: str, new: Sequence[Descriptor]) -> list[Descriptor]
 
 
 class TarLayoutWriter(LayoutWriter):
-    """Blobs for a tar destination; :meth:`write_archive` writes any member set atomically."""
+    """Blobs for a tar destination; :meth:`write_archive` writes any member set atomically, or
+    as a stream to stdout (``-``), a FIFO or a device (see :func:`ocitool._io.output.output_file`).
+
+    The tar is written front to back, never seeking: every member's size is known before its
+    header (staged blobs from their files, copied blobs from their descriptors)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        parent = _parent(path)
         if os.path.isdir(path):
             raise NotAnImageError(path, "is a directory; an archive destination must be a file")
-        self.staging_dir = staging_dir(parent)
+        self.staging_dir = staging_for(path)  # raises OutputError naming path
         self.blobs: dict[Digest, _Blob] = {}
         self._lock = threading.Lock()
         self.progress: Progress | None = None
@@ -322,7 +318,8 @@ class TarLayoutWriter(LayoutWriter):
 
     def write_archive(self, members: dict[str, bytes | Digest]) -> None:
         """Write the tar: ``members`` maps names to contents or to blobs put earlier; parent
-        directories are added; everything sorted. Atomic: temp file, fsync, rename."""
+        directories are added; everything sorted. Atomic for a file (temp file, fsync, rename);
+        streamed in one pass to stdout, a FIFO or a device."""
         names: dict[str, bytes | Digest | None] = dict(members)
         for name in list(members):
             parts = name.split("/")[:-1]
