@@ -146,6 +146,19 @@ class _TextReader:
         return bytes(out[:n])
 
 
+def add_text_files(tar: tarfile.TarFile, prefix: str, total: int, rng: random.Random) -> None:
+    """Text files of 64 KiB - 2 MiB under ``prefix``, ``total`` bytes in all."""
+    left, j = total, 0
+    while left > 0:
+        size = min(left, rng.randint(64 << 10, 2 << 20))
+        info = tarfile.TarInfo(f"{prefix}/file{j:05d}.txt")
+        info.size = size
+        info.mode = 0o644
+        tar.addfile(info, _TextReader(size, rng))  # type: ignore[arg-type]
+        left -= size
+        j += 1
+
+
 def build_text(workdir: Path, *, layers: int, layer_size: int) -> Path:
     """A legacy docker save with ``layers`` layers of text files (~1 MiB each)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -155,15 +168,7 @@ def build_text(workdir: Path, *, layers: int, layer_size: int) -> Path:
     for i in range(layers):
         path = workdir / f"layer{i}.tar"
         with open(path, "wb") as raw, tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            left, j = layer_size, 0
-            while left > 0:
-                size = min(left, rng.randint(64 << 10, 2 << 20))
-                info = tarfile.TarInfo(f"usr/share/doc/layer{i}/file{j:05d}.txt")
-                info.size = size
-                info.mode = 0o644
-                tar.addfile(info, _TextReader(size, rng))  # type: ignore[arg-type]
-                left -= size
-                j += 1
+            add_text_files(tar, f"usr/share/doc/layer{i}", layer_size, rng)
         diff_ids.append(_sha256(path))
         layer_paths.append(path)
     return _save(workdir, diff_ids, layer_paths, "big/text:latest")

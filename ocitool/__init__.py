@@ -27,8 +27,10 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from ocitool.engineapi.filters import ImageFilters
-from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
+# The release, read by setuptools at build time ([tool.setuptools.dynamic] in pyproject.toml) and
+# by ``ocitool --version``: a literal, so start-up never calls importlib.metadata.
+__version__ = "0.1.0"
+
 from ocitool.errors import (
     AmbiguousImageError,
     BlobNotFoundError,
@@ -50,33 +52,6 @@ from ocitool.errors import (
     UnsupportedAlgorithmError,
     UnsupportedMediaTypeError,
 )
-from ocitool.formats.detect import open_source, parse_source
-from ocitool.image.source import Entry, ImageIndex, Layer, Source, SourceImage
-from ocitool.model.config import (
-    ChildConfig,
-    ContainerConfig,
-    History,
-    ImageConfig,
-    RootFS,
-    chain_id,
-    chain_ids,
-)
-from ocitool.model.descriptor import Descriptor
-from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream
-from ocitool.model.manifest import Index, Manifest
-from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
-from ocitool.model.reference import Reference, parse_normalized
-from ocitool.model.timestamp import Timestamp
-from ocitool.ops.query import (
-    ImageTree,
-    history,
-    image_tree,
-    images,
-    inspect,
-    manifests,
-    raw_config,
-    raw_manifest,
-)
 
 if TYPE_CHECKING:
     # The lazy table, written once: these are imported on first use (PEP 562 ``__getattr__``),
@@ -85,7 +60,26 @@ if TYPE_CHECKING:
     from ocitool.analysis.analyze import Analysis, LayerStats, analyze
     from ocitool.analysis.diff import ConfigChange, FileChange, ImageDiff, diff
     from ocitool.analysis.rules import CiResult, RuleResult, RuleStatus, run_ci
+    from ocitool.engineapi.filters import ImageFilters
     from ocitool.engineapi.responses import DeleteResponse, DiskUsage, PruneReport
+    from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, ManifestSummary, Summary
+    from ocitool.formats.detect import open_source, parse_source
+    from ocitool.image.source import Entry, ImageIndex, Layer, Source, SourceImage
+    from ocitool.model.config import (
+        ChildConfig,
+        ContainerConfig,
+        History,
+        ImageConfig,
+        RootFS,
+        chain_id,
+        chain_ids,
+    )
+    from ocitool.model.descriptor import Descriptor
+    from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream
+    from ocitool.model.manifest import Index, Manifest
+    from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
+    from ocitool.model.reference import Reference, parse_normalized
+    from ocitool.model.timestamp import Timestamp
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
@@ -93,6 +87,16 @@ if TYPE_CHECKING:
         Destination,
         convert,
         parse_destination,
+    )
+    from ocitool.ops.query import (
+        ImageTree,
+        history,
+        image_tree,
+        images,
+        inspect,
+        manifests,
+        raw_config,
+        raw_manifest,
     )
     from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
     from ocitool.ops.unpack import UnpackResult, export, unpack

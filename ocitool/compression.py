@@ -40,10 +40,13 @@ except ImportError:  # pragma: no cover
     HAVE_ISAL = False
 
 __all__ = [
+    "DEFAULT_LEVELS",
     "HAVE_ISAL",
     "Compression",
     "LayerCompression",
+    "compressors",
     "describe",
+    "gzip_implementation",
     "is_tar_header",
     "open_decompressed",
     "sniff",
@@ -90,6 +93,31 @@ _MAGIC: Final = (
     (b"BZh", Compression.BZIP2),
 )
 SNIFF_SIZE: Final = 6
+
+
+# Default compression levels when writing layers (see ocitool.ops.recompress). gzip 1: with
+# ISA-L, level 1 is the fastest and stays within 1.1x of skopeo's output size (docs/benchmarks.md).
+DEFAULT_LEVELS: Final = {Compression.GZIP: 1, Compression.ZSTD: 3, Compression.NONE: 0}
+
+
+def gzip_implementation(level: int) -> tuple[str, int]:
+    """The deflate implementation and its own level that write gzip ``level``: ISA-L's levels
+    stand for gzip's 1-6 (1 for 1, 2 for 2-3, 3 for 4-6); 7-9, or no isal, use zlib."""
+    if HAVE_ISAL and level <= 6:
+        return "isal", 1 if level <= 1 else 2 if level <= 3 else 3
+    return "zlib", level
+
+
+def compressors() -> str:
+    """What writes compressed layers here, and at which default levels, for ``--version``:
+    ``gzip: isal, default level 1 -> isal 1; zstd level 3``. Digests of recompressed layers are
+    reproducible for the same implementation and level."""
+    gzip_default = DEFAULT_LEVELS[Compression.GZIP]
+    impl, level = gzip_implementation(gzip_default)
+    return (
+        f"gzip: {'isal' if HAVE_ISAL else 'zlib'}, default level {gzip_default} -> {impl} {level}; "
+        f"zstd level {DEFAULT_LEVELS[Compression.ZSTD]}"
+    )
 
 
 def sniff(head: bytes) -> Compression:

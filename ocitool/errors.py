@@ -22,6 +22,10 @@ also extends the builtin it resembles, so callers may catch either::
     ├── PlatformNotFoundError(LookupError)      no manifest for the requested platform
     ├── ImageConflictError(ValueError)          an image store refuses a delete (moby's conflicts)
     ├── ReferenceConflictError(ValueError)      a tag already names another image
+    ├── DockerfileError(ValueError)             a Dockerfile the classic builder refuses (``line``)
+    │   └── DockerfileSyntaxError               it does not parse, or a word does not expand
+    ├── BuildContextError(ValueError)           a COPY/ADD source is absent from, or escapes, the
+    │                                           build context (``source``, ``reason``)
     ├── InvalidKeyError(ValueError)             a key file does not parse, or its key is unsupported
     │   └── KeyDecryptionError                  an encrypted key does not open (wrong password)
     ├── SignatureError(ValueError)              a signature, payload, envelope, bundle or
@@ -46,7 +50,10 @@ from __future__ import annotations
 __all__ = [
     "AmbiguousImageError",
     "BlobNotFoundError",
+    "BuildContextError",
     "DigestMismatchError",
+    "DockerfileError",
+    "DockerfileSyntaxError",
     "EmptySourceError",
     "ImageConflictError",
     "ImageNotFoundError",
@@ -281,6 +288,65 @@ class ReferenceConflictError(OcitoolError, ValueError):
     def __init__(self, ref: str, message: str, *, path: str | None = None) -> None:
         super().__init__(message, path=path)
         self.ref = ref
+
+
+class DockerfileError(OcitoolError, ValueError):
+    """A Dockerfile Docker's classic builder refuses: an instruction it cannot evaluate (an
+    unknown build stage, an invalid stop signal, ``RUN`` where nothing can run it).
+
+    ``path`` names the Dockerfile, ``line`` and ``end_line`` the 1-based lines of the
+    instruction (``None`` when the fault is not in one instruction, or not yet placed: see
+    :meth:`at`); ``reason`` is the message without the location. ``str()`` reads
+    ``Dockerfile:3: reason`` (just the reason when it has no place).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        end_line: int | None = None,
+    ) -> None:
+        super().__init__(reason, path=path)
+        self.reason = reason
+        self.line = line
+        self.end_line = line if end_line is None and line is not None else end_line
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where = f"{self.path or 'Dockerfile'}:{self.line}"
+        return f"{where}: {self.reason}" if where else self.reason
+
+    def at(self, *, path: str | None, line: int | None, end_line: int | None = None) -> DockerfileError:
+        """This error placed at ``path``/``line`` when it has no place yet (the same object)."""
+        if self.path is None:
+            self.path = path
+        if self.line is None:
+            self.line = line
+            self.end_line = line if end_line is None else end_line
+        return self
+
+
+class DockerfileSyntaxError(DockerfileError):
+    """A Dockerfile that does not parse (an unknown instruction, a bad flag, a bad ``escape``
+    directive, a line longer than Go's scanner reads) or a word whose variable substitution is
+    malformed (``${x``, an unterminated quote, ``${x:?unset}``)."""
+
+
+class BuildContextError(OcitoolError, ValueError):
+    """A ``COPY``/``ADD`` source that the build context does not provide.
+
+    ``source`` is the source as written; ``reason`` is ``not-found`` (absent, or excluded by
+    ``.dockerignore``), ``outside`` (it resolves outside the context) or ``too-many-links``
+    (a symlink loop); ``path`` names the context directory or archive when known.
+    """
+
+    def __init__(self, source: str, reason: str, message: str, *, path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.source = source
+        self.reason = reason
 
 
 class InvalidKeyError(OcitoolError, ValueError):

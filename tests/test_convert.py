@@ -169,7 +169,7 @@ def test_defaults_gzip_uncompressed_layers_for_oci_and_keep_compressed_ones(tmp_
     convert(str(F / "docker/single.tar"), f"oci:{tmp_path / 'o'}")
     layers = _layers(str(tmp_path / "o"))
     assert layers and all(mt_ == mt.OCI_LAYER_GZIP and comp == "gzip" for mt_, comp, _, _ in layers)
-    want = "isal:3" if HAVE_ISAL else "zlib:6"
+    want = "isal:1" if HAVE_ISAL else "zlib:1"
     assert all(ann[ANNOTATION_COMPRESSOR] == want for *_, ann in layers)
     # zstd layers stay zstd, byte for byte: the manifest is unchanged.
     convert(str(F / "oci/zstd"), f"oci:{tmp_path / 'z'}")

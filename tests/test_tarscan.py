@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 
 from ocitool._io import tarscan
 from ocitool._io.files import SectionReader
+from ocitool._io.tarindex import SafeTarInfo
 from ocitool._io.tarscan import (
     MAX_LONG_HEADER,
     TarEnd,
@@ -43,21 +44,6 @@ from ocitool._io.tarscan import (
 from ocitool.compression import Compression, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError, OcitoolError
 from tests import peers
-
-
-class SafeTarInfo(tarfile.TarInfo):
-    """tarfile with the long-header limit ocitool's tarfile scans applied (they now use tarscan:
-    this is the reference the scanner is checked against)."""
-
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        long_types = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
-        if self.type in long_types and self.size > MAX_LONG_HEADER:
-            raise InvalidArchiveError(
-                f"extended header of {self.size} bytes, over the {MAX_LONG_HEADER}-byte limit",
-                member=self.name,
-            )
-        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
-
 
 BLOCK = 512
 END = bytes(2 * BLOCK)  # the two zero blocks that end a tar

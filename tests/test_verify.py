@@ -58,6 +58,26 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path: Path) -> None:
     assert all(p.referenced_by.startswith("manifest sha256:") for p in report.problems)
 
 
+def test_reader_thread_reports_exactly_what_a_direct_read_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ocitool.ops.verify as verify_module
+
+    layout, layers = _layout_copy(tmp_path)
+    data = bytearray(layers[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # corrupt deflate data: cannot be decompressed
+    layers[0].write_bytes(bytes(data))
+    layers[1].write_bytes(layers[1].read_bytes() + b"trailing")  # bytes after the stream count
+    sources = [str(layout), *(str(peers.FIXTURES / rel) for rel in GOOD)]
+    sources.append(str(peers.FIXTURES / "hostile" / "diff-id-mismatch.tar"))
+    direct = [verify(src).to_json() for src in sources]
+    monkeypatch.setattr(verify_module, "_THREADED_MIN", 0)  # every compressed blob: reader thread
+    threaded = [verify(src).to_json() for src in sources]
+    assert threaded == direct
+    kinds = {p.kind for p in verify(str(layout)).problems}
+    assert {"digest-mismatch", "size-mismatch", "unreadable-layer"} <= kinds and not direct[0]["OK"]
+
+
 def test_diff_id_mismatch_and_missing_blob(tmp_path: Path) -> None:
     layout, layers = _layout_copy(tmp_path)
     layers[2].unlink()

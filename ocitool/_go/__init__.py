@@ -7,7 +7,10 @@ library and :mod:`ocitool.errors`; nothing else of ocitool):
   undecodable bytes escaped (``[]byte(s)``, ``string(b)``)
 * :mod:`.strconv` -- ``Quote``/``Unquote``, ``ParseInt``/``ParseUint``/``Atoi``/``ParseFloat``,
   ``FormatFloat``, ``IsPrint``
-* :mod:`.path` -- ``path.Clean`` and ``path.Join``
+* :mod:`.bufio` -- ``bufio.Scanner`` with ``ScanLines`` (the 64 KiB line limit)
+* :mod:`.path` -- ``path.Clean``, ``path.Join`` and ``path.Match``
+* :mod:`.regexp` -- ``regexp`` (RE2 syntax, matched in linear time)
+* :mod:`.time` -- ``time.ParseDuration`` and ``Duration.String``
 * :mod:`.json` -- ``encoding/json`` output
 * :mod:`.values` -- Go values as Python values (``reflect``'s view: nils, structs, maps, slices)
 * :mod:`.fmt` -- ``fmt.Sprint``/``Sprintf``/``Sprintln``

@@ -5,9 +5,11 @@ the lone surrogates U+DC80..U+DCFF that ``surrogateescape`` decodes them to, so 
 :func:`to_bytes` gives back the original bytes. Go functions that decode a string see such a
 byte as ``utf8.RuneError`` (U+FFFD); the functions here do the same.
 
-Emulates: ``strings.ToLower``, ``strings.ToUpper``, ``strings.Title`` and ``strings.Split``,
-``unicode.ToLower``/``ToUpper``/``ToTitle`` (the simple one-rune mappings Go uses, where
-Python's ``str.lower()`` applies context and expands), and ``[]byte(s)``/``string(b)``.
+Emulates: ``strings.ToLower``, ``strings.ToUpper``, ``strings.Title``, ``strings.Split`` and
+``strings.TrimSpace``/``TrimLeftFunc(s, unicode.IsSpace)``, ``unicode.IsSpace`` (which, unlike
+``str.isspace``, excludes U+001C..U+001F), ``unicode.ToLower``/``ToUpper``/``ToTitle`` (the
+simple one-rune mappings Go uses, where Python's ``str.lower()`` applies context and expands),
+and ``[]byte(s)``/``string(b)``.
 Pure functions; nothing here raises.
 """
 
@@ -15,10 +17,12 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from typing import Final
 
 __all__ = [
     "from_bytes",
     "is_escaped_byte",
+    "is_space",
     "simple_lower",
     "simple_title",
     "simple_upper",
@@ -27,6 +31,8 @@ __all__ = [
     "to_bytes",
     "to_lower",
     "to_upper",
+    "trim_left_space",
+    "trim_space",
 ]
 
 
@@ -47,6 +53,29 @@ def from_bytes(b: bytes) -> str:
 def is_escaped_byte(ch: str) -> bool:
     """A surrogate standing for an undecodable byte (``surrogateescape``)."""
     return "\udc80" <= ch <= "\udcff"
+
+
+# unicode.White_Space: the Latin-1 ones unicode.IsSpace lists, then the rest of the property.
+_WHITE_SPACE: Final = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_WHITE_SPACE_CHARS: Final = "".join(sorted(_WHITE_SPACE))
+
+
+def is_space(c: str) -> bool:
+    """``unicode.IsSpace`` of one rune (an escaped byte is ``RuneError``, not a space)."""
+    return c in _WHITE_SPACE
+
+
+def trim_space(s: str) -> str:
+    """``strings.TrimSpace``: leading and trailing runes that :func:`is_space` accepts removed."""
+    return s.strip(_WHITE_SPACE_CHARS)
+
+
+def trim_left_space(s: str) -> str:
+    """``strings.TrimLeftFunc(s, unicode.IsSpace)``."""
+    return s.lstrip(_WHITE_SPACE_CHARS)
 
 
 def simple_lower(c: str) -> str:

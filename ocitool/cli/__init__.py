@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TextIO
 
@@ -60,6 +59,8 @@ def _command_modules(argv: Sequence[str]) -> tuple[str, ...]:
             skip = False
         elif arg in _GLOBAL_OPTIONS_WITH_VALUE:
             skip = True
+        elif arg == "--version":  # before any command: no command module is needed
+            return ()
         elif not arg.startswith("-"):
             owner = COMMAND_OWNERS.get(arg)
             return (owner,) if owner else _COMMAND_MODULES
@@ -119,9 +120,12 @@ def main(
         parser = _build_parser(_command_modules(arguments))
         args = parser.parse_args(arguments)
         if args.version:
-            from importlib.metadata import version
+            from ocitool import __version__
+            from ocitool.compression import compressors
 
-            out.write(f"ocitool {version('ocitool')}\n")
+            out.write(f"ocitool {__version__} ({compressors()})\n")
+            if os.environ.get("OCITOOL_DEBUG"):
+                err.write(_compressor_debug_line())
             return EXIT_OK
         handler: Handler | None = getattr(args, "handler", None)
         if handler is None:
@@ -148,9 +152,30 @@ def main(
         return EXIT_ERROR
     except Exception as exc:  # the promise is: never a traceback for users
         if os.environ.get("OCITOOL_DEBUG"):
+            import traceback  # only here: it loads tokenize and linecache, 3 ms on every start-up
+
             traceback.print_exc(file=err)
         err.write(f"Error: internal error: {type(exc).__name__}: {exc} (set OCITOOL_DEBUG=1 for details)\n")
         return EXIT_ERROR
+
+
+def _compressor_debug_line() -> str:
+    """Which libraries compress, with versions: a digest difference between two machines is
+    explained by this line (OCITOOL_DEBUG)."""
+    import zstandard
+
+    try:
+        import isal
+
+        gzip_lib = f"isal {isal.__version__} (ISA-L)"
+    except ImportError:  # pragma: no cover - platforms without an isal wheel
+        import zlib
+
+        gzip_lib = f"zlib {zlib.ZLIB_RUNTIME_VERSION} (isal not installed: slower, different gzip bytes)"
+    return (
+        f"debug: gzip via {gzip_lib}; zstd via zstandard {zstandard.__version__}; "
+        f"python {sys.version.split()[0]}\n"
+    )
 
 
 def run() -> NoReturn:

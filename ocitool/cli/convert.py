@@ -129,7 +129,7 @@ def register(sub: Any) -> None:
         choices=sorted(_COMPRESSIONS),
         help="recompress layers (default: gzip uncompressed layers for OCI, none for docker-archive)",
     )
-    p.add_argument("--level", type=int, help="compression level (gzip 1-9, default 6; zstd 1-19, default 3)")
+    p.add_argument("--level", type=int, help="compression level (gzip 1-9, default 1; zstd 1-19, default 3)")
     p.add_argument(
         "--tag", action="append", default=[], metavar="NAME", help="name the (single) image NAME; repeatable"
     )

@@ -569,7 +569,7 @@ def convert(
     :class:`~ocitool.image.source.Source` (a store's, say): every image of it is converted, and
     it is left open.
 
-    ``compress`` is NONE, GZIP or ZSTD; ``level`` its level (gzip 1-9, default 6; zstd 1-19,
+    ``compress`` is NONE, GZIP or ZSTD; ``level`` its level (gzip 1-9, default 1; zstd 1-19,
     default 3);
     ``tags`` replace the names of the (single) image; ``legacy_docker`` writes Docker 20.10's
     docker-save layout; ``workers`` threads process layers (default: the available cores);

@@ -16,7 +16,10 @@ compressed layer is read once, its stored bytes and its decompressed stream hash
 
 from __future__ import annotations
 
+import io
 import os
+import queue
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +46,8 @@ from ocitool.model.digest import Digest, Digester
 __all__ = ["Problem", "VerifyReport", "verify", "verify_source"]
 
 _CHUNK: Final = 1 << 20
+# Compressed blobs at least this large are read and hashed in a thread of their own.
+_THREADED_MIN: Final = 8 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,32 +109,100 @@ class _Job:
     layer: Layer | None = None
 
 
-class _HashingReader:
-    """Passes reads through, hashing them (the stored bytes of a compressed layer)."""
+class _HashingReader(io.RawIOBase):
+    """The stored bytes of a compressed layer, read and hashed ahead by a reader thread.
 
-    def __init__(self, raw: IO[bytes], digester: Digester) -> None:
-        self.raw = raw
-        self.digester = digester
+    The thread reads ``raw`` to its end in 1 MiB chunks, hashes every chunk into ``digester``
+    and hands it over through a bounded queue (memory: a few chunks), so reading and hashing the
+    stored bytes overlap decompressing and hashing them on the other core (hashlib and the
+    codecs release the GIL). Bytes after the compressed stream are hashed too. A read error is
+    raised to the consumer where it reads (or in :meth:`drain`), as a direct read would. With
+    ``threaded`` False (small blobs, where a thread costs more than it saves) the consumer
+    reads and hashes itself.
+    """
 
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.digester.update(data)
-        return data
+    _DEPTH: Final = 4
 
-    def readinto(self, buf: bytearray | memoryview) -> int:
-        data = self.read(len(buf))
-        memoryview(buf)[: len(data)] = data
-        return len(data)
+    def __init__(self, raw: IO[bytes], digester: Digester, *, threaded: bool = True) -> None:
+        super().__init__()
+        self._raw = raw
+        self._digester = digester
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(self._DEPTH)
+        self._stop = threading.Event()
+        self._pending = memoryview(b"")
+        self._done = False
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._produce, name="ocitool-verify-read", daemon=True)
+            self._thread.start()
+
+    def _next(self) -> bytes | BaseException:
+        if self._thread is not None:
+            return self._queue.get()
+        try:
+            item = self._raw.read(_CHUNK)
+        except Exception as exc:
+            return exc
+        self._digester.update(item)
+        return item
+
+    def _produce(self) -> None:
+        item: bytes | BaseException
+        try:
+            while not self._stop.is_set():
+                item = self._raw.read(_CHUNK)
+                self._digester.update(item)
+                self._put(item)
+                if not item:
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it where it reads
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def readable(self) -> bool:
         return True
 
-    def close(self) -> None:
-        self.raw.close()
+    def readinto(self, buf: Any) -> int:
+        if not self._pending:
+            if self._done:
+                return 0
+            item = self._next()
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            if not item:
+                self._done = True
+                return 0
+            self._pending = memoryview(item)
+        n = min(len(buf), len(self._pending))
+        memoryview(buf).cast("B")[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
     def drain(self) -> None:
-        while self.read(_CHUNK):
-            pass
+        """Consume what the decompressor left (trailing bytes still count for the blob)."""
+        self._pending = memoryview(b"")
+        while not self._done:
+            item = self._next()
+            if isinstance(item, BaseException):
+                self._done = True
+                raise item
+            self._done = not item
+
+    def close(self) -> None:
+        if not self.closed:
+            self._stop.set()
+            if self._thread is not None:
+                self._thread.join()
+            self._raw.close()
+        super().close()
 
 
 class _TarTail:
@@ -198,22 +271,28 @@ def _run_job(job: _Job) -> list[Problem]:
                 tail = _TarTail(stored)
                 _hash_all(raw, tail)
             else:
-                tee = _HashingReader(raw, stored)
-                diff_hasher = layer.diff_id.hasher()
-                tail = _TarTail(diff_hasher)
+                tee = _HashingReader(raw, stored, threaded=job.size >= _THREADED_MIN)
                 try:
-                    plain = open_decompressed(tee, layer.compression, path=where)  # type: ignore[arg-type]
-                    _hash_all(plain, tail)
-                    diff = diff_hasher.digest()
-                except Exception as exc:  # zlib.error, EOFError, zstd errors: a corrupt stream
-                    diff_known = False
-                    problems.append(
-                        Problem(
-                            "unreadable-layer", str(job.digest), by, f"{where}: cannot be decompressed: {exc}"
+                    diff_hasher = layer.diff_id.hasher()
+                    tail = _TarTail(diff_hasher)
+                    try:
+                        plain = open_decompressed(tee, layer.compression, path=where)  # type: ignore[arg-type]
+                        _hash_all(plain, tail)
+                        diff = diff_hasher.digest()
+                    except Exception as exc:  # zlib.error, EOFError, zstd errors: a corrupt stream
+                        diff_known = False
+                        problems.append(
+                            Problem(
+                                "unreadable-layer",
+                                str(job.digest),
+                                by,
+                                f"{where}: cannot be decompressed: {exc}",
+                            )
                         )
-                    )
-                # Bytes after (or after a fault in) the compressed stream still count for the blob.
-                tee.drain()
+                    # Bytes after (or after a fault in) the compressed stream still count for the blob.
+                    tee.drain()
+                finally:
+                    tee.close()  # the reader thread has ended before ``raw`` closes
     except OcitoolError as exc:
         return [
             Problem("unreadable-layer" if job.layer else "unreadable-blob", str(job.digest), by, str(exc))
