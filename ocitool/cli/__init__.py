@@ -12,11 +12,25 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from ocitool.errors import OcitoolError
+from ocitool.formats.registry.auth import parse_creds
+from ocitool.formats.registry.read import RegistryOptions, using_registry_options
+from ocitool.formats.registry.reference import TRANSPORT_PREFIX
 
-__all__ = ["EXIT_CHECK_FAILED", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "run"]
+__all__ = [
+    "EXIT_CHECK_FAILED",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "READ_COMMANDS",
+    "add_registry_flags",
+    "bool_flag",
+    "main",
+    "registry_options",
+    "run",
+]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -43,12 +57,111 @@ Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("inspect", "images", "history", "manifests", "config", "manifest"), "commands"),
     **dict.fromkeys(("verify", "validate", "unpack", "export"), "checks"),
-    "convert": "convert",
+    **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
+    "referrers": "referrers",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
 _GLOBAL_OPTIONS_WITH_VALUE = ("--root", "--docker-root")
+
+
+# -- registry flags (skopeo's spelling) ------------------------------------------------------
+# ``--authfile``, ``--creds USER:PASS``, ``--tls-verify[=BOOL]`` and ``--cert-dir DIR`` say how a
+# ``docker://`` SOURCE is reached; convert and copy take them per side too (``--src-creds``,
+# ``--dest-tls-verify``, ...), the side's flag winning over the common one. They live here, not
+# in a command module, because every read command takes them and a run loads only its own
+# command's module. Credentials are parsed here, so a malformed value is reported naming its
+# flag, never echoing it.
+
+# The commands whose SOURCE may be a registry reference.
+READ_COMMANDS = (
+    "inspect",
+    "images",
+    "history",
+    "manifests",
+    "config",
+    "manifest",
+    "verify",
+    "validate",
+    "analyze",
+    "diff",
+    "unpack",
+    "export",
+    "referrers",
+)
+
+
+def bool_flag(value: str) -> bool:
+    """A flag's BOOL value as Go's flag package reads the common spellings."""
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {value!r}")
+
+
+def add_registry_flags(p: Any, *, sides: bool = False) -> None:
+    """Add the registry flags to parser ``p``; with ``sides`` the ``--src-``/``--dest-`` ones too."""
+    g = p.add_argument_group("registries (docker://HOST/REPO[:TAG|@DIGEST])")
+    prefixes = ("", "src-", "dest-") if sides else ("",)
+    for prefix in prefixes:
+        side = {"": "", "src-": " of the source", "dest-": " of the destination"}[prefix]
+        g.add_argument(f"--{prefix}authfile", metavar="PATH", help=f"credentials file{side} (auth.json)")
+        g.add_argument(f"--{prefix}creds", metavar="USER:PASS", help=f"credentials{side}")
+        g.add_argument(
+            f"--{prefix}tls-verify",
+            type=bool_flag,
+            nargs="?",
+            const=True,
+            metavar="BOOL",
+            help=f"verify TLS{side} (false also allows http)",
+        )
+        g.add_argument(f"--{prefix}cert-dir", metavar="DIR", help=f"CA certificates (*.crt){side}")
+
+
+def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOptions:
+    """The options for one side (``"src"``, ``"dest"`` or ``""``): the side's flag, else the
+    common one. Raises InvalidCredentialsError naming the flag."""
+
+    def pick(name: str) -> Any:
+        value = getattr(args, f"{side}_{name}", None) if side else None
+        return value if value is not None else getattr(args, name, None)
+
+    creds_flag = f"--{side}-creds" if side and getattr(args, f"{side}_creds", None) is not None else "--creds"
+    creds = pick("creds")
+    return RegistryOptions(
+        creds=parse_creds(creds, source=creds_flag) if creds is not None else None,
+        authfile=pick("authfile"),
+        tls_verify=pick("tls_verify"),
+        cert_dir=pick("cert_dir"),
+    )
+
+
+def _wrap(name: str, handler: Handler) -> Handler:
+    def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        source = getattr(args, "source", None)
+        if isinstance(source, str) and source.startswith(TRANSPORT_PREFIX) and getattr(args, "image", None):
+            raise UsageError(
+                f"ocitool {name}: a docker:// SOURCE names its image; no IMAGE argument is taken"
+            )
+        with using_registry_options(registry_options(args)):
+            return handler(args, out, err)
+
+    return run
+
+
+def _extend_registry_commands(sub: Any) -> None:
+    """Give each read command of the subparsers ``sub`` the registry flags, and run its handler
+    with the options they give."""
+    for name in READ_COMMANDS:
+        p = sub.choices.get(name)
+        if p is None:
+            continue
+        add_registry_flags(p)
+        handler = p.get_default("handler")
+        if handler is not None:
+            p.set_defaults(handler=_wrap(name, handler))
 
 
 def _command_modules(argv: Sequence[str]) -> tuple[str, ...]:
@@ -88,6 +201,7 @@ def _build_parser(modules: Sequence[str] = _COMMAND_MODULES) -> _Parser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in modules:
         importlib.import_module(f"ocitool.cli.{name}").register(sub)
+    _extend_registry_commands(sub)
     _accept_global_options(parser)
     return parser
 

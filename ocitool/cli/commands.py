@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ocitool._go import json as _gojson
 from ocitool._go.template import TemplateError
 from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoStruct, go_generic
-from ocitool.cli import render
+from ocitool.cli import bool_flag, render
 from ocitool.cli.render import Template, render_table
 from ocitool.engineapi.filters import ImageFilters
 from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
@@ -500,14 +500,6 @@ def _cmd_manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # -- registration ---------------------------------------------------------------------------
 
 
-def _bool_flag(value: str) -> bool:
-    if value.lower() in ("true", "1", "yes"):
-        return True
-    if value.lower() in ("false", "0", "no"):
-        return False
-    raise argparse.ArgumentTypeError(f"invalid boolean {value!r}")
-
-
 def register(sub: Any) -> None:
     """Add the archive-mode commands to the ``ocitool`` parser."""
     p = sub.add_parser("inspect", help="show image details as docker image inspect does")
@@ -542,7 +534,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "-H",
         "--human",
-        type=_bool_flag,
+        type=bool_flag,
         default=True,
         metavar="BOOL",
         help="human-readable sizes and dates (default true)",

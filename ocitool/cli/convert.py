@@ -13,7 +13,7 @@ import time
 from typing import Any, TextIO
 
 from ocitool._io.output import is_stdout
-from ocitool.cli import EXIT_OK, UsageError
+from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
 from ocitool.compression import Compression
 from ocitool.model.platform import Platform
 from ocitool.ops.convert import ConvertProgress, convert, parse_destination
@@ -90,6 +90,8 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             legacy_docker=args.format == "docker-legacy",
             workers=args.workers,
             progress=bar,
+            src_registry=registry_options(args, "src"),
+            dest_registry=registry_options(args, "dest"),
         )
     finally:
         if bar is not None:
@@ -114,16 +116,27 @@ def _positive(text: str) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add ``convert`` to the ``ocitool`` parser."""
+    """Add ``convert`` and its alias ``copy`` (skopeo's name, also taking ``--all``)."""
+    for name in ("convert", "copy"):
+        _add(sub, name)
+
+
+def _add(sub: Any, name: str) -> None:
     p = sub.add_parser(
-        "convert",
-        help="convert images between docker-archive, OCI layout and OCI archive",
+        name,
+        help="convert images between docker-archive, OCI layout, OCI archive and registries"
+        if name == "convert"
+        else "the same as convert (skopeo's name)",
         description="SOURCE: a path, docker-archive:PATH[:NAME|:@N], oci:DIR[:REF], oci-archive:PATH[:REF], "
-        "dir:PATH. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], docker-archive:PATH[:NAME].",
+        "dir:PATH, docker://HOST/REPO[:TAG|@DIGEST]. DESTINATION: oci:DIR[:REF], oci-archive:PATH[:REF], "
+        "docker-archive:PATH[:NAME], docker://HOST/REPO[:TAG|@DIGEST].",
     )
     plat = p.add_mutually_exclusive_group()
     plat.add_argument("--platform", help="the image of this platform from an index (os/arch[/variant])")
-    plat.add_argument("--all-platforms", action="store_true", help="keep multi-platform indexes whole")
+    all_flags = ("--all-platforms", "--all") if name == "copy" else ("--all-platforms",)
+    plat.add_argument(
+        *all_flags, dest="all_platforms", action="store_true", help="keep multi-platform indexes whole"
+    )
     p.add_argument(
         "--compress",
         choices=sorted(_COMPRESSIONS),
@@ -143,6 +156,7 @@ def register(sub: Any) -> None:
         "--workers", type=_positive, help="layers processed at once (default: the available cores)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no output")
+    add_registry_flags(p, sides=True)
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("destination", metavar="DESTINATION")
     p.set_defaults(handler=_cmd_convert)

@@ -1,7 +1,9 @@
 """From what the user typed to an opened :class:`~ocitool.image.source.Source`.
 
 A source is ``TRANSPORT:PATH[:SUFFIX]`` in skopeo's grammar (``docker-archive:PATH[:NAME|:@N]``,
-``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``dir:PATH``) or a bare path whose format is
+``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``dir:PATH``, ``docker://HOST/REPO[:TAG|@DIGEST]``,
+a registry, with the options of :func:`~ocitool.formats.registry.read.using_registry_options`)
+or a bare path whose format is
 detected from its content: a directory holding an OCI layout, a skopeo ``dir:`` or an unpacked
 docker save; a file holding a tar, itself maybe compressed whole (gzip, zstd, xz, bzip2).
 """
@@ -20,11 +22,16 @@ from ocitool.errors import InvalidReferenceError, NotAnImageError
 from ocitool.formats.dir.read import SkopeoDirSource, is_skopeo_dir
 from ocitool.formats.docker.read import DockerArchiveSource, is_docker_archive
 from ocitool.formats.oci.read import OCILayoutSource, is_oci_layout
+from ocitool.formats.registry.read import open_registry_source
+from ocitool.formats.registry.reference import TRANSPORT_PREFIX
 from ocitool.image.source import Source
 
-__all__ = ["TRANSPORTS", "SourceLike", "SourceSpec", "open_source", "parse_source"]
+__all__ = ["REGISTRY_TRANSPORT", "TRANSPORTS", "SourceLike", "SourceSpec", "open_source", "parse_source"]
 
 TRANSPORTS: Final = ("docker-archive", "oci", "oci-archive", "dir")
+REGISTRY_TRANSPORT: Final = "docker"
+"""``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]``: an image in a registry (the spec's path is the
+whole reference, its image suffix empty)."""
 
 SourceLike = str | os.PathLike[str]
 """A SOURCE as the user gives it: a string in skopeo's grammar, or a path (``pathlib.Path``)."""
@@ -49,6 +56,9 @@ def parse_source(text: SourceLike) -> SourceSpec:
     if not isinstance(text, str):
         return SourceSpec("", os.fspath(text))
     transport, sep, rest = text.partition(":")
+    if text.startswith(TRANSPORT_PREFIX):
+        # docker://HOST/REPO[:TAG|@DIGEST]: the whole reference names the image
+        return SourceSpec(REGISTRY_TRANSPORT, text)
     if sep and transport in TRANSPORTS:
         if not rest:
             raise InvalidReferenceError(text, f"{transport}: needs a path")
@@ -82,6 +92,8 @@ def open_source(spec: SourceSpec | SourceLike) -> Source:
     """
     if not isinstance(spec, SourceSpec):
         spec = parse_source(spec)
+    if spec.transport == REGISTRY_TRANSPORT:
+        return open_registry_source(spec.path)
     path = spec.path
     try:
         mode = os.stat(path).st_mode

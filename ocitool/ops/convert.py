@@ -46,9 +46,12 @@ from ocitool.errors import (
     InvalidConfigError,
     InvalidReferenceError,
 )
-from ocitool.formats.detect import SourceLike, SourceSpec, open_source, parse_source
+from ocitool.formats.detect import REGISTRY_TRANSPORT, SourceLike, SourceSpec, open_source, parse_source
 from ocitool.formats.docker.write import DockerArchiveWriter, DockerImage
 from ocitool.formats.oci.write import LayoutWriter, OCIDirWriter, TarLayoutWriter
+from ocitool.formats.registry.read import RegistryOptions, RegistrySource, open_registry_source
+from ocitool.formats.registry.reference import parse_registry_reference
+from ocitool.formats.registry.write import RegistryWriter
 from ocitool.image.lookup import find_entries, is_platform_image, select_images
 from ocitool.image.source import ImageIndex, Layer, Source, SourceImage
 from ocitool.image.walk import Kind, SkipDescriptor, Step, openable, walk
@@ -69,7 +72,7 @@ __all__ = [
     "parse_destination",
 ]
 
-DESTINATION_TRANSPORTS: Final = ("oci", "oci-archive", "docker-archive")
+DESTINATION_TRANSPORTS: Final = ("oci", "oci-archive", "docker-archive", REGISTRY_TRANSPORT)
 _CHUNK: Final = 1 << 20
 _ZSTD_CHUNKED_PREFIX: Final = "io.github.containers.zstd-chunked."
 _OCI_LAYER_TYPES: Final = {
@@ -94,7 +97,8 @@ class Destination:
 
 
 def parse_destination(text: str) -> Destination:
-    """``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]`` or ``docker-archive:PATH[:NAME]``.
+    """``oci:DIR[:REF]``, ``oci-archive:PATH[:REF]``, ``docker-archive:PATH[:NAME]`` or
+    ``docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`` (a registry; ``path`` is the reference).
 
     Raises InvalidReferenceError for another transport, a bare path, or a NAME that is no
     tagged reference.
@@ -104,8 +108,10 @@ def parse_destination(text: str) -> Destination:
         raise InvalidReferenceError(
             text,
             "a destination needs a transport: "
-            "oci:DIR[:REF], oci-archive:PATH[:REF] or docker-archive:PATH[:NAME]",
+            "oci:DIR[:REF], oci-archive:PATH[:REF], docker-archive:PATH[:NAME] or docker://HOST/REPO[:TAG]",
         )
+    if spec.transport == REGISTRY_TRANSPORT:
+        parse_registry_reference(spec.path)
     if spec.transport == "docker-archive" and spec.image:
         _docker_name(spec.image)
     return Destination(spec.transport, spec.path, spec.image)
@@ -265,6 +271,8 @@ class _Converter:
         self.dest = dest
         self.writer = writer
         self.docker = dest.transport == "docker-archive"
+        # a registry keeps Docker manifests and lists as they are, unless a layer changes
+        self.exact = dest.transport == REGISTRY_TRANSPORT
         self.compress = compress
         self.level = level
         self.workers = workers
@@ -420,7 +428,9 @@ class _Converter:
         manifest = image.manifest
         if manifest.config.data is None:
             self.writer.put_bytes(image.raw_config)
-        to_oci = changed = manifest.media_type == mt.DOCKER_MANIFEST
+        to_oci = changed = manifest.media_type == mt.DOCKER_MANIFEST and (
+            not self.exact or self._layers_change(image)
+        )
         doc = _load(image.raw_manifest)
         if changed:
             doc["mediaType"] = mt.OCI_MANIFEST
@@ -472,9 +482,7 @@ class _Converter:
         """The index with the new descriptors of its children (those the walk wrote)."""
         index = node.index
         doc = _load(node.raw_manifest)
-        changed = index.media_type == mt.DOCKER_MANIFEST_LIST
-        if changed:
-            doc["mediaType"] = mt.OCI_INDEX
+        changed = index.media_type == mt.DOCKER_MANIFEST_LIST and not self.exact
         for i, desc in enumerate(index.manifests):
             child_doc = doc["manifests"][i]
             new: Descriptor | None
@@ -490,10 +498,20 @@ class _Converter:
                 child_doc["mediaType"] = new.media_type
                 child_doc["digest"] = str(new.digest)
                 child_doc["size"] = new.size
+        if changed and index.media_type == mt.DOCKER_MANIFEST_LIST:
+            doc["mediaType"] = mt.OCI_INDEX
         raw = _gojson.dumps(doc).encode() if changed else node.raw_manifest
         media_type = mt.OCI_INDEX if changed else index.media_type
         digest = self.writer.put_bytes(raw)
         return Descriptor(media_type=media_type, digest=digest, size=len(raw))
+
+    def _layers_change(self, image: SourceImage) -> bool:
+        """Whether a layer of ``image`` is written with other bytes than the source's."""
+        for desc in image.manifest.layers:
+            out = self.layer_out.get(desc.digest)
+            if out is not None and out.digest != desc.digest:
+                return True
+        return False
 
     def layer_descriptors(self, image: SourceImage, new_manifest: Descriptor) -> list[Descriptor]:
         """The output layer descriptors of ``image`` (for manifest.json)."""
@@ -543,7 +561,16 @@ def _entry_names(repo_tags: Sequence[str], ref_names: Sequence[str]) -> list[_Na
     return [_name_from_tag(t) for t in repo_tags]
 
 
-def _writer(dest: Destination, *, legacy_docker: bool) -> LayoutWriter:
+def _writer(
+    dest: Destination, *, legacy_docker: bool, source: Source, registry: RegistryOptions | None
+) -> LayoutWriter:
+    if dest.transport == REGISTRY_TRANSPORT:
+        ref = parse_registry_reference(dest.path)
+        client = (registry or RegistryOptions()).client(ref)
+        mount_from = None
+        if isinstance(source, RegistrySource) and source.ref.registry == ref.registry:
+            mount_from = source.ref.repository
+        return RegistryWriter(ref, client, mount_from=mount_from)
     if dest.transport == "oci":
         return OCIDirWriter(dest.path)
     if dest.transport == "oci-archive":
@@ -563,6 +590,8 @@ def convert(
     legacy_docker: bool = False,
     workers: int | None = None,
     progress: Callable[[ConvertProgress], None] | None = None,
+    src_registry: RegistryOptions | None = None,
+    dest_registry: RegistryOptions | None = None,
 ) -> ConvertResult:
     """Convert the images ``src`` selects into ``dst``, a DESTINATION such as ``oci:DIR[:REF]``
     (see the module docstring). ``src`` is a SOURCE string or path, or an opened
@@ -573,7 +602,10 @@ def convert(
     default 3);
     ``tags`` replace the names of the (single) image; ``legacy_docker`` writes Docker 20.10's
     docker-save layout; ``workers`` threads process layers (default: the available cores);
-    ``progress`` is called from worker threads with :class:`ConvertProgress`.
+    ``progress`` is called from worker threads with :class:`ConvertProgress`;
+    ``src_registry``/``dest_registry`` say how to reach a ``docker://`` source or destination
+    (credentials, TLS). A registry destination takes one image or index (pushed to its tag);
+    an index whose platforms the source lacks is refused unless ``platform`` picks one.
 
     Atomic: on any error (or KeyboardInterrupt) nothing is left at ``dst`` that was not there.
     Raises OcitoolError subclasses: InvalidReferenceError (destination, names), the reader's
@@ -592,7 +624,10 @@ def convert(
         opened, selector = contextlib.nullcontext(src), ""
     else:
         spec = src if isinstance(src, SourceSpec) else parse_source(src)
-        opened, selector = open_source(spec), spec.image
+        if spec.transport == REGISTRY_TRANSPORT:
+            opened, selector = open_registry_source(spec.path, src_registry), ""
+        else:
+            opened, selector = open_source(spec), spec.image
     with opened as source:
         items = _items(source, selector, platform=platform, all_platforms=all_platforms)
         if override:
@@ -605,7 +640,15 @@ def convert(
                 items[0].names = [_Name(ref_name=dest.ref)]
             else:
                 items[0].names = [_name_from_tag(t) for t in override]
-        writer = _writer(dest, legacy_docker=legacy_docker)
+        if dest.transport == REGISTRY_TRANSPORT:
+            # one image or index per reference, named by it; refused before anything is pushed
+            if len(items) != 1:
+                raise InvalidReferenceError(
+                    dest.path, f"a registry reference names one image; the source selects {len(items)}"
+                )
+            ref = parse_registry_reference(dest.path)
+            items[0].names = [_name_from_tag(f"{ref.name}:{ref.tag}")] if ref.tag else []
+        writer = _writer(dest, legacy_docker=legacy_docker, source=source, registry=dest_registry)
         with writer:
             conv = _Converter(
                 source,

@@ -431,6 +431,33 @@ class RegistryClient:
                     )
         return bytes(out)
 
+    def read_blob_head(self, repository: str, digest: str | Digest, n: int) -> bytes:
+        """The first ``n`` bytes of a blob (for sniffing its compression), asked with a
+        ``Range`` request; unverified, as a prefix cannot be. A registry that ignores
+        ``Range`` is read for ``n`` bytes and the connection dropped."""
+        d = Digest.parse(digest)
+        resp = self.transport.request(
+            "GET",
+            f"/v2/{repository}/blobs/{d}",
+            scope=repository_scope(repository),
+            repository=repository,
+            what=f"GET blob {d} (first bytes)",
+            headers={"Range": f"bytes=0-{max(n, 1) - 1}", "Accept-Encoding": "identity"},
+            stream=True,
+            expect=(200, 206),
+            digest=str(d),
+        )
+        with resp:
+            try:
+                return bytes(resp.raw.read(n, decode_content=True))
+            except Exception as exc:  # urllib3 ProtocolError (cut short), timeouts
+                raise RegistryError(
+                    f"GET blob {d}: connection lost while reading its first bytes",
+                    registry=self.registry,
+                    repository=repository,
+                    digest=str(d),
+                ) from exc
+
     def copy_blob(self, repository: str, digest: str | Digest, size: int | None, out: IO[bytes]) -> int:
         """Stream a blob into ``out``; returns its size. Raises (after writing) when it is not
         what ``digest``/``size`` say: discard ``out`` then (write to a temporary file and

@@ -1,0 +1,202 @@
+"""A registry as a destination of :func:`ocitool.ops.convert.convert`: ``docker://HOST/REPO[:TAG|@DIGEST]``.
+
+:class:`RegistryWriter` is a :class:`~ocitool.formats.oci.write.LayoutWriter` whose blobs go
+to a repository. Order, per the distribution spec: layers and other blobs as the converter
+hands them over (at most ``concurrency`` uploads at once; a blob the repository has is skipped
+after a HEAD; a blob of another repository of the same registry is mounted), then, at
+:meth:`~RegistryWriter.commit`, configs, then child manifests (children before parents), then
+the top manifest or index under the tag. Manifests and indexes are pushed as their exact bytes
+with their own media type. An index listing a manifest that neither the conversion produced
+nor the repository holds (a partial index) is refused before any manifest is pushed:
+registries reject it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ocitool._io.output import OutputFile, remove_tree, staging_dir
+from ocitool.errors import DigestMismatchError, InvalidReferenceError, RegistryError
+from ocitool.formats.oci.write import BlobOpener, LayoutWriter, Progress
+from ocitool.formats.registry.client import DEFAULT_CONCURRENCY, RegistryClient, map_bounded
+from ocitool.formats.registry.reference import RegistryReference
+from ocitool.image.walk import openable
+from ocitool.model import mediatypes as mt
+from ocitool.model.descriptor import Descriptor
+from ocitool.model.digest import Digest, digest_bytes
+
+__all__ = ["RegistryWriter"]
+
+
+class RegistryWriter(LayoutWriter):
+    """Push a conversion's blobs and documents to ``ref``'s repository through ``client``.
+
+    ``mount_from`` is a repository of the same registry whose blobs may be mounted (the
+    source's, when it is that registry). Documents given to :meth:`put_bytes` are held in
+    memory until :meth:`commit`. :meth:`abort` removes the local staging directory; blobs
+    already uploaded stay in the registry, unreferenced (the registry's garbage collection
+    reclaims them), and no tag moves.
+    """
+
+    def __init__(
+        self,
+        ref: RegistryReference,
+        client: RegistryClient,
+        *,
+        mount_from: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ) -> None:
+        self.ref = ref
+        self.client = client
+        self.path = str(ref)
+        self.repository = ref.repository
+        self.mount_from = mount_from if mount_from != ref.repository else None
+        self.concurrency = max(concurrency, 1)
+        self.staging_dir = staging_dir(tempfile.gettempdir(), prefix=".ocitool-push-")
+        self._slots = threading.BoundedSemaphore(self.concurrency)
+        self._lock = threading.Lock()
+        self._documents: dict[Digest, bytes] = {}
+        self._pushed: set[Digest] = set()
+        self.pushed_manifest: Descriptor | None = None
+
+    # -- blobs ------------------------------------------------------------------------------
+
+    def has(self, digest: Digest) -> bool:
+        with self._lock:
+            return digest in self._pushed or digest in self._documents
+
+    def _done(self, digest: Digest) -> None:
+        with self._lock:
+            self._pushed.add(digest)
+
+    def _push(self, digest: Digest, size: int, opener: BlobOpener) -> None:
+        with self._slots:
+            if self.client.blob_size(self.repository, digest) is not None:
+                return self._done(digest)
+            if self.mount_from and self.client.mount_blob(self.repository, digest, self.mount_from):
+                return self._done(digest)
+            with opener() as fh:
+                self.client.push_blob(self.repository, digest, size, fh, check_exists=False)
+        self._done(digest)
+
+    def put_staged(self, digest: Digest, size: int, staged: OutputFile) -> None:
+        try:
+            staged.close()
+            self._push(digest, size, lambda: open(staged.name, "rb"))  # noqa: SIM115 - the opener's caller closes
+        finally:
+            staged.discard()
+
+    def put_copy(
+        self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
+    ) -> None:
+        if self.has(digest):
+            return
+        self._push(digest, size, opener)
+        if progress is not None:
+            progress(size)
+
+    def put_bytes(self, data: bytes) -> Digest:
+        digest = digest_bytes(data)
+        with self._lock:
+            self._documents.setdefault(digest, data)
+        return digest
+
+    def blob_size(self, digest: Digest) -> int:
+        with self._lock:
+            known = self._documents.get(digest)
+        if known is not None:
+            return len(known)
+        size = self.client.blob_size(self.repository, digest)
+        return size or 0
+
+    # -- documents --------------------------------------------------------------------------
+
+    def _plan(self, root: Descriptor) -> tuple[list[Digest], list[tuple[Digest, str]]]:
+        """The configs to push, and the manifests below ``root`` (children first, each with its
+        media type; ``root`` last). Raises RegistryError for a partial index."""
+        configs: list[Digest] = []
+        manifests: list[tuple[Digest, str]] = []
+        missing: list[str] = []
+        seen: set[Digest] = set()
+
+        def visit(desc: Descriptor, depth: int) -> None:
+            if desc.digest in seen or depth > 16:
+                return
+            seen.add(desc.digest)
+            raw = self._documents.get(desc.digest)
+            if raw is None:
+                if self.client.head_manifest(self.repository, str(desc.digest)) is None:
+                    plat = f" ({desc.platform})" if desc.platform is not None else ""
+                    missing.append(f"{desc.digest}{plat}")
+                return
+            doc: Any = json.loads(raw)
+            declared = doc.get("mediaType") if isinstance(doc, dict) else None
+            media_type = declared if isinstance(declared, str) and declared else desc.media_type
+            if not media_type:
+                media_type = mt.OCI_INDEX if "manifests" in doc else mt.OCI_MANIFEST
+            if mt.is_index(media_type):
+                for child in doc.get("manifests") or []:
+                    child_desc = Descriptor.from_dict(child, path=self.path)
+                    if openable(child_desc):
+                        visit(child_desc, depth + 1)
+            else:
+                config = (doc.get("config") or {}).get("digest")
+                if isinstance(config, str) and Digest.parse(config) in self._documents:
+                    configs.append(Digest.parse(config))
+            manifests.append((desc.digest, media_type))
+
+        visit(root, 0)
+        if missing:
+            raise RegistryError(
+                "the index lists manifests the source does not hold: "
+                + ", ".join(missing)
+                + "; registries refuse a partial index (choose a present image with --platform)",
+                registry=self.ref.registry,
+                repository=self.repository,
+            )
+        return configs, manifests
+
+    def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
+        """Push configs, child manifests, then the top document under the reference's tag
+        (or its digest, which must match). ``extra`` has no place in a registry and is ignored."""
+        roots = list(dict.fromkeys(d.digest for d in manifests))
+        if len(roots) != 1:
+            raise InvalidReferenceError(
+                self.path, f"a registry reference names one image; the source selects {len(roots)}"
+            )
+        root = next(d for d in manifests if d.digest == roots[0])
+        if self.ref.digest and Digest.parse(self.ref.digest) != root.digest:
+            raise DigestMismatchError(self.ref.digest, str(root.digest), path=self.path, what="manifest")
+        configs, order = self._plan(root)
+
+        def push_config(digest: Digest) -> None:
+            if not self.has_pushed(digest):
+                data = self._documents[digest]
+                self.client.push_blob(self.repository, digest, len(data), data, mount_from=self.mount_from)
+                self._done(digest)
+
+        map_bounded(push_config, list(dict.fromkeys(configs)), limit=self.concurrency)
+        for digest, media_type in order:
+            raw = self._documents[digest]
+            reference = self.ref.reference if digest == root.digest else str(digest)
+            self.client.put_manifest(self.repository, reference, raw, media_type)
+            if digest == root.digest:
+                self.pushed_manifest = Descriptor(media_type, digest, len(raw))
+        remove_tree(self.staging_dir)
+
+    def has_pushed(self, digest: Digest) -> bool:
+        with self._lock:
+            return digest in self._pushed
+
+    def abort(self) -> None:
+        remove_tree(self.staging_dir)
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            super().__exit__(exc_type, *rest)
+        finally:
+            self.client.close()
