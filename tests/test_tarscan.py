@@ -174,15 +174,18 @@ def _tars_in(data: bytes, label: str) -> Iterator[tuple[str, bytes]]:
                 yield from _tars_in(fh.read(), f"{label}:{info.name}")
 
 
-def _tars_under(root: Path) -> Iterator[tuple[str, bytes]]:
-    """Every tar file below ``root``, and every blob of an OCI layout directory."""
+def _tars_under(root: Path, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, bytes]]:
+    """Every tar file below ``root``, and every blob of an OCI layout directory (but for the
+    top-level folders ``skip`` names)."""
     for path in sorted(root.rglob("*")):
+        if path.relative_to(root).parts[0] in skip:
+            continue
         if path.is_file() and (path.suffix in (".tar", ".gz", ".xz", ".zst") or "blobs" in path.parts):
             yield from _tars_in(path.read_bytes(), str(path.relative_to(root)))
 
 
 def _fixture_tars() -> list[tuple[str, bytes]]:
-    found = [(label, data) for label, data in _tars_under(peers.FIXTURES) if not label.startswith("hostile/")]
+    found = list(_tars_under(peers.FIXTURES, skip=("hostile", "umoci")))  # each has its own test
     assert len(found) > 30, "the fixtures hold fewer tars than expected"
     return found
 
@@ -213,6 +216,35 @@ def test_hostile_suite_tars_read_as_tarfile_reads_them_or_fail_cleanly() -> None
         else:
             assert_same_as_tarfile(data, label)
     assert seen > 50
+
+
+def test_umoci_insert_layers_read_as_go_reads_them() -> None:
+    """umoci 0.4.7's ``insert`` ends its layer's tar right after the last file's data, with
+    neither padding nor end blocks (umoci#436; fixtures/umoci): Go's archive/tar, and so the
+    scanner, reads it to the end (tarfile refuses the uncompressed one); padded and terminated,
+    it reads as tarfile reads it. Every other tar there is a plain one."""
+    umoci = peers.FIXTURES / "umoci"
+    tars = [("insert-docker.tar", (umoci / "insert-docker.tar").read_bytes())]
+    with tarfile.open(umoci / "insert-docker.tar") as outer:  # skopeo's tar is a plain one
+        for m in outer:
+            if m.isfile() and m.name.endswith(".tar"):  # the layer (layer.tar links to it)
+                tars.append((f"insert-docker.tar:{m.name}", outer.extractfile(m).read()))  # type: ignore[union-attr]
+    for blob in sorted((umoci / "insert-layout" / "blobs" / "sha256").iterdir()):
+        plain = _decompressed(blob.read_bytes(), blob.name)
+        if plain is not None and is_tar_header(plain[:BLOCK]):
+            tars.append((f"insert-layout:{blob.name}", plain))
+    unpadded = 0
+    for label, data in tars:
+        scan = scan_tar(io.BytesIO(data), label=label)
+        if scan.end is TarEnd.UNPADDED:
+            unpadded += 1
+            assert len(data) % BLOCK != 0
+            fixed = data + bytes(-len(data) % BLOCK) + END
+            assert_same_as_tarfile(fixed, label)
+            assert scan.members == scan_tar(io.BytesIO(fixed), label=label).members
+        else:
+            assert_same_as_tarfile(data, label)
+    assert unpadded == 2  # the layout's gzip layer and the docker-archive's layer.tar
 
 
 @pytest.mark.real

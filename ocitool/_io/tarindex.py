@@ -1,7 +1,8 @@
 """One scan of a tar for its members' offsets; members are then read by seeking.
 
-The scan reads only headers (``tarfile`` seeks over member data on a seekable file), so indexing
-a multi-gigabyte archive reads a few kilobytes per member. Member data is read later, on demand,
+The scan reads only headers (:func:`~ocitool._io.tarscan.scan_tar`, as Go's ``archive/tar``
+reads them, seeking over member data), so indexing a multi-gigabyte archive reads one block per
+member. Member data is read later, on demand,
 with ``os.pread``. Archives compressed as a whole cannot be seeked in, so they are decompressed
 once, streaming, into an anonymous temporary file that is indexed instead.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Final
 
 from ocitool._io.files import FileView, SectionReader, normalize_name
-from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, MAX_LONG_HEADER
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, MAX_LONG_HEADER, scan_tar
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError
 
@@ -27,12 +28,19 @@ __all__ = ["DEFAULT_MAX_MEMBERS", "MAX_LINK_HOPS", "MAX_LONG_HEADER", "Member", 
 
 MAX_LINK_HOPS: Final = 16
 _BUFFER: Final = 1 << 20
+_REGULAR: Final = frozenset((b"0", b"7"))
+_SYMLINK: Final = b"2"
+_HARDLINK: Final = b"1"
+
+
 _LONG_TYPES: Final = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
 
 
 class SafeTarInfo(tarfile.TarInfo):
     """A TarInfo that refuses PAX extended headers and GNU long names over ``MAX_LONG_HEADER``
-    before tarfile reads them into memory (pass as ``tarfile.open(..., tarinfo=SafeTarInfo)``).
+    before tarfile reads them into memory (pass as ``tarfile.open(..., tarinfo=SafeTarInfo)``),
+    for the readers still on :mod:`tarfile` (the build context's tarsum; the scanner's tests).
+    Layers and archives are read with :mod:`ocitool._io.tarscan`.
 
     Raises InvalidArchiveError naming the member whose header is too long.
     """
@@ -53,7 +61,7 @@ class Member:
     name: str
     offset: int
     size: int
-    kind: bytes  # tarfile type flag
+    kind: bytes  # the tar type flag (Go's: "0" for an old "\0")
     linkname: str
 
 
@@ -101,33 +109,23 @@ class TarView(FileView):
             raise
 
     def _scan(self) -> None:
-        try:
-            with tarfile.open(fileobj=self._file, mode="r:", tarinfo=SafeTarInfo) as tar:
-                for count, info in enumerate(tar, 1):
-                    if count > self.max_members:
-                        raise InvalidArchiveError(
-                            f"more than {self.max_members} members", path=self.label, member=info.name
-                        )
-                    name = normalize_name(info.name)
-                    if not name:
-                        continue
-                    if name in self._members:
-                        self.duplicates.append(name)
-                    self._members[name] = Member(
-                        name=name,
-                        offset=info.offset_data,
-                        size=info.size,
-                        kind=info.type,
-                        linkname=info.linkname,
-                    )
-        except InvalidArchiveError as exc:
-            if exc.path is None:
-                exc.path = self.label
-            raise
-        except tarfile.TarError as exc:
-            raise InvalidArchiveError(f"not a readable tar: {exc}", path=self.label) from None
-        except EOFError:
-            raise InvalidArchiveError("tar is truncated", path=self.label) from None
+        # Headers only, by pread (the file is a plain tar or the decompressed spool).
+        scan = scan_tar(self._file, label=self.label, max_members=self.max_members)
+        for info in scan.members:
+            if info.type == b"g":
+                continue  # a PAX global header is not a file
+            name = normalize_name(info.name)
+            if not name:
+                continue
+            if name in self._members:
+                self.duplicates.append(name)
+            self._members[name] = Member(
+                name=name,
+                offset=info.data_offset,
+                size=info.data_size,
+                kind=info.type,
+                linkname=info.linkname,
+            )
 
     def member_names(self) -> Iterator[str]:
         """Every member's name (of any type), in archive order."""
@@ -140,14 +138,14 @@ class TarView(FileView):
             member = self._members.get(norm)
             if member is None:
                 raise FileNotFoundError(name)
-            if member.kind in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+            if member.kind in _REGULAR:
                 return member
-            if member.kind == tarfile.SYMTYPE:
+            if member.kind == _SYMLINK:
                 target = member.linkname
                 base = posixpath.dirname(norm)
                 joined = target if target.startswith("/") else posixpath.join(base, target)
                 norm = normalize_name(joined)
-            elif member.kind == tarfile.LNKTYPE:
+            elif member.kind == _HARDLINK:
                 norm = normalize_name(member.linkname)
             else:
                 raise FileNotFoundError(name)
@@ -157,7 +155,7 @@ class TarView(FileView):
 
     def names(self) -> Iterator[str]:
         for name, member in self._members.items():
-            if member.kind in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+            if member.kind in _REGULAR:
                 yield name
 
     def exists(self, name: str) -> bool:

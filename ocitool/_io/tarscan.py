@@ -60,23 +60,25 @@ blocks are bounded by the same 1 MiB (Go reads any number of them). Every fault 
 member's name when its header could be read), and the offset in the message; nothing else
 escapes except ``OSError`` from the underlying file.
 
-How the callers will use it (once issue 9's restructure has landed)
--------------------------------------------------------------------
+How the callers use it (the one tar reader: :mod:`tarfile` only writes tars now)
+-------------------------------------------------------------------------------
 * ``_io.tarindex.TarView._scan``: ``scan_tar(self._file, label=..., max_members=...)``, skip
   ``g`` members, key :class:`~ocitool._io.tarindex.Member` by ``normalize_name(m.name)`` with
   ``offset=m.data_offset``, ``size=m.data_size``, ``kind=m.type``, ``linkname=m.linkname``.
-  ``SafeTarInfo`` goes away: the long-header bound is applied here.
+  (The long-header bound that ``SafeTarInfo`` added to :mod:`tarfile` is applied here.)
 * ``image.layersize.tar_unpacked_size``: an uncompressed layer is ``scan_tar`` of the blob reader
   (headers only; a docker-archive layer is a ``SectionReader`` window, read by ``pread``); a
   compressed one is ``TarReader`` over the decompressed stream, which discards data as it goes.
-  ``g`` members are skipped; ``TarScan.end`` and the scanned member offsets feed the header-only
-  size cache keyed by file identity (issue 11, point 3).
+  ``g`` members are skipped; header-only sizes are cached by the file's identity (device,
+  inode, size, times, offset), never by the diff ID the archive claims.
 * ``analysis.filetree.read_layer``: ``TarReader`` over the layer stream; ``type_flag`` is
   ``m.type[0]`` (already Go's ``0`` for ``\\0``), ``go_file_mode(m.mode, m.type)``; with
   ``hash_contents`` a regular file's bytes come from ``reader.data()``.
 * ``ops.rootfs``: ``_stream_layer`` iterates a ``TarReader``, refusing members whose ``sparse`` is
   not None; pass 2 hands ``reader.data()`` to the writer as the content stream; ``_copy_info``
   builds the output header from the member's fields (xattrs from ``m.pax``).
+* ``ops.verify``: a layer whose tar may not end with its two zero blocks is scanned for
+  :attr:`TarScan.end` (the ``unterminated-tar`` problem).
 """
 
 from __future__ import annotations
@@ -356,7 +358,8 @@ def _open_source(fh: TarSource) -> _Source:
         if stat.S_ISREG(st.st_mode):
             base = fh.tell()
             return _FdSource(fd, base, max(0, st.st_size - base))
-    if fh.seekable():
+    seekable = getattr(fh, "seekable", None)  # plain readers (a hashing wrapper) need only read
+    if seekable is not None and seekable():
         return _SeekSource(fh)
     return _StreamSource(fh)
 
@@ -894,7 +897,8 @@ class TarReader:
         ends inside the padding."""
         if size > MAX_LONG_HEADER:
             raise self._fail(
-                f"extended header of {size} bytes at offset {offset}, over the {MAX_LONG_HEADER}-byte limit",
+                f"extended header of {size} bytes, over the {MAX_LONG_HEADER}-byte limit "
+                f"(at offset {offset})",
                 name,
             )
         pad = -size % BLOCK_SIZE

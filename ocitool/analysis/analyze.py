@@ -146,19 +146,22 @@ def read_layers(
     hash_contents: bool = False,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> list[list[FileInfo]]:
     """Every layer's entries, each layer read once, layers in parallel threads; ``progress``
     gets each layer's bytes (phase ``Analyzing``).
 
-    Raises BlobNotFoundError for an absent layer blob and InvalidArchiveError for a corrupt one.
+    With ``verify`` (the default) each layer's bytes are checked against its digest and diff ID
+    as they are read (:meth:`~ocitool.image.source.Layer.reading`). Raises BlobNotFoundError for
+    an absent layer blob, DigestMismatchError / SizeMismatchError for a tampered one (naming
+    the digest and the image) and InvalidArchiveError for a corrupt one.
     """
 
     def one(layer: Layer) -> list[FileInfo]:
         label = layer.blobs.where(layer.digest) if layer.present else str(layer.digest)
         tracker = layer_tracker(layer, progress, "Analyzing")
-        stream = layer.open_uncompressed()
-        counted: IO[bytes] = stream if tracker is None else CountingReader(stream, tracker)  # type: ignore[assignment]
-        with counted:
+        with layer.reading(verify=verify) as stream:
+            counted: IO[bytes] = stream if tracker is None else CountingReader(stream, tracker)  # type: ignore[assignment,arg-type]
             return read_layer(counted, label=label, hash_contents=hash_contents)
 
     if not layers:
@@ -200,10 +203,14 @@ def analyze_image(
     hash_contents: bool = False,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> Analysis:
-    """Analyse one image (see the module docstring). Reads every layer once."""
+    """Analyse one image (see the module docstring). Reads every layer once, verifying it
+    unless ``verify=False``."""
     layers = image.layers
-    entries = read_layers(layers, hash_contents=hash_contents, workers=workers, progress=progress)
+    entries = read_layers(
+        layers, hash_contents=hash_contents, workers=workers, progress=progress, verify=verify
+    )
     trees = [FileTree.from_entries(e) for e in entries]
     efficiency, inefficient = dive_efficiency(trees) if trees else (1.0, [])
     commands = _commands(image, len(layers))
@@ -273,6 +280,7 @@ def analyze(
     hash_contents: bool = False,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> Analysis:
     """Analyse the image ``image`` (default: the only one) of SOURCE (a string in skopeo's grammar,
     a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
@@ -280,11 +288,21 @@ def analyze(
     if isinstance(source, Source):
         img = select_one(source, image, platform)
         return analyze_image(
-            img, source=source.path, hash_contents=hash_contents, workers=workers, progress=progress
+            img,
+            source=source.path,
+            hash_contents=hash_contents,
+            workers=workers,
+            progress=progress,
+            verify=verify,
         )
     spec = parse_source(source)
     with open_source(spec) as src:
         img = select_one(src, image or spec.image, platform)
         return analyze_image(
-            img, source=os.fspath(source), hash_contents=hash_contents, workers=workers, progress=progress
+            img,
+            source=os.fspath(source),
+            hash_contents=hash_contents,
+            workers=workers,
+            progress=progress,
+            verify=verify,
         )

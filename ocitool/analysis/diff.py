@@ -83,10 +83,13 @@ class ImageDiff:
         return _gojson.dumps(self.to_json(), indent="  ") + "\n"
 
 
-def merged_rootfs(image: SourceImage, *, workers: int | None = None) -> dict[str, FileInfo]:
-    """The image's root filesystem (absolute path -> entry), contents hashed, layers read once."""
+def merged_rootfs(
+    image: SourceImage, *, workers: int | None = None, verify: bool = True
+) -> dict[str, FileInfo]:
+    """The image's root filesystem (absolute path -> entry), contents hashed, layers read once
+    (and verified against their digests and diff IDs unless ``verify=False``)."""
     fs = MergedFS()
-    for entries in read_layers(image.layers, hash_contents=True, workers=workers):
+    for entries in read_layers(image.layers, hash_contents=True, workers=workers, verify=verify):
         fs.apply(entries, lambda *_: None)
     return fs.files
 
@@ -138,11 +141,15 @@ def _config_changes(a: ContainerConfig | None, b: ContainerConfig | None) -> lis
     return out
 
 
-def diff_images(left: SourceImage, right: SourceImage, *, workers: int | None = None) -> ImageDiff:
-    """Compare two opened images (see the module docstring)."""
+def diff_images(
+    left: SourceImage, right: SourceImage, *, workers: int | None = None, verify: bool = True
+) -> ImageDiff:
+    """Compare two opened images (see the module docstring). Every layer of both is verified
+    unless ``verify=False``, so a layer is reported shared only when both sides' bytes are the
+    diff ID's."""
     result = ImageDiff(str(left.id), str(right.id))
-    fa = merged_rootfs(left, workers=workers)
-    fb = merged_rootfs(right, workers=workers)
+    fa = merged_rootfs(left, workers=workers, verify=verify)
+    fb = merged_rootfs(right, workers=workers, verify=verify)
     for path in sorted(fa.keys() | fb.keys()):
         a, b = fa.get(path), fb.get(path)
         if a is None:
@@ -165,6 +172,7 @@ def diff(
     image2: str = "",
     platform: Platform | None = None,
     workers: int | None = None,
+    verify: bool = True,
 ) -> ImageDiff:
     """Compare the images two SOURCEs name (strings, which may carry an ``:IMAGE`` suffix, or paths).
 
@@ -174,6 +182,6 @@ def diff(
     with open_source(spec1) as s1, open_source(spec2) as s2:
         left = select_one(s1, image1 or spec1.image, platform)
         right = select_one(s2, image2 or spec2.image, platform)
-        result = diff_images(left, right, workers=workers)
+        result = diff_images(left, right, workers=workers, verify=verify)
     result.left, result.right = os.fspath(source1), os.fspath(source2)
     return result

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, cast
+from typing import IO, Final
 
 from ocitool._go import path as gopath
-from ocitool.errors import InvalidArchiveError
+from ocitool._io.tarscan import TarReader
 
 __all__ = [
     "FileInfo",
@@ -54,37 +53,12 @@ _GO_MODE_SETGID = 1 << 22
 _GO_MODE_CHAR_DEVICE = 1 << 21
 _GO_MODE_STICKY = 1 << 20
 _CHUNK = 1 << 20
-
-
-def _decoder_errors() -> tuple[type[BaseException], ...]:
-    """What the streaming decompressors raise on corrupt input (mapped to InvalidArchiveError)."""
-    import gzip
-    import lzma
-    import zlib
-
-    errors: list[type[BaseException]] = [
-        tarfile.TarError,
-        EOFError,
-        zlib.error,
-        lzma.LZMAError,
-        gzip.BadGzipFile,
-    ]
-    try:
-        from isal.isal_zlib import IsalError
-
-        errors.append(cast("type[BaseException]", IsalError))  # typed as an instance in its stubs
-    except ImportError:  # pragma: no cover - isal is optional
-        pass
-    try:
-        import zstandard
-
-        errors.append(zstandard.ZstdError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
-
-
-_DECODER_ERRORS = _decoder_errors()
+# Go's tar type flags, as go_file_mode compares them.
+_SYMLINK: Final = b"2"
+_CHAR: Final = b"3"
+_BLOCK: Final = b"4"
+_DIR: Final = b"5"
+_FIFO: Final = b"6"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +143,15 @@ def go_file_mode(unix_mode: int, type_flag: bytes) -> int:
         mode |= _GO_MODE_DEVICE
     elif fmt == 0o010000:
         mode |= _GO_MODE_NAMED_PIPE
-    if type_flag == tarfile.SYMTYPE:
+    if type_flag == _SYMLINK:
         mode |= _GO_MODE_SYMLINK
-    elif type_flag == tarfile.CHRTYPE:
+    elif type_flag == _CHAR:
         mode |= _GO_MODE_DEVICE | _GO_MODE_CHAR_DEVICE
-    elif type_flag == tarfile.BLKTYPE:
+    elif type_flag == _BLOCK:
         mode |= _GO_MODE_DEVICE
-    elif type_flag == tarfile.DIRTYPE:
+    elif type_flag == _DIR:
         mode |= _GO_MODE_DIR
-    elif type_flag == tarfile.FIFOTYPE:
+    elif type_flag == _FIFO:
         mode |= _GO_MODE_NAMED_PIPE
     return mode
 
@@ -185,49 +159,42 @@ def go_file_mode(unix_mode: int, type_flag: bytes) -> int:
 def read_layer(stream: IO[bytes], *, label: str = "", hash_contents: bool = False) -> list[FileInfo]:
     """The entries of one layer tar, in archive order, streamed (headers; contents only hashed).
 
-    Entries named ``.`` are skipped, as dive skips them. With ``hash_contents`` each regular
-    file's contents are hashed (SHA-256) in 1 MiB chunks. Raises InvalidArchiveError naming
-    ``label`` (and the member) when the tar is corrupt or truncated. Does not close ``stream``.
+    The tar is read as Go's ``archive/tar`` reads it (:class:`~ocitool._io.tarscan.TarReader`,
+    as dive does): PAX global headers are not entries, an old ``\0`` type is ``0``. Entries
+    named ``.`` are skipped, as dive skips them. With ``hash_contents`` each regular file's
+    contents are hashed (SHA-256) in 1 MiB chunks. Raises InvalidArchiveError naming ``label``
+    (and the member) when the tar is corrupt or truncated. Does not close ``stream``.
     """
     out: list[FileInfo] = []
-    member = ""
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            for info in tar:
-                member = info.name
-                name = gopath.clean(info.name)
-                if name == ".":
-                    continue
-                flag = info.type
-                if flag == tarfile.AREGTYPE:
-                    flag = tarfile.REGTYPE  # Go's reader reports TypeRegA as TypeReg
-                mode = go_file_mode(info.mode, flag)
-                digest: str | None = None
-                if hash_contents and info.isreg():
-                    fh = tar.extractfile(info)
-                    h = hashlib.sha256()
-                    if fh is not None:
-                        while chunk := fh.read(_CHUNK):
-                            h.update(chunk)
-                    digest = "sha256:" + h.hexdigest()
-                out.append(
-                    FileInfo(
-                        path=name,
-                        type_flag=flag[0] if flag else 0,
-                        link_name=info.linkname,
-                        size=info.size,
-                        mode=mode,
-                        uid=info.uid,
-                        gid=info.gid,
-                        is_dir=bool(mode & _GO_MODE_DIR),
-                        digest=digest,
-                    )
-                )
-    except _DECODER_ERRORS as exc:
-        where = f" (member {member!r})" if member else ""
-        raise InvalidArchiveError(
-            f"layer is not a readable tar{where}: {exc}", path=label, member=member or None
-        ) from None
+    reader = TarReader(stream, label=label)
+    for info in reader:
+        flag = info.type
+        if flag == b"g":
+            continue
+        name = gopath.clean(info.name)
+        if name == ".":
+            continue
+        mode = go_file_mode(info.mode, flag)
+        digest: str | None = None
+        if hash_contents and info.isreg():
+            h = hashlib.sha256()
+            data = reader.data()
+            while chunk := data.read(_CHUNK):
+                h.update(chunk)
+            digest = "sha256:" + h.hexdigest()
+        out.append(
+            FileInfo(
+                path=name,
+                type_flag=flag[0],
+                link_name=info.linkname,
+                size=info.size,
+                mode=mode,
+                uid=info.uid,
+                gid=info.gid,
+                is_dir=bool(mode & _GO_MODE_DIR),
+                digest=digest,
+            )
+        )
     return out
 
 

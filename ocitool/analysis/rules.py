@@ -404,6 +404,7 @@ def run_ci(
     overrides: Mapping[str, object] | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> CiResult:
     """Analyse an image and evaluate the rules of ``rules_file`` (dive's ``.dive-ci`` format;
     dive's defaults when None), with ``overrides`` (rule key -> value) applied last.
@@ -424,7 +425,7 @@ def run_ci(
     # Validate before reading layers: a typo in the rules must not cost a full analysis.
     lines = {k: v for k, v in rule_lines(text).items() if k not in (overrides or {})}
     evaluate(_EMPTY, config, path=label, lines=lines)
-    analysis = analyze(source, image, platform=platform, workers=workers, progress=progress)
+    analysis = analyze(source, image, platform=platform, workers=workers, progress=progress, verify=verify)
     return CiResult(analysis, evaluate(analysis, config, path=label, lines=lines), rules_file)
 
 

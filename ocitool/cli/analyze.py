@@ -41,14 +41,20 @@ def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ci = args.ci or bool(args.junit or args.sarif or args.markdown or args.rules or overrides)
     with progress_bar(err, quiet=args.quiet) as bar:
         if not ci:
-            analysis = analyze(source, image, platform=platform, progress=bar)
+            analysis = analyze(source, image, platform=platform, progress=bar, verify=args.verify)
             results = []
         else:
             rules_file = args.rules
             if rules_file is None and os.path.isfile(_DIVE_CI):
                 rules_file = _DIVE_CI  # dive reads ./.dive-ci by default
             outcome = run_ci(
-                source, image, platform=platform, rules_file=rules_file, overrides=overrides, progress=bar
+                source,
+                image,
+                platform=platform,
+                rules_file=rules_file,
+                overrides=overrides,
+                progress=bar,
+                verify=args.verify,
             )
             analysis, results = outcome.analysis, outcome.results
     # A report written to stdout (``--junit -``) keeps stdout to itself: the summary goes to stderr.
@@ -78,9 +84,18 @@ _LIST_RULES = ("forbiddenPaths", "requiredLabels", "allowedPlatforms")
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     platform = Platform.parse(args.platform) if args.platform else None
-    result = diff(args.source1, args.source2, platform=platform)
+    result = diff(args.source1, args.source2, platform=platform, verify=args.verify)
     out.write(result.json_text() if args.format == "json" else report.diff_text(result))
     return EXIT_OK
+
+
+def _no_verify(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="do not check layer bytes against their digests and diff IDs (faster; trusts the source)",
+    )
 
 
 def register(sub: Any) -> None:
@@ -109,6 +124,7 @@ def register(sub: Any) -> None:
     p.add_argument("--markdown", metavar="FILE", help="write a Markdown summary, - for stdout (implies --ci)")
     p.add_argument("--html", metavar="FILE", help="write a self-contained HTML report, - for stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
+    _no_verify(p)
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")
     p.set_defaults(handler=_cmd_analyze)
@@ -128,4 +144,5 @@ def register(sub: Any) -> None:
         "source1", metavar="SOURCE1", help="SOURCE, optionally with :IMAGE (docker-archive:x.tar:name)"
     )
     p.add_argument("source2", metavar="SOURCE2")
+    _no_verify(p)
     p.set_defaults(handler=_cmd_diff)

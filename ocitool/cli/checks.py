@@ -74,6 +74,7 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             devices=args.devices,
             max_members=args.max_members,
             progress=bar,
+            verify=args.verify,
         )
     for name in result.skipped_devices:
         err.write(f"skipped device node {name} (use --devices)\n")
@@ -93,6 +94,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             image=image,
             max_members=args.max_members,
             progress=bar,
+            verify=args.verify,
         )
     # The tar may be on stdout (``-``, ``/dev/stdout``): the note must not land in it.
     (err if is_stdout(target) else out).write(f"{image_id}: exported to {target}\n")
@@ -161,6 +163,12 @@ def register(sub: Any) -> None:
             help="per-layer member limit",
         )
         p.add_argument("-q", "--quiet", action="store_true", help="no progress bars on the terminal")
+        p.add_argument(
+            "--no-verify",
+            dest="verify",
+            action="store_false",
+            help="do not check layer bytes against their digests and diff IDs (faster; trusts the source)",
+        )
         if name == "unpack":
             p.add_argument("--devices", action="store_true", help="create device nodes (root only)")
             p.add_argument("source", metavar="SOURCE")

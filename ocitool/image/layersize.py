@@ -6,32 +6,42 @@ symlink's length (the length of its target); directories, whiteouts (0/0 charact
 and empty files add nothing. The vfs driver counts regular files only (symlinks excluded), so
 a daemon on vfs reports slightly less for images with symlinks.
 
-An uncompressed layer is measured from its tar headers alone (member data is seeked over). A
-compressed layer must be decompressed once; the result is cached by diff ID under the user's
-cache directory (``$OCITOOL_CACHE_DIR``, else platformdirs' user cache dir), written atomically,
-so a second call reads no layer bytes.
+Layers are read as Go's ``archive/tar`` reads them (:mod:`ocitool._io.tarscan`). An uncompressed
+layer is measured from its tar headers alone (member data is seeked over, headers read with
+``pread``). A compressed layer must be decompressed once. Both results are cached under the
+user's cache directory (``$OCITOOL_CACHE_DIR``, else platformdirs' user cache dir), written
+atomically, so a second call reads no layer bytes.
 
 The cache must not lie, so:
 
-* an entry is written only when the decompressed stream's digest equals the layer's diff ID:
-  an archive that claims a diff ID for other bytes can never plant a size for that diff ID;
-* entries live under a format version (``unpacked-size/v2/``) and hold the version, the diff ID
+* a size is cached **by diff ID** only when it was computed while the decompressed stream was
+  hashed and found equal to the layer's diff ID: an archive that claims a diff ID for other
+  bytes can never plant a size for that diff ID;
+* a header-only size (an uncompressed layer: nothing is hashed) is cached **by the identity of
+  the file holding it**: device, inode, size, modification and change times in nanoseconds,
+  and the layer's offset and length in the file. A crafted archive can only describe its own bytes,
+  and a file that changes gets a new key. Files without a name (the decompressed spool of an
+  archive compressed whole) are not cached, as their inode may be reused;
+* entries live under a format version (``unpacked-size/v2/``) and hold the version, their key
   and the size plus a checksum of those three; an entry that is stale (another version),
-  truncated, edited or moved to another diff ID's file is ignored and the size measured again.
+  truncated, edited or moved to another key's file is ignored and the size measured again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tarfile
+import stat
 from typing import IO, Final
 
 import platformdirs
 
+from ocitool._io.files import SectionReader
 from ocitool._io.output import atomic_write
+from ocitool._io.tarscan import TarReader
 from ocitool.compression import Compression
-from ocitool.errors import DigestMismatchError, InvalidArchiveError
+from ocitool.errors import DigestMismatchError
 from ocitool.image.source import Layer
 from ocitool.model.digest import Digest, VerifyingReader
 
@@ -51,28 +61,29 @@ def cache_dir() -> str:
 def tar_unpacked_size(stream: IO[bytes], *, label: str = "", seekable: bool = False) -> int:
     """The overlay2 size of a layer tar read from ``stream``.
 
-    With ``seekable`` the tar is read by seeking (headers only); otherwise it is streamed.
-    The last entry for a path wins, as when extracting.
+    A regular file (or a window of one) is read by ``pread``, headers only; any other stream
+    is read in order (``seekable`` is accepted for callers that say so; the scanner decides).
+    The last entry for a path wins, as when extracting. Raises InvalidArchiveError naming
+    ``label``.
     """
     sizes: dict[str, int] = {}
-    try:
-        with tarfile.open(fileobj=stream, mode="r:" if seekable else "r|") as tar:
-            for info in tar:
-                name = os.path.normpath("/" + info.name)
-                base = os.path.basename(name)
-                if base.startswith(_WHITEOUT_PREFIX):
-                    sizes.pop(name, None)
-                    continue
-                if info.isreg():
-                    sizes[name] = info.size
-                elif info.issym():
-                    sizes[name] = len(info.linkname.encode("utf-8", "surrogateescape"))
-                else:
-                    # Hardlinks share their target's inode: counted once, with the target.
-                    # Directories, devices and fifos add nothing.
-                    sizes[name] = 0
-    except (tarfile.TarError, EOFError) as exc:
-        raise InvalidArchiveError(f"layer is not a readable tar: {exc}", path=label) from None
+    for info in TarReader(stream, label=label):
+        flag = info.type
+        if flag == b"g":
+            continue  # a PAX global header is not a file
+        name = os.path.normpath("/" + info.name)
+        base = os.path.basename(name)
+        if base.startswith(_WHITEOUT_PREFIX):
+            sizes.pop(name, None)
+            continue
+        if info.isreg():
+            sizes[name] = info.size
+        elif flag == b"2":
+            sizes[name] = len(info.linkname.encode("utf-8", "surrogateescape"))
+        else:
+            # Hardlinks share their target's inode: counted once, with the target.
+            # Directories, devices and fifos add nothing.
+            sizes[name] = 0
     return sum(sizes.values())
 
 
@@ -80,18 +91,19 @@ def _cache_path(diff_id: Digest) -> str:
     return os.path.join(cache_dir(), "unpacked-size", _CACHE_VERSION, diff_id.algorithm, diff_id.encoded)
 
 
-def _entry_body(diff_id: Digest, size: int) -> str:
-    return f"ocitool unpacked-size {_CACHE_VERSION}\n{diff_id}\n{size}\n"
+def _file_cache_path(key: str) -> str:
+    name = hashlib.sha256(key.encode("ascii")).hexdigest()
+    return os.path.join(cache_dir(), "unpacked-size", _CACHE_VERSION, "file", name)
 
 
-def _entry(diff_id: Digest, size: int) -> str:
-    body = _entry_body(diff_id, size)
+def _entry(key: str, size: int) -> str:
+    body = f"ocitool unpacked-size {_CACHE_VERSION}\n{key}\n{size}\n"
     return body + hashlib.sha256(body.encode("ascii")).hexdigest() + "\n"
 
 
-def _cached(diff_id: Digest) -> int | None:
+def _read_entry(path: str, key: str) -> int | None:
     try:
-        with open(_cache_path(diff_id), encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             text = fh.read(4096)
     except (OSError, ValueError):
         return None
@@ -102,25 +114,60 @@ def _cached(diff_id: Digest) -> int | None:
         size = int(lines[2])
     except ValueError:
         return None
-    if size < 0 or text != _entry(diff_id, size):
-        return None  # stale, edited, or another diff ID's entry
+    if size < 0 or text != _entry(key, size):
+        return None  # stale, edited, or another key's entry
     return size
 
 
-def _store(diff_id: Digest, size: int) -> None:
-    path = _cache_path(diff_id)
+def _write_entry(path: str, key: str, size: int) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, _entry(diff_id, size).encode("ascii"))
+        atomic_write(path, _entry(key, size).encode("ascii"))
     except OSError:
         pass  # the cache is an optimisation: an unwritable cache directory is not an error
+
+
+def _cached(diff_id: Digest) -> int | None:
+    return _read_entry(_cache_path(diff_id), str(diff_id))
+
+
+def _store(diff_id: Digest, size: int) -> None:
+    _write_entry(_cache_path(diff_id), str(diff_id), size)
+
+
+def _file_key(fh: IO[bytes]) -> str | None:
+    """The identity of the bytes ``fh`` reads: ``dev:ino:size:mtime_ns:ctime_ns:offset:length`` of a named
+    regular file (or a window of one), or None when they have no stable identity."""
+    raw: object = fh
+    if isinstance(raw, SectionReader):
+        fd, offset, length = raw.window()
+    elif isinstance(raw, io.FileIO):
+        fd, offset, length = raw.fileno(), 0, -1
+    else:
+        return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink == 0:
+        return None  # an unlinked spool: its inode may be reused for other bytes
+    if length < 0:
+        length = st.st_size
+    # ctime too: a rewrite that restores the old size and mtime (utime) still changes it.
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{offset}:{length}"
 
 
 def unpacked_size(layer: Layer) -> int:
     """The layer's overlay2 size (see module docstring). Raises BlobNotFoundError when absent."""
     if layer.compression is Compression.NONE:
         with layer.open_blob(buffered=False) as fh:
-            return tar_unpacked_size(fh, label=layer.blobs.where(layer.digest), seekable=True)
+            key = _file_key(fh)
+            if key is not None and (cached := _read_entry(_file_cache_path(key), key)) is not None:
+                return cached
+            size = tar_unpacked_size(fh, label=layer.blobs.where(layer.digest), seekable=True)
+        if key is not None:
+            _write_entry(_file_cache_path(key), key, size)
+        return size
     cached = _cached(layer.diff_id)
     if cached is not None:
         return cached

@@ -12,6 +12,8 @@ and manifests touches only the small JSON documents.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -24,18 +26,32 @@ from ocitool.errors import (
     BlobNotFoundError,
     DigestMismatchError,
     InvalidDocumentError,
+    OcitoolError,
+    SizeMismatchError,
     UnsupportedMediaTypeError,
 )
 from ocitool.image.walk import Kind, SkipDescriptor, Step, walk
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import ImageConfig
 from ocitool.model.descriptor import Descriptor
-from ocitool.model.digest import Digest, VerifyingReader
+from ocitool.model.digest import Digest, Digester, VerifyingReader
 from ocitool.model.manifest import Index, Manifest, parse_document
 from ocitool.model.platform import Platform
 from ocitool.model.timestamp import Timestamp
 
-__all__ = ["Blobs", "Entry", "ImageIndex", "Layer", "Selected", "Source", "SourceImage", "ViewBlobs"]
+__all__ = [
+    "Blobs",
+    "Entry",
+    "ImageIndex",
+    "Layer",
+    "LayerStream",
+    "Selected",
+    "Source",
+    "SourceImage",
+    "ViewBlobs",
+]
+
+_CHUNK = 1 << 20
 
 
 class Blobs(ABC):
@@ -127,11 +143,14 @@ class Layer:
     follows the content, as Docker's loader does.
     """
 
-    def __init__(self, blobs: Blobs, descriptor: Descriptor, diff_id: Digest, *, referenced_by: str) -> None:
+    def __init__(
+        self, blobs: Blobs, descriptor: Descriptor, diff_id: Digest, *, referenced_by: str, image: str = ""
+    ) -> None:
         self.blobs = blobs
         self.descriptor = descriptor
         self.diff_id = diff_id
         self.referenced_by = referenced_by
+        self.image = image  # how errors name the image holding the layer (its ID)
 
     def __repr__(self) -> str:
         return f"Layer({self.descriptor.digest}, diff_id={self.diff_id})"
@@ -176,10 +195,177 @@ class Layer:
         return fh
 
     def open_uncompressed(self) -> IO[bytes]:
-        """The layer's tar stream, decompressed per its content. Streaming; caller closes."""
+        """The layer's tar stream, decompressed per its content, unverified. Streaming; caller
+        closes. Readers of layer contents use :meth:`reading`, which verifies."""
         return open_decompressed(
             self.open_blob(), self.compression, path=self.blobs.where(self.descriptor.digest)
         )
+
+    @contextlib.contextmanager
+    def reading(self, *, verify: bool = True) -> Iterator[LayerStream]:
+        """The layer's tar stream (a :class:`LayerStream`), checked when the block ends.
+
+        THE way layer contents are read (unpack, export, analyze, diff): with ``verify`` the
+        stored bytes are hashed against the layer's digest and size, and the tar against its
+        diff ID, while the caller reads; when the block ends normally the rest of the stream
+        (end blocks, padding, bytes after the compressed stream) is read and both are checked,
+        so a caller that stops early still verifies the whole layer. When the block raises an
+        OcitoolError (a tar or decompression fault) the stored bytes are read to the end and a
+        digest mismatch, when there is one, is raised in its place: a tampered layer is
+        reported as tampered, whatever its bytes made the reader trip on. Raises
+        DigestMismatchError / SizeMismatchError naming the digest and the image,
+        BlobNotFoundError when the blob is absent.
+        """
+        with LayerStream(self, verify=verify) as stream:
+            try:
+                yield stream
+            except OcitoolError as fault:
+                stream.check_after_fault(fault)
+                raise
+            stream.finish()
+
+
+class _Hashing(io.RawIOBase):
+    """Reads passed through, each hashed by every digester given (none: a plain pass-through)."""
+
+    def __init__(self, inner: IO[bytes], digesters: Sequence[Digester]) -> None:
+        super().__init__()
+        self._inner = inner
+        self._digesters = tuple(digesters)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self._inner.read(-1 if n is None else n)
+        for digester in self._digesters:
+            digester.update(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(_CHUNK):
+            pass
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class LayerStream(io.RawIOBase):
+    """A layer's tar stream that hashes, as it is read, the stored bytes (for the layer's
+    digest and size) and the tar (for its diff ID), as containerd and umoci verify while they
+    apply a layer. An uncompressed layer whose digest is its diff ID is hashed once.
+
+    Use it through :meth:`Layer.reading`; :meth:`finish` reads the rest and checks. Without
+    ``verify`` nothing is hashed and :meth:`finish` checks nothing.
+    """
+
+    def __init__(self, layer: Layer, *, verify: bool) -> None:
+        super().__init__()
+        self.layer = layer
+        self.verify = verify
+        self.where = layer.blobs.where(layer.digest)
+        self._stored: Digester | None = None
+        self._tar: Digester | None = None
+        blob = layer.open_blob()
+        if verify:
+            self._stored = layer.digest.hasher()
+            if layer.compression is Compression.NONE and layer.diff_id == layer.digest:
+                self._tar = self._stored
+            else:
+                self._tar = layer.diff_id.hasher()
+        try:
+            if layer.compression is Compression.NONE:
+                digesters = [d for d in (self._stored, self._tar) if d is not None]
+                self._raw = _Hashing(blob, list(dict.fromkeys(digesters)))
+                self._stream: IO[bytes] = self._raw  # type: ignore[assignment]
+            else:
+                self._raw = _Hashing(blob, [self._stored] if self._stored is not None else [])
+                plain = open_decompressed(self._raw, layer.compression, path=self.where)  # type: ignore[arg-type]
+                self._stream = _Hashing(plain, [self._tar] if self._tar is not None else [])  # type: ignore[assignment]
+        except BaseException:
+            blob.close()
+            raise
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        return self._stream.read(-1 if n is None else n)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        memoryview(buffer)[: len(data)] = data
+        return len(data)
+
+    def finish(self) -> None:
+        """Read what the caller left, then check the digest, size and diff ID."""
+        if not self.verify:
+            return
+        while self._stream.read(_CHUNK):
+            pass
+        self._raw.drain()  # bytes after the compressed stream are part of the blob too
+        self._check_stored()
+        self._check_tar()
+
+    def check_after_fault(self, fault: OcitoolError) -> None:
+        """After a reader's ``fault``: raise a mismatch of the stored bytes if there is one (read
+        to the end; its message ends with the fault's), else return (the fault stands)."""
+        if not self.verify:
+            return
+        try:
+            self._raw.drain()
+        except OSError:
+            return
+        try:
+            self._check_stored()
+        except (DigestMismatchError, SizeMismatchError) as exc:
+            exc.message += f" (reading it: {fault.message})"
+            raise exc from fault
+
+    def _image(self) -> str:
+        return f"image {self.layer.image}: " if self.layer.image else f"{self.layer.referenced_by}: "
+
+    def _check_stored(self) -> None:
+        assert self._stored is not None
+        layer = self.layer
+        if self._stored.size != layer.descriptor.size:
+            raise SizeMismatchError(
+                f"{self._image()}layer {layer.digest}",
+                layer.descriptor.size,
+                self._stored.size,
+                path=self.where,
+            )
+        actual = self._stored.digest()
+        if actual != layer.digest:
+            raise DigestMismatchError(
+                str(layer.digest), str(actual), path=self.where, what=f"{self._image()}layer"
+            )
+
+    def _check_tar(self) -> None:
+        assert self._tar is not None
+        layer = self.layer
+        actual = self._tar.digest()
+        if actual != layer.diff_id:
+            raise DigestMismatchError(
+                str(layer.diff_id),
+                str(actual),
+                path=self.where,
+                what=f"{self._image()}layer {layer.digest}: diff ID",
+            )
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            super().close()
 
 
 class _Node:
@@ -252,8 +438,10 @@ class SourceImage(_Node):
                 field="/rootfs/diff_ids",
             )
         by = f"manifest {self.descriptor.digest}"
+        image = str(self.id)
         return tuple(
-            Layer(self.blobs, d, diff, referenced_by=by) for d, diff in zip(descs, diff_ids, strict=True)
+            Layer(self.blobs, d, diff, referenced_by=by, image=image)
+            for d, diff in zip(descs, diff_ids, strict=True)
         )
 
     def recorded_layer_sizes(self) -> Sequence[int] | None:

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
-from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS, SafeTarInfo
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, TarMember, TarReader
 from ocitool.errors import InvalidArchiveError, OcitoolError
 from ocitool.image.source import Layer
 from ocitool.ops.progress import ProgressCallback, Tracker, layer_tracker
@@ -50,14 +50,14 @@ WHITEOUT_PREFIX: Final = ".wh."
 OPAQUE: Final = ".wh..wh..opq"
 MAX_SYMLINK_HOPS: Final = 40  # Linux's MAXSYMLINKS
 _COPY_BUFFER: Final = 1 << 20
-_NON_DATA = (tarfile.GNUTYPE_SPARSE,)
+_DEVICES: Final = (b"3", b"4", b"6")  # character and block devices, FIFOs
 
 InodeKey = tuple[int, int]  # (layer index, member ordinal) of the member that made the object
 
 
 @dataclass(eq=False)
 class _Node:
-    info: tarfile.TarInfo | None = None  # a directory's header (None: implied, never written)
+    info: TarMember | None = None  # a directory's header (None: implied, never written)
     inode: InodeKey | None = None  # non-directories: the object this name is a link to
     layer: int = -1  # the last layer that wrote this name (for opaque whiteouts)
     children: dict[str, _Node] | None = None  # directories only
@@ -101,7 +101,8 @@ def _root_relative(name: str, *, where: str, member: str | None = None) -> str:
     return "" if norm == "." else norm
 
 
-def _copy_info(src: tarfile.TarInfo, name: str) -> tarfile.TarInfo:
+def _copy_info(src: TarMember, name: str) -> tarfile.TarInfo:
+    """A fresh output header named ``name`` from a layer member's fields."""
     info = tarfile.TarInfo(name)
     info.mode = src.mode
     info.uid = src.uid
@@ -117,7 +118,7 @@ def _copy_info(src: tarfile.TarInfo, name: str) -> tarfile.TarInfo:
     # Only extended attributes survive: other PAX keys (path, size, mtime) describe the old
     # member and would override the fields set above when the header is written again.
     info.pax_headers = {
-        k: v for k, v in src.pax_headers.items() if k.startswith(("SCHILY.xattr.", "LIBARCHIVE.xattr."))
+        k: v for k, v in src.pax.items() if k.startswith(("SCHILY.xattr.", "LIBARCHIVE.xattr."))
     }
     return info
 
@@ -127,7 +128,7 @@ class _Tree:
 
     def __init__(self, *, keep_whiteouts: bool) -> None:
         self.root = _Node(children={})
-        self.inodes: dict[InodeKey, tarfile.TarInfo] = {}
+        self.inodes: dict[InodeKey, TarMember] = {}
         self.keep = keep_whiteouts
 
     # -- path resolution, symlinks followed inside the root ---------------------------------
@@ -194,7 +195,7 @@ class _Tree:
             elif child.is_dir:
                 self._remove_lower(child, layer)
 
-    def apply(self, info: tarfile.TarInfo, layer: int, ordinal: int, *, where: str) -> None:
+    def apply(self, info: TarMember, layer: int, ordinal: int, *, where: str) -> None:
         path = _root_relative(info.name, where=where)
         if not path:
             if info.isdir():
@@ -233,7 +234,7 @@ class _Tree:
         elif info.issym():
             self._check_symlink(path, info, where=where)
             inode = (layer, ordinal)
-        elif info.isreg() or info.ischr() or info.isblk() or info.isfifo():
+        elif info.isreg() or info.type in _DEVICES:
             inode = (layer, ordinal)
         else:
             raise InvalidArchiveError(
@@ -243,7 +244,7 @@ class _Tree:
             self.inodes[inode] = info
         parent.children[base] = _Node(inode=inode, layer=layer)
 
-    def _check_symlink(self, path: str, info: tarfile.TarInfo, *, where: str) -> None:
+    def _check_symlink(self, path: str, info: TarMember, *, where: str) -> None:
         # moby refuses a relative target that climbs above the root (a "breakout").
         if info.linkname.startswith("/"):
             return
@@ -260,7 +261,7 @@ class _Tree:
                     member=info.name,
                 )
 
-    def _link_target(self, info: tarfile.TarInfo, *, where: str) -> InodeKey:
+    def _link_target(self, info: TarMember, *, where: str) -> InodeKey:
         target = _root_relative(info.linkname, where=where, member=info.name)
         parent, base = (
             self._parent(target, create=False, where=where, member=info.name) if target else (None, "")
@@ -325,33 +326,22 @@ class _Guarded(io.RawIOBase):
 
 
 def _stream_layer(
-    layer: Layer, *, max_members: int, progress: ProgressCallback | None = None, phase: str = ""
-) -> Iterator[tuple[int, tarfile.TarInfo, tarfile.TarFile]]:
-    """(ordinal, header, tar) for each member of ``layer``, streaming; the bytes read are
-    reported to ``progress`` as ``phase``. Raises OcitoolError."""
+    layer: Layer, *, max_members: int, verify: bool, progress: ProgressCallback | None = None, phase: str = ""
+) -> Iterator[tuple[int, TarMember, TarReader]]:
+    """(ordinal, member, reader) for each member of ``layer``, streaming; the current member's
+    bytes are ``reader.data()``; the bytes read are reported to ``progress`` as ``phase``. With
+    ``verify`` the layer's digest and diff ID are checked once the caller stops (the rest of the
+    layer is read for that). Raises OcitoolError."""
     where = _where(layer)
     tracker = layer_tracker(layer, progress, phase)
-    with _Guarded(layer.open_uncompressed(), where, tracker) as stream:
-        try:
-            with tarfile.open(fileobj=stream, mode="r|", tarinfo=SafeTarInfo) as tar:
-                for ordinal, info in enumerate(tar):
-                    if ordinal >= max_members:
-                        raise InvalidArchiveError(
-                            f"more than {max_members} members", path=where, member=info.name
-                        )
-                    if info.type in _NON_DATA:
-                        raise InvalidArchiveError(
-                            "sparse files are not supported", path=where, member=info.name
-                        )
-                    yield ordinal, info, tar
-        except InvalidArchiveError as exc:
-            if exc.path is None:
-                exc.path = where
-            raise
-        except OcitoolError:
-            raise
-        except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
-            raise InvalidArchiveError(f"layer is not a readable tar: {exc}", path=where) from None
+    with layer.reading(verify=verify) as stream:
+        reader = TarReader(_Guarded(stream, where, tracker), label=where, max_members=max_members)  # type: ignore[arg-type]
+        for ordinal, member in enumerate(reader):
+            if member.type == b"g":
+                continue  # a PAX global header describes the archive, not a file (moby skips it)
+            if member.sparse is not None:
+                raise InvalidArchiveError("sparse files are not supported", path=where, member=member.name)
+            yield ordinal, member, reader
 
 
 def iter_merged(
@@ -360,6 +350,7 @@ def iter_merged(
     keep_whiteouts: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> Iterator[MergedEntry]:
     """The merged filesystem of ``layers`` (applied in order) as entries in tar order.
 
@@ -368,13 +359,20 @@ def iter_merged(
     member in layer order, regular files with an open ``content`` stream; then the other names of
     hardlinked inodes as hardlinks to the first. Reads every layer twice, streaming, holding only
     headers; ``progress`` gets each layer's bytes (phases ``Reading``, then ``Extracting``).
-    Raises InvalidArchiveError (naming the layer and member), BlobNotFoundError.
+
+    With ``verify`` (the default) every layer's bytes are checked against its digest and diff ID
+    on both passes: the first pass reads and verifies every layer whole before the first entry
+    is yielded, so a consumer writing to a stream (stdout, a FIFO) never writes a byte of an
+    image with a tampered layer; the second pass checks again what is copied (a layer changed
+    between the passes fails at the end of that layer). Raises DigestMismatchError /
+    SizeMismatchError (naming the digest and image), InvalidArchiveError (naming the layer and
+    member), BlobNotFoundError.
     """
     tree = _Tree(keep_whiteouts=keep_whiteouts)
     for index, layer in enumerate(layers):
         where = _where(layer)
-        for ordinal, info, _tar in _stream_layer(
-            layer, max_members=max_members, progress=progress, phase="Reading"
+        for ordinal, info, _reader in _stream_layer(
+            layer, max_members=max_members, verify=verify, progress=progress, phase="Reading"
         ):
             tree.apply(info, index, ordinal, where=where)
 
@@ -402,20 +400,20 @@ def iter_merged(
         if not todo:
             continue
         remaining = len(todo)
-        for ordinal, info, tar in _stream_layer(
-            layer, max_members=max_members, progress=progress, phase="Extracting"
+        for ordinal, info, reader in _stream_layer(
+            layer, max_members=max_members, verify=verify, progress=progress, phase="Extracting"
         ):
             survivor = todo.get(ordinal)
             if survivor is None:
                 continue
             out = _copy_info(info, survivor)
             if info.isreg():
-                yield MergedEntry(out, tar.extractfile(info))
+                yield MergedEntry(out, reader.data())
             else:
                 yield MergedEntry(out)
             remaining -= 1
             if not remaining:
-                break  # the rest of this layer was overwritten or deleted above it
+                break  # the rest of this layer was overwritten or deleted above it (still verified)
     for key, paths in names.items():
         for extra in paths[1:]:
             link = _copy_info(tree.inodes[key], extra)  # the inode's mode, owner, mtime (as Docker)
@@ -439,6 +437,7 @@ def merged_tar(
     keep_whiteouts: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> None:
     """Write ONE tar (PAX format) of the merged filesystem of ``layers`` to ``out``.
 
@@ -450,11 +449,12 @@ def merged_tar(
     the layer stream); nothing is spooled and no file is held in memory. ``out`` is written
     sequentially (a pipe will do); on error it holds a partial tar, so callers writing files
     should write to a temporary file and rename (as :func:`ocitool.ops.unpack.export` does). Raises
-    InvalidArchiveError, BlobNotFoundError.
+    InvalidArchiveError, BlobNotFoundError, and (with ``verify``, the default) the mismatch errors
+    of :func:`iter_merged`, before anything is written when a layer is tampered with.
     """
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_COPY_BUFFER) as tar:
         for entry in iter_merged(
-            layers, keep_whiteouts=keep_whiteouts, max_members=max_members, progress=progress
+            layers, keep_whiteouts=keep_whiteouts, max_members=max_members, progress=progress, verify=verify
         ):
             try:
                 tar.addfile(entry.info, entry.content)

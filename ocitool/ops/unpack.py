@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from ocitool._io.output import output_dir, output_file
-from ocitool._io.tarindex import DEFAULT_MAX_MEMBERS
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS
 from ocitool.errors import InvalidArchiveError
 from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import select_one
@@ -238,9 +238,13 @@ def unpack_layers(
     max_members: int = DEFAULT_MAX_MEMBERS,
     image_id: str = "",
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> UnpackResult:
     """Unpack the merged filesystem of ``layers`` to ``target_dir`` (absent or an empty
-    directory), atomically. Raises InvalidArchiveError (naming the member), BlobNotFoundError,
+    directory), atomically. With ``verify`` (the default) every layer's bytes are checked
+    against its digest and diff ID as they are read (see :func:`~ocitool.ops.rootfs.iter_merged`);
+    on a mismatch nothing is left. Raises DigestMismatchError / SizeMismatchError (naming the
+    digest and the image), InvalidArchiveError (naming the member), BlobNotFoundError,
     FileExistsError when the target is not empty."""
     target_dir = os.fspath(target_dir)
     target = os.path.abspath(target_dir)
@@ -254,7 +258,7 @@ def unpack_layers(
         try:
             extractor = _Extractor(root_fd, result, devices=devices)
             try:
-                for entry in iter_merged(layers, max_members=max_members, progress=progress):
+                for entry in iter_merged(layers, max_members=max_members, progress=progress, verify=verify):
                     try:
                         extractor.add(entry)
                     except (tarfile.ReadError, EOFError) as exc:
@@ -280,12 +284,14 @@ def unpack(
     devices: bool = False,
     max_members: int = DEFAULT_MAX_MEMBERS,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> UnpackResult:
     """Unpack the merged root filesystem of one image to ``target_dir`` (see the module doc).
 
     ``source_or_image`` is a SOURCE string or path (``image`` and ``platform`` choose within it,
-    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; raises OcitoolError subclasses and
-    FileExistsError when the target is a non-empty directory.
+    as for ``inspect``) or an opened :class:`SourceImage`. Atomic; every layer verified unless
+    ``verify=False``. Raises OcitoolError subclasses and FileExistsError when the target is a
+    non-empty directory.
     """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         return unpack_layers(
@@ -295,6 +301,7 @@ def unpack(
             max_members=max_members,
             image_id=str(img.id),
             progress=progress,
+            verify=verify,
         )
 
 
@@ -306,11 +313,18 @@ def export(
     image: str | None = None,
     max_members: int = DEFAULT_MAX_MEMBERS,
     progress: ProgressCallback | None = None,
+    verify: bool = True,
 ) -> str:
     """Write the merged root filesystem of one image to ``out_path`` as one tar (as ``crane
     export``; device nodes are kept as tar entries). Atomic: a temporary file beside
-    ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses."""
+    ``out_path``, fsynced, renamed. Returns the image ID. Raises OcitoolError subclasses.
+
+    With ``verify`` (the default) every layer is read and checked against its digest and diff
+    ID before the first byte is written (the merge's first pass), and checked again as its
+    contents are copied: on a mismatch a file output is left untouched, and a stream output
+    (stdout, a FIFO) has received nothing.
+    """
     with resolve_image(source_or_image, platform=platform, image=image) as img:
         with output_file(out_path) as fh:
-            merged_tar(img.layers, fh, max_members=max_members, progress=progress)
+            merged_tar(img.layers, fh, max_members=max_members, progress=progress, verify=verify)
         return str(img.id)

@@ -4,7 +4,10 @@ Checked: every referenced blob is present (absent platform manifests of an index
 layers are notes, not problems: partial exports and non-distributable layers are legitimate);
 every blob's size and digest; each layer's diff ID against its uncompressed stream; the config
 and manifest agree (one diff ID per layer), the chain IDs compute; and for Docker 25+ saves,
-``manifest.json`` names the same config and layers as the OCI manifest ``index.json`` leads to.
+``manifest.json`` names the same config and layers as the OCI manifest ``index.json`` leads to;
+each layer's tar ends with its two zero blocks (Go's ``archive/tar``, hence Docker, containerd
+and umoci, read a tar without them, as umoci 0.4.7's ``insert`` wrote layers: umoci#436, but
+other tar readers may not: an ``unterminated-tar`` problem).
 
 All problems are collected, each naming the digest and what referenced it. Hashing streams in
 1 MiB chunks and runs in parallel across blobs (threads: hashlib and zlib release the GIL); a
@@ -25,6 +28,7 @@ from typing import IO, Any, Final
 
 from ocitool._io.files import normalize_name
 from ocitool._io.jsondoc import load_json
+from ocitool._io.tarscan import BLOCK_SIZE, TarEnd, scan_tar
 from ocitool.compression import Compression, open_decompressed
 from ocitool.errors import (
     BlobNotFoundError,
@@ -52,7 +56,7 @@ _THREADED_MIN: Final = 8 << 20
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One integrity fault. ``kind`` is one of: missing-blob, size-mismatch, digest-mismatch,
-    diff-id-mismatch, unreadable-layer, invalid-document, inconsistent."""
+    diff-id-mismatch, unreadable-layer, unterminated-tar, invalid-document, inconsistent."""
 
     kind: str
     digest: str
@@ -204,7 +208,45 @@ class _HashingReader(io.RawIOBase):
         super().close()
 
 
-def _hash_all(stream: Any, digester: Digester) -> None:
+class _TarTail:
+    """A digester that also keeps a layer tar's length and last two blocks: whether the tar can
+    end with its two zero blocks, without parsing it."""
+
+    def __init__(self, digester: Digester) -> None:
+        self.digester = digester
+        self.tail = b""
+
+    def update(self, data: bytes | bytearray | memoryview) -> None:
+        self.digester.update(data)
+        if len(data) >= 2 * BLOCK_SIZE:
+            self.tail = bytes(data[-2 * BLOCK_SIZE :])
+        else:
+            self.tail = (self.tail + bytes(data))[-2 * BLOCK_SIZE :]
+
+    def maybe_clean(self) -> bool:
+        return self.digester.size % BLOCK_SIZE == 0 and self.tail == bytes(2 * BLOCK_SIZE)
+
+
+def _tar_end_problem(layer: Layer, by: str, where: str) -> Problem | None:
+    """A layer whose tar does not end with two zero blocks (read again: rare, only when its
+    last bytes say so), or None."""
+    try:
+        with layer.open_uncompressed() as fh:
+            end = scan_tar(fh, label=where).end
+    except OcitoolError as exc:
+        return Problem("unreadable-layer", str(layer.digest), by, str(exc))
+    if end is TarEnd.END_BLOCKS:
+        return None
+    return Problem(
+        "unterminated-tar",
+        str(layer.digest),
+        by,
+        f"{where}: the layer's tar ends without its two zero blocks ({end.value}); Go's archive/tar "
+        "(Docker, containerd, umoci) reads it, other tar readers may refuse it",
+    )
+
+
+def _hash_all(stream: Any, digester: Digester | _TarTail) -> None:
     buf = bytearray(_CHUNK)
     view = memoryview(buf)
     while True:
@@ -220,6 +262,7 @@ def _run_job(job: _Job, progress: ProgressCallback | None = None) -> list[Proble
     problems: list[Problem] = []
     diff: Digest | None = None
     diff_known = True
+    tail: _TarTail | None = None
     try:
         stored = job.digest.hasher()
         raw = job.blobs.open(job.digest, buffered=False)
@@ -227,15 +270,19 @@ def _run_job(job: _Job, progress: ProgressCallback | None = None) -> list[Proble
             raw = CountingReader(raw, Tracker(progress, "Verifying", job.size, job.digest.hex[:12]))  # type: ignore[assignment]
         layer = job.layer
         with raw:
-            if layer is None or layer.compression is Compression.NONE:
+            if layer is None:
                 _hash_all(raw, stored)
+            elif layer.compression is Compression.NONE:
+                tail = _TarTail(stored)
+                _hash_all(raw, tail)
             else:
                 tee = _HashingReader(raw, stored, threaded=job.size >= _THREADED_MIN)
                 try:
                     diff_hasher = layer.diff_id.hasher()
+                    tail = _TarTail(diff_hasher)
                     try:
                         plain = open_decompressed(tee, layer.compression, path=where)  # type: ignore[arg-type]
-                        _hash_all(plain, diff_hasher)
+                        _hash_all(plain, tail)
                         diff = diff_hasher.digest()
                     except Exception as exc:  # zlib.error, EOFError, zstd errors: a corrupt stream
                         diff_known = False
@@ -280,6 +327,10 @@ def _run_job(job: _Job, progress: ProgressCallback | None = None) -> list[Proble
                     f"uncompressed layer hashes to {diff_actual}, config says diff ID {job.layer.diff_id}",
                 )
             )
+    if job.layer is not None and not problems and tail is not None and not tail.maybe_clean():
+        end_problem = _tar_end_problem(job.layer, by, where)
+        if end_problem is not None:
+            problems.append(end_problem)
     return problems
 
 
