@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 from ocitool._go import json as _gojson
 from ocitool.cli import EXIT_OK
-from ocitool.cli.render import human_size
+from ocitool.cli.render import epilog, human_size
 from ocitool.ops.referrers import referrers
 
 __all__ = ["register"]
@@ -37,7 +37,15 @@ def _cmd_referrers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def register(sub: Any) -> None:
     """Add ``referrers`` to the ``ocitool`` parser."""
-    p = sub.add_parser("referrers", help="list the manifests that refer to an image (signatures, SBOMs)")
+    p = sub.add_parser(
+        "referrers",
+        help="list the manifests that refer to an image (signatures, SBOMs)",
+        **epilog(
+            "referrers oci:./layout:v1",
+            "referrers --format json docker://127.0.0.1:5000/app:1",
+            "referrers --artifact-type application/vnd.dev.sigstore.bundle.v0.3+json oci:./layout:v1",
+        ),
+    )
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument("--artifact-type", metavar="TYPE", help="only referrers of this artifact type")
     p.add_argument("source", metavar="SOURCE")
