@@ -269,3 +269,38 @@ def test_archive_member_limit_at_its_edge() -> None:
     with pytest.raises(InvalidArchiveError, match=f"more than {count - 1} members") as info:
         TarView(path, max_members=count - 1)
     assert info.value.member and info.value.path == path
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_export_to_a_pipe_writes_all_or_nothing(name: str, tmp_path: Path) -> None:
+    """The new stream outputs (``-``) under hostile input: a refused image puts not one byte
+    into the pipe (every layer is verified before the first byte is written); an accepted one
+    streams a whole tar holding what unpack would have made."""
+    import tarfile
+
+    expect = CASES[name]
+    proc = subprocess.run(
+        [sys.executable, "-m", "ocitool", "export", str(HOSTILE / name), "-"],
+        capture_output=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    err = proc.stderr.decode(errors="replace")
+    assert "Traceback" not in err and "internal error" not in err, err
+    assert os.listdir(tmp_path) == [], "nothing is written beside the pipe"
+    if expect["unpack"] == "error":
+        assert proc.returncode == 1, err
+        assert proc.stdout == b"", f"{len(proc.stdout)} bytes reached the pipe of a refused image"
+        assert str(expect["unpack_error"]) in err, err
+    else:
+        assert proc.returncode == 0, err
+        with tarfile.open(fileobj=io.BytesIO(proc.stdout), mode="r:") as tar:
+            names = {m.name.rstrip("/") for m in tar.getmembers()}
+        for rel in expect.get("inside", []):
+            assert rel.rstrip("/") in names, rel
+        # unpack skips device nodes without --devices; export keeps them, as docker export does
+        kept_devices = "device" in str(expect.get("unpack_warning", ""))
+        for rel in [] if kept_devices else expect.get("absent", []):
+            assert rel.rstrip("/") not in names, rel
+        assert not any(".wh." in n for n in names)
