@@ -335,13 +335,27 @@ def _stream_layer(
     where = _where(layer)
     tracker = layer_tracker(layer, progress, phase)
     with layer.reading(verify=verify) as stream:
-        reader = TarReader(_Guarded(stream, where, tracker), label=where, max_members=max_members)  # type: ignore[arg-type]
-        for ordinal, member in enumerate(reader):
-            if member.type == b"g":
-                continue  # a PAX global header describes the archive, not a file (moby skips it)
-            if member.sparse is not None:
-                raise InvalidArchiveError("sparse files are not supported", path=where, member=member.name)
-            yield ordinal, member, reader
+        guarded = _Guarded(stream, where, tracker)  # type: ignore[arg-type]
+        reader = TarReader(guarded, label=where, max_members=max_members)
+        completed = False
+        try:
+            for ordinal, member in enumerate(reader):
+                if member.type == b"g":
+                    continue  # a PAX global header describes the archive, not a file (moby skips it)
+                if member.sparse is not None:
+                    raise InvalidArchiveError(
+                        "sparse files are not supported", path=where, member=member.name
+                    )
+                yield ordinal, member, reader
+            completed = True
+        finally:
+            # What the caller left (the end blocks; or the rest of a layer it stopped reading,
+            # which verification reads anyway) is read here, so the layer's progress is whole.
+            if tracker is not None and (completed or verify):
+                while guarded.read(1 << 16):
+                    pass
+            if tracker is not None:
+                tracker.finish()
 
 
 def iter_merged(
