@@ -515,6 +515,16 @@ class _VariantRun:
         return self._high - number
 
 
+def _less_by_rank(rank: Callable[[Platform], tuple[int, int] | None], a: Platform, b: Platform) -> bool:
+    """Go walks the entries and answers at the first one matching either side: ``a`` is less
+    exactly when its first match comes strictly before ``b``'s (or ``b`` matches nothing)."""
+    ra = rank(a)
+    if ra is None:
+        return False
+    rb = rank(b)
+    return rb is None or ra < rb
+
+
 def _rank(entries: tuple[_Entry, ...], platform: Platform) -> tuple[int, int] | None:
     """Index of the first entry matching ``platform`` (entry, offset within it), or None."""
     normalized = normalize(platform)
@@ -544,13 +554,7 @@ class _OrderedComparer:
         return self.rank(platform) is not None
 
     def less(self, a: Platform, b: Platform) -> bool:
-        # Go walks the entries and answers at the first one matching either side: a is less
-        # exactly when a's first match comes strictly before b's (or b matches nothing).
-        ra = self.rank(a)
-        if ra is None:
-            return False
-        rb = self.rank(b)
-        return rb is None or ra < rb
+        return _less_by_rank(self.rank, a, b)
 
     def __repr__(self) -> str:
         return f"<ordered matcher of {len(self._entries)} entries>"
@@ -712,11 +716,7 @@ class _FallbackMatcher:
         return self._only.match(platform) or self._fallback(platform)
 
     def less(self, a: Platform, b: Platform) -> bool:
-        ra = self.rank(a)
-        if ra is None:
-            return False
-        rb = self.rank(b)
-        return rb is None or ra < rb
+        return _less_by_rank(self.rank, a, b)
 
     def __repr__(self) -> str:
         return f"only_platform_with_fallback({format_all(self._requested)!r})"
