@@ -12,12 +12,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ocitool.errors import OcitoolError
-from ocitool.formats.registry.auth import parse_creds
-from ocitool.formats.registry.read import RegistryOptions, using_registry_options
-from ocitool.formats.registry.reference import TRANSPORT_PREFIX
+
+if TYPE_CHECKING:
+    from ocitool.formats.registry.read import RegistryOptions
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -123,6 +123,9 @@ def add_registry_flags(p: Any, *, sides: bool = False) -> None:
 def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOptions:
     """The options for one side (``"src"``, ``"dest"`` or ``""``): the side's flag, else the
     common one. Raises InvalidCredentialsError naming the flag."""
+    # imported here, as in _wrap: the registry modules are loaded only when a command runs
+    from ocitool.formats.registry.auth import parse_creds
+    from ocitool.formats.registry.read import RegistryOptions
 
     def pick(name: str) -> Any:
         value = getattr(args, f"{side}_{name}", None) if side else None
@@ -140,6 +143,9 @@ def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOption
 
 def _wrap(name: str, handler: Handler) -> Handler:
     def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        from ocitool.formats.registry.read import using_registry_options
+        from ocitool.formats.registry.reference import TRANSPORT_PREFIX
+
         source = getattr(args, "source", None)
         if isinstance(source, str) and source.startswith(TRANSPORT_PREFIX) and getattr(args, "image", None):
             raise UsageError(
