@@ -34,6 +34,7 @@ import hashlib
 import io
 import os
 import stat
+import sys
 from typing import IO, Final
 
 from ocitool._io.files import SectionReader
@@ -61,9 +62,14 @@ def cache_dir() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _user_cache_dir(_xdg_cache_home: str | None, _home: str | None) -> str:
-    # Keyed by what it depends on, so it is asked once per run, not once per layer.
-    import platformdirs  # with pathlib and tempfile: loaded on the first lookup, not on import
+def _user_cache_dir(xdg_cache_home: str | None, home: str | None) -> str:
+    # Keyed by what it depends on, so it is asked once per run, not once per layer. On Linux it
+    # is the XDG base directory rule, which platformdirs applies too; platformdirs (with pathlib
+    # and urllib) is loaded only for the other systems' rules.
+    if sys.platform.startswith("linux") and home:
+        base = (xdg_cache_home or "").strip() or os.path.join(home, ".cache")
+        return os.path.join(base, "ocitool")
+    import platformdirs
 
     return platformdirs.user_cache_dir("ocitool")
 
