@@ -1,8 +1,9 @@
 """JSON text exactly as Go's ``encoding/json`` writes it.
 
 Docker's outputs are Go's: ``json.Marshal`` escapes ``<``, ``>`` and ``&`` (HTML-safe) and
-U+2028/U+2029, writes control characters other than ``\\n``, ``\\r``, ``\\t`` as ``\\u00XX``,
-keeps other non-ASCII characters as they are, and ``MarshalIndent`` puts ``": "`` after keys.
+U+2028/U+2029, writes control characters other than ``\\b``, ``\\f``, ``\\n``, ``\\r`` and ``\\t``
+as ``\\u00XX``, keeps other non-ASCII characters as they are, and ``MarshalIndent`` puts ``": "``
+after keys.
 The docker CLI's ``{{json .}}`` template function turns HTML escaping off. Mappings keep their
 insertion order: callers build them in the Go struct's field order (or sorted, as Go sorts maps).
 """
@@ -15,7 +16,9 @@ from typing import Any
 
 __all__ = ["RawJSON", "dumps", "quote"]
 
-_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Go 1.22 and later (Docker v28 is built with Go 1.24) also write \b and \f short; Go 1.21 and
+# older (a Docker 20.10 daemon) wrote \u0008 and \u000c.
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 
 
