@@ -209,7 +209,7 @@ class _LayerRef:
 
 
 def _split_env(item: str) -> tuple[str, str]:
-    key, sep, value = item.partition("=")
+    key, _, value = item.partition("=")
     return key, value
 
 
@@ -329,7 +329,9 @@ class ImageBuilder:
     ) -> ImageBuilder:
         """Append an existing layer (of any image), with a history entry when ``history`` is
         given (a dict in the config's form: ``created_by``, ``comment``, ...)."""
-        ref = layer if isinstance(layer, _LayerRef) else _LayerRef(layer.blobs, layer.descriptor, layer.diff_id)
+        ref = (
+            layer if isinstance(layer, _LayerRef) else _LayerRef(layer.blobs, layer.descriptor, layer.diff_id)
+        )
         if ref.blobs is not self._blobs and ref.blobs not in self._blobs.parents:
             self._blobs.parents.append(ref.blobs)
         self._layers.append(ref)
@@ -451,7 +453,7 @@ class ImageBuilder:
         """Add exposed ports (``80``, ``53/udp``; ``/tcp`` is the default protocol)."""
         have = dict(self._cfg.get("ExposedPorts") or {})
         for port in ports:
-            have["{}/tcp".format(port) if "/" not in port else port] = {}
+            have[f"{port}/tcp" if "/" not in port else port] = {}
         return self._set("ExposedPorts", dict(sorted(have.items())))
 
     def set_volumes(self, volumes: Sequence[str]) -> ImageBuilder:
@@ -521,7 +523,9 @@ class ImageBuilder:
     def layers(self) -> list[_LayerRef]:
         return list(self._layers)
 
-    def replace_layers(self, layers: Sequence[Layer | _LayerRef], history: list[dict[str, Any]]) -> ImageBuilder:
+    def replace_layers(
+        self, layers: Sequence[Layer | _LayerRef], history: list[dict[str, Any]]
+    ) -> ImageBuilder:
         """Replace every layer and the whole history (rebase, flatten)."""
         self._layers = []
         self.config.setdefault("rootfs", {"type": "layers"})["diff_ids"] = []
@@ -573,7 +577,9 @@ class ImageBuilder:
     def _layer_json(ref: _LayerRef) -> dict[str, Any]:
         d = ref.descriptor
         media_type = _TO_OCI.get(d.media_type, d.media_type)
-        return Descriptor(media_type, d.digest, d.size, urls=d.urls, annotations=dict(d.annotations)).to_json()
+        return Descriptor(
+            media_type, d.digest, d.size, urls=d.urls, annotations=dict(d.annotations)
+        ).to_json()
 
     def close(self) -> None:
         """Release the builder's hold on its spooled layers (built images keep theirs)."""

@@ -24,12 +24,12 @@ import os
 import posixpath
 import stat
 import tarfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Final
 
-from ocitool._io.tarwriter import TarWriter, source_date_epoch, sorted_members
+from ocitool._io.tarwriter import TarWriter, sorted_members, source_date_epoch
 from ocitool.compression import SNIFF_SIZE, Compression, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError, LayerInputError
 from ocitool.model import mediatypes as mt
@@ -138,13 +138,13 @@ class LayerMaker:
         head = _read_full(stream, SNIFF_SIZE)
         compression = sniff(head)
         _, out = self._paths()
-        plain = open_decompressed(_Prefixed(head, stream), compression, path=where)
+        plain = open_decompressed(_Prefixed(head, stream), compression, path=where)  # type: ignore[arg-type]
         try:
             first = _read_full(plain, 512)
             if first.strip(b"\0") and not is_tar_header(first):
                 raise LayerInputError("not a tar archive", path=where)
             try:
-                return self._compress(_Prefixed(first, plain), out)
+                return self._compress(_Prefixed(first, plain), out)  # type: ignore[arg-type]
             except InvalidArchiveError as exc:
                 raise LayerInputError(f"cannot read the layer: {exc.message}", path=where) from None
         finally:
@@ -153,7 +153,7 @@ class LayerMaker:
     def from_tar_file(self, path: str) -> LayerBlob:
         """A layer holding the tar (or compressed tar) file at ``path`` as it is."""
         try:
-            fh = open(path, "rb")
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the with below; the error is ours
         except OSError as exc:
             raise LayerInputError(f"cannot read the layer: {exc.strerror}", path=path) from None
         with fh:
@@ -166,6 +166,18 @@ class LayerMaker:
                 for entry in entries:
                     entry.write(writer)
                 writer.finish()
+            with open(tar_path, "rb") as fh:
+                return self._compress(fh, out)
+        finally:
+            if os.path.exists(tar_path):
+                os.unlink(tar_path)
+
+    def from_tar_writer(self, write: Callable[[IO[bytes]], None]) -> LayerBlob:
+        """A layer of the tar ``write(out)`` writes (spooled to a file, then compressed)."""
+        tar_path, out = self._paths()
+        try:
+            with open(tar_path, "xb") as fh:
+                write(fh)
             with open(tar_path, "rb") as fh:
                 return self._compress(fh, out)
         finally:
@@ -250,7 +262,7 @@ class _Entry:
         stream: IO[bytes]
         if self.source is not None:
             try:
-                stream = open(self.source, "rb")
+                stream = open(self.source, "rb")  # noqa: SIM115 - closed by the with below
             except OSError as exc:
                 raise LayerInputError(f"cannot read: {exc.strerror}", path=self.source) from None
         else:
@@ -292,12 +304,18 @@ def _file_entries(files: Mapping[str, bytes | FileSpec]) -> Iterator[_Entry]:
             try:
                 st = os.stat(spec.source)
             except OSError as exc:
-                raise LayerInputError(f"cannot read: {exc.strerror}", path=spec.source, member=raw_name) from None
+                raise LayerInputError(
+                    f"cannot read: {exc.strerror}", path=spec.source, member=raw_name
+                ) from None
             mode = stat.S_IMODE(st.st_mode) if spec.mode is None else spec.mode
             entry = _Entry(name, tarfile.REGTYPE, mode, size=st.st_size, owner=owner, source=spec.source)
         else:
             entry = _Entry(
-                name, tarfile.REGTYPE, 0o644 if spec.mode is None else spec.mode, size=len(spec.data), data=spec.data
+                name,
+                tarfile.REGTYPE,
+                0o644 if spec.mode is None else spec.mode,
+                size=len(spec.data),
+                data=spec.data,
             )
             entry.owner = owner
         entry.mtime = spec.mtime
@@ -329,7 +347,7 @@ def _xattrs(path: str) -> dict[str, str] | None:
 
 def _directory_entries(root: str, base: str, *, xattrs: bool) -> Iterator[_Entry]:
     """The tree under ``root`` in sorted order, parents first, hard links after their first name."""
-    for parent in ([*_parents(base + "/x")] if base else []):
+    for parent in [*_parents(base + "/x")] if base else []:
         yield _Entry(parent, tarfile.DIRTYPE, 0o755)
     seen: dict[tuple[int, int], str] = {}
     names: list[tuple[str, str]] = []  # (member name, disk path)
