@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
-from ocitool.cli.render import epilog
+from ocitool.cli.render import SOURCE_IMAGE, epilog
 from ocitool.errors import ImageRequiredError, InvalidReferenceError, PlatformNotFoundError
 from ocitool.formats.detect import REGISTRY_TRANSPORT, open_source, parse_source
 from ocitool.formats.registry.read import open_registry_source
@@ -24,7 +24,7 @@ from ocitool.image.source import ImageIndex, Source, SourceImage
 from ocitool.model.platform import Platform, new_matcher
 from ocitool.model.reference import parse_normalized
 from ocitool.ops.builder.image import BuiltImage
-from ocitool.ops.builder.verbs import Mutation, append_layers, flatten, mutate, over_index, rebase
+from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, over_index, rebase
 from ocitool.ops.convert import convert
 
 __all__ = ["register"]
@@ -137,12 +137,12 @@ def _each(run: _Run, node: SourceImage | ImageIndex, verb: Callable[[SourceImage
 def _cmd_append(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     def body(run: _Run) -> BuiltImage:
         if args.source == _SCRATCH:
-            return append_layers(None, args.layers, platform=run.platform)
+            return append(None, args.layers, platform=run.platform)
         node, label = run.open(args.source, image=args.image)
         return _each(
             run,
             node,
-            lambda img: append_layers(
+            lambda img: append(
                 img, args.layers, set_base_annotations=args.set_base_image_annotations, base_name=label
             ),
         )
@@ -264,7 +264,7 @@ def register(sub: Any) -> None:
             "append --platform linux/arm64 scratch oci:./out:app ./rootfs",
             "append docker-archive:base.tar:base:1 store:app:1 ./app.tar.gz",
             "append --set-base-image-annotations oci:./base:1 docker://127.0.0.1:5000/app:1 ./dist",
-            grammar=_GRAMMAR,
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
         ),
     )
     _common(p)
@@ -287,7 +287,7 @@ def register(sub: Any) -> None:
             "mutate --env PATH=/app/bin --label org.example.team=infra oci:./in:1 oci:./out:1",
             "mutate --entrypoint '[\"/app\"]' --cmd=--serve store:app:1 store:app:2",
             "mutate --all-platforms --annotation org.example.id=1 oci-archive:multi.tar oci:./multi",
-            grammar=_GRAMMAR,
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
         ),
     )
     _common(p)
@@ -318,7 +318,7 @@ def register(sub: Any) -> None:
         **epilog(
             "flatten oci:./in:1 oci:./flat:1",
             "flatten --all-platforms oci-archive:multi.tar oci-archive:flat.tar",
-            grammar=_GRAMMAR,
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
         ),
     )
     _common(p)
@@ -334,7 +334,7 @@ def register(sub: Any) -> None:
         **epilog(
             "rebase --old-base oci:./base:1 --new-base oci:./base:2 oci:./app:1 oci:./app:2",
             "rebase --old-base store:base:1 --new-base store:base:2 store:app:1 store:app:2",
-            grammar=_GRAMMAR,
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
         ),
     )
     _common(p)

@@ -2,7 +2,7 @@
 ``cmd/crane`` and ``pkg/v1/mutate``), each returning a :class:`~.image.BuiltImage` that every
 writer takes.
 
-* :func:`append_layers`: one layer per directory or tar (plain or compressed), one history
+* :func:`append`: one layer per directory or tar (plain or compressed), one history
   entry each; onto an image or onto nothing (``base=None``: scratch, for a platform).
   ``set_base_annotations`` writes ``org.opencontainers.image.base.{digest,name}``.
 * :func:`mutate`: config edits (:class:`Mutation`) and manifest annotations; layers and history
@@ -44,7 +44,7 @@ from ocitool.ops.builder.image import (
 )
 from ocitool.ops.rootfs import merged_tar
 
-__all__ = ["Mutation", "append_layers", "flatten", "mutate", "over_index", "rebase"]
+__all__ = ["Mutation", "append", "flatten", "mutate", "over_index", "rebase"]
 
 
 def _start(
@@ -55,7 +55,7 @@ def _start(
     return ImageBuilder.from_image(base, created=created)
 
 
-def append_layers(
+def append(
     base: SourceImage | None,
     layers: Sequence[str | os.PathLike[str]],
     *,
