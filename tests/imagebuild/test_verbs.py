@@ -227,3 +227,19 @@ def test_store_as_source_and_destination(tmp_path: Path) -> None:
     code, out, _ = _cli("--root", root, "images", "--format", "{{.Repository}}:{{.Tag}}")
     assert sorted(out.split()) == ["app:1", "app:latest"]
     assert _cli("--root", root, "mutate", "--env", "S=1", "store:absent:1", "store:x")[0] == 1
+
+
+def test_added_layers_date_the_image_and_config_edits_do_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ImageBuilder.from_scratch("linux/amd64", created=1000) as b:
+        src = f"oci:{tmp_path / 'base'}:1"
+        _write(b.add_files({"a": b"a"}).build(), src)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "2000")
+    (tmp_path / "layer").mkdir()
+    assert _cli("append", src, f"oci:{tmp_path / 'appended'}:1", str(tmp_path / "layer"))[0] == 0
+    doc = _config(f"oci:{tmp_path / 'appended'}:1")
+    assert doc["created"] == "1970-01-01T00:33:20Z"
+    assert [h["created"] for h in doc["history"]] == ["1970-01-01T00:16:40Z", "1970-01-01T00:33:20Z"]
+    assert _cli("mutate", "--user", "x", src, f"oci:{tmp_path / 'mutated'}:1")[0] == 0
+    assert _config(f"oci:{tmp_path / 'mutated'}:1")["created"] == "1970-01-01T00:16:40Z"

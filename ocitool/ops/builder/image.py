@@ -8,8 +8,9 @@ history entries, and :meth:`~ImageBuilder.build` returns a :class:`BuiltImage`: 
 store's ``load``). Base layers are not copied: the built image's blobs fall back to the base's
 source, which must stay open while the image is written.
 
-Reproducible by default: the config's and every new history entry's ``created`` is the
-builder's time (``created``, else ``SOURCE_DATE_EPOCH``, else the epoch), layers are written as
+Reproducible by default: every new history entry's ``created``, and the config's once a layer
+or history entry is added (config edits alone keep the base's), is the builder's time
+(``created``, else ``SOURCE_DATE_EPOCH``, else the epoch), layers are written as
 :mod:`.layers` says, and documents are Go's JSON of a fixed key order. The manifest is OCI
 (``application/vnd.oci.image.manifest.v1+json``); a base's Docker layer media types become their
 OCI equivalents (the bytes are the same).
@@ -341,6 +342,7 @@ class ImageBuilder:
         if history is not None:
             entry = {"created": self.created.rfc3339nano(), **history}
             self.config["history"] = [*(self.config.get("history") or []), entry]
+            self.config["created"] = self.created.rfc3339nano()  # the image changed: built now
         return self
 
     def add_directory(
@@ -398,6 +400,7 @@ class ImageBuilder:
         """A history entry (by default for no layer, as ENV or CMD make)."""
         entry = self._history(created_by, comment, author, empty_layer=empty_layer)
         self.config["history"] = [*(self.config.get("history") or []), entry]
+        self.config["created"] = self.created.rfc3339nano()
         return self
 
     # -- config -----------------------------------------------------------------------------
