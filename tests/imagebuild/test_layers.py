@@ -194,3 +194,34 @@ def test_bad_inputs_are_typed_errors(tmp_path: Path) -> None:
             b.add_directory(tmp_path / "absent")
         with pytest.raises(LayerInputError):
             b.add_files({"a": b"file", "a/b": b"child of a file"})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.dictionaries(
+        st.lists(st.sampled_from(["x", "y", "zz", "n.txt"]), min_size=1, max_size=3).map("/".join),
+        st.tuples(st.binary(max_size=32), st.sampled_from([0o644, 0o755, 0o600]), st.integers(0, 2**31)),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 2**31),
+)
+def test_directory_trees_on_disk_ignore_their_mtimes(
+    tmp_path_factory: pytest.TempPathFactory, files: dict[str, tuple[bytes, int, int]], other_mtime: int
+) -> None:
+    files = {p: v for p, v in files.items() if not any(q.startswith(p + "/") for q in files)}
+    digests = []
+    for use_other in (False, True):
+        root = tmp_path_factory.mktemp("tree")
+        for rel, (data, mode, mtime) in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+            os.utime(path, (other_mtime, other_mtime) if use_other else (mtime, mtime))
+        with ImageBuilder.from_scratch("linux/amd64", created=0) as b, b.add_directory(root).build() as img:
+            digests.append(img.image.layers[0].digest)
+            by = {m.name: m for m in _layer_tar(img).getmembers()}
+            for rel, (data, mode, _) in files.items():
+                assert by[rel].mode == mode and by[rel].mtime == 0 and by[rel].size == len(data)
+    assert digests[0] == digests[1]
