@@ -3,15 +3,22 @@ loads them and ``docker inspect`` shows the config the builder set."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
-from peers import DockerDaemon, skopeo, skopeo_inspect, skopeo_raw, umoci
+from peers import DockerDaemon, fixture, skopeo, skopeo_inspect, skopeo_raw, umoci
 
 import ocitool
 from ocitool import FileSpec, ImageBuilder, IndexBuilder
+from ocitool.cli import main
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), stdout=out, stderr=err), out.getvalue(), err.getvalue()
 
 
 def _app(tmp: Path) -> ImageBuilder:
@@ -97,3 +104,34 @@ def test_skopeo_copies_a_built_index(tmp_path: Path) -> None:
         {"architecture": "arm64", "os": "linux", "variant": "v8"},
     ]
     assert index_doc["annotations"] == {"org.example.set": "1"}
+
+
+@pytest.mark.peers
+@pytest.mark.oracle("docker")
+def test_docker_loads_an_append_and_a_flatten_of_a_docker_saved_base(
+    tmp_path: Path, docker: DockerDaemon
+) -> None:
+    base = f"docker-archive:{fixture('docker/single.tar')}"
+    (tmp_path / "add/etc").mkdir(parents=True)
+    (tmp_path / "add/etc/added").write_bytes(b"added\n")
+    appended = tmp_path / "appended.tar"
+    code, _, err = _cli(
+        "append", base, f"docker-archive:{appended}:ocitool-appended:1", str(tmp_path / "add")
+    )
+    assert code == 0, err
+    flat = tmp_path / "flat.tar"
+    code, _, err = _cli("flatten", f"docker-archive:{appended}", f"docker-archive:{flat}:ocitool-flat:1")
+    assert code == 0, err
+    with docker.loaded(fixture("docker/single.tar")) as base_load:
+        base_info = docker.inspect(base_load.image_ids[0])
+    with docker.loaded(appended):
+        info = docker.inspect("ocitool-appended:1")
+        assert info["RootFS"]["Layers"] == [*base_info["RootFS"]["Layers"], info["RootFS"]["Layers"][-1]]
+        assert info["Config"]["Env"] == base_info["Config"]["Env"]
+        history = docker.history("ocitool-appended:1")
+        assert history[0]["CreatedBy"] == f"ocitool append {tmp_path / 'add'}"
+    with docker.loaded(flat):
+        info = docker.inspect("ocitool-flat:1")
+        assert len(info["RootFS"]["Layers"]) == 1 and info["Config"]["Env"] == base_info["Config"]["Env"]
+        (top,) = docker.history("ocitool-flat:1")[:1]
+        assert top["CreatedBy"].startswith("ocitool flatten sha256:")
