@@ -243,3 +243,15 @@ def test_added_layers_date_the_image_and_config_edits_do_not(
     assert [h["created"] for h in doc["history"]] == ["1970-01-01T00:16:40Z", "1970-01-01T00:33:20Z"]
     assert _cli("mutate", "--user", "x", src, f"oci:{tmp_path / 'mutated'}:1")[0] == 0
     assert _config(f"oci:{tmp_path / 'mutated'}:1")["created"] == "1970-01-01T00:16:40Z"
+
+
+def test_the_store_loads_a_built_image(tmp_path: Path) -> None:
+    service = ocitool.ImageService(str(tmp_path / "root"))
+    with (
+        ImageBuilder.from_scratch("linux/amd64") as b,
+        b.add_files({"x": b"x"}).build(names=["lib:1"]) as img,
+    ):
+        result = service.load(img)
+        assert result.lines == ["Loaded image: lib:1"] and result.image_ids == [str(img.image.id)]
+    (row,) = service.images()
+    assert row.repo_tags == ["lib:1"]
