@@ -92,10 +92,16 @@ class _BuiltBlobs(Blobs):
         self.docs: dict[Digest, bytes] = {}
         self.files: dict[Digest, str] = {}
         self.parents: list[Blobs] = []
+        self._found: dict[Digest, Blobs] = {}
 
     def _parent(self, digest: Digest) -> Blobs | None:
+        # remembered: a registry's ``has`` is a round trip, and writers ask several times
+        found = self._found.get(digest)
+        if found is not None:
+            return found
         for parent in self.parents:
             if parent.has(digest):
+                self._found[digest] = parent
                 return parent
         return None
 
