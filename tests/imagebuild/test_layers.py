@@ -225,3 +225,17 @@ def test_directory_trees_on_disk_ignore_their_mtimes(
             for rel, (data, mode, _) in files.items():
                 assert by[rel].mode == mode and by[rel].mtime == 0 and by[rel].size == len(data)
     assert digests[0] == digests[1]
+
+
+def test_xattrs_only_when_asked(tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"f")
+    try:
+        os.setxattr(tmp_path / "f", "user.origin", b"ocitool")
+    except OSError:
+        pytest.skip("this file system has no user xattrs")
+    for asked in (False, True):
+        b = ImageBuilder.from_scratch("linux/amd64", created=0)
+        with b, b.add_directory(tmp_path, xattrs=asked).build() as img:
+            (member,) = _layer_tar(img).getmembers()
+            expected = {"SCHILY.xattr.user.origin": "ocitool"} if asked else {}
+            assert member.pax_headers == expected
