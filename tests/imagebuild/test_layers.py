@@ -16,7 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ocitool import FileSpec, ImageBuilder, LayerInputError
+from ocitool.compression import Compression
 from ocitool.ops.builder.image import BuiltImage
+from ocitool.ops.builder.layers import LayerMaker
+from ocitool.ops.recompress import Codec
 
 
 def _layer_tar(img: BuiltImage, index: int = -1) -> tarfile.TarFile:
@@ -239,3 +242,17 @@ def test_xattrs_only_when_asked(tmp_path: Path) -> None:
             (member,) = _layer_tar(img).getmembers()
             expected = {"SCHILY.xattr.user.origin": "ocitool"} if asked else {}
             assert member.pax_headers == expected
+
+
+def test_a_failing_tar_writer_fails_the_layer_and_leaves_nothing(tmp_path: Path) -> None:
+    maker = LayerMaker(str(tmp_path), Codec(Compression.GZIP))
+
+    def write(fh: io.BufferedWriter) -> None:
+        fh.write(b"\0" * (3 << 20))  # more than the pipe holds: the compressor is reading
+        raise LayerInputError("gone while reading", path="/x")
+
+    with pytest.raises(LayerInputError, match="gone while reading"):
+        maker.from_tar_writer(write)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
+    blob = maker.from_tar_writer(lambda fh: fh.write(_tar_bytes()))  # type: ignore[arg-type,return-value]
+    assert str(blob.diff_id) == "sha256:" + hashlib.sha256(_tar_bytes()).hexdigest()

@@ -1,8 +1,9 @@
 """Making layer blobs: from a directory, a tar (plain, gzip, zstd, xz, bzip2) or in-memory files.
 
-A layer is written to a file in a scratch directory (the builder's) in two streaming steps,
-never held in memory: the tar, then its compressed blob (:func:`ocitool.ops.recompress.recompress`,
-whose pinned gzip makes the bytes depend only on the tar and the codec). A tar given as input
+A layer is written to a file in a scratch directory (the builder's), streaming, never held in
+memory: the tar is written in a thread into a pipe that the compressor
+(:func:`ocitool.ops.recompress.recompress`, whose pinned gzip makes the bytes depend only on the
+tar and the codec) reads. A tar given as input
 is taken as it is (its members and bytes, so its diff ID is kept; a compressed one is
 decompressed first); directories and files are written reproducibly
 (:mod:`ocitool._io.tarwriter`):
@@ -19,11 +20,13 @@ decompressed first); directories and files are written reproducibly
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
 import stat
 import tarfile
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,44 +162,60 @@ class LayerMaker:
         with fh:
             return self.from_tar(fh, where=path)
 
-    def _write_tar(self, entries: Iterator[_Entry], tar_path: str, out: str) -> LayerBlob:
-        try:
-            with open(tar_path, "xb") as fh:
-                writer = TarWriter(fh, mtime=self.mtime)
-                for entry in entries:
-                    entry.write(writer)
-                writer.finish()
-            with open(tar_path, "rb") as fh:
-                return self._compress(fh, out)
-        finally:
-            if os.path.exists(tar_path):
-                os.unlink(tar_path)
+    def _write_tar(self, entries: Iterator[_Entry], out: str) -> LayerBlob:
+        def write(fh: IO[bytes]) -> None:
+            writer = TarWriter(fh, mtime=self.mtime)
+            for entry in entries:
+                entry.write(writer)
+            writer.finish()
 
-    def from_tar_writer(self, write: Callable[[IO[bytes]], None]) -> LayerBlob:
-        """A layer of the tar ``write(out)`` writes (spooled to a file, then compressed)."""
-        tar_path, out = self._paths()
+        return self.from_tar_writer(write, out=out)
+
+    def from_tar_writer(self, write: Callable[[IO[bytes]], None], *, out: str = "") -> LayerBlob:
+        """A layer of the tar ``write(fh)`` writes, compressed as it is written: ``write`` runs
+        in a thread feeding a pipe that the compressor reads, so the tar is never stored. An
+        error on either side stops both and is raised here (the writer's first)."""
+        out = out or self._paths()[1]
+        read_fd, write_fd = os.pipe()
+        reader = os.fdopen(read_fd, "rb", buffering=_CHUNK)
+        failure: list[BaseException] = []
+
+        def produce() -> None:
+            try:
+                with os.fdopen(write_fd, "wb", buffering=_CHUNK) as fh:
+                    write(fh)
+            except BaseException as exc:  # raised in the caller's thread below
+                failure.append(exc)
+
+        thread = threading.Thread(target=produce, name="ocitool-tar", daemon=True)
+        thread.start()
         try:
-            with open(tar_path, "xb") as fh:
-                write(fh)
-            with open(tar_path, "rb") as fh:
-                return self._compress(fh, out)
-        finally:
-            if os.path.exists(tar_path):
-                os.unlink(tar_path)
+            try:
+                blob = self._compress(reader, out)
+            finally:
+                reader.close()  # a writer still writing gets EPIPE and ends
+                thread.join()
+            if failure:
+                raise failure[0]
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(out)
+            if failure and not isinstance(failure[0], BrokenPipeError):
+                raise failure[0] from None
+            raise
+        return blob
 
     def from_directory(self, root: str, *, prefix: str = "", xattrs: bool = False) -> LayerBlob:
         """A layer of the tree under ``root`` (its contents, not ``root`` itself), placed under
         ``prefix`` inside the layer. Raises LayerInputError naming ``root``."""
         if not os.path.isdir(root):
             raise LayerInputError("not a directory", path=root)
-        tar_path, out = self._paths()
         base = clean_member_path(prefix, where=root) if prefix.strip("/") else ""
-        return self._write_tar(_directory_entries(root, base, xattrs=xattrs), tar_path, out)
+        return self._write_tar(_directory_entries(root, base, xattrs=xattrs), self._paths()[1])
 
     def from_files(self, files: Mapping[str, bytes | FileSpec]) -> LayerBlob:
         """A layer of in-memory files: ``{path: bytes | FileSpec}``; parents added."""
-        tar_path, out = self._paths()
-        return self._write_tar(_file_entries(files), tar_path, out)
+        return self._write_tar(_file_entries(files), self._paths()[1])
 
 
 def _read_full(stream: IO[bytes], n: int) -> bytes:
