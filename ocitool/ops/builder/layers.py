@@ -111,10 +111,9 @@ class LayerMaker:
         self.mtime = source_date_epoch() if mtime is None else mtime
         self._count = 0
 
-    def _paths(self) -> tuple[str, str]:
+    def _next_path(self) -> str:
         self._count += 1
-        base = os.path.join(self.scratch, f"layer-{self._count}")
-        return base + ".tar", base
+        return os.path.join(self.scratch, f"layer-{self._count}")
 
     def _compress(self, tar_stream: IO[bytes], out_path: str) -> LayerBlob:
         workers = max(len(os.sched_getaffinity(0)), 1)
@@ -140,7 +139,7 @@ class LayerMaker:
         read to its end, not closed). Raises LayerInputError when it is no tar."""
         head = _read_full(stream, SNIFF_SIZE)
         compression = sniff(head)
-        _, out = self._paths()
+        out = self._next_path()
         plain = open_decompressed(_Prefixed(head, stream), compression, path=where)  # type: ignore[arg-type]
         try:
             first = _read_full(plain, 512)
@@ -175,7 +174,7 @@ class LayerMaker:
         """A layer of the tar ``write(fh)`` writes, compressed as it is written: ``write`` runs
         in a thread feeding a pipe that the compressor reads, so the tar is never stored. An
         error on either side stops both and is raised here (the writer's first)."""
-        out = out or self._paths()[1]
+        out = out or self._next_path()
         read_fd, write_fd = os.pipe()
         reader = os.fdopen(read_fd, "rb", buffering=_CHUNK)
         failure: list[BaseException] = []
@@ -211,11 +210,11 @@ class LayerMaker:
         if not os.path.isdir(root):
             raise LayerInputError("not a directory", path=root)
         base = clean_member_path(prefix, where=root) if prefix.strip("/") else ""
-        return self._write_tar(_directory_entries(root, base, xattrs=xattrs), self._paths()[1])
+        return self._write_tar(_directory_entries(root, base, xattrs=xattrs), self._next_path())
 
     def from_files(self, files: Mapping[str, bytes | FileSpec]) -> LayerBlob:
         """A layer of in-memory files: ``{path: bytes | FileSpec}``; parents added."""
-        return self._write_tar(_file_entries(files), self._paths()[1])
+        return self._write_tar(_file_entries(files), self._next_path())
 
 
 def _read_full(stream: IO[bytes], n: int) -> bytes:
