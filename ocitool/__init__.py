@@ -34,6 +34,7 @@ __version__ = "0.1.0"
 from ocitool.errors import (
     AmbiguousImageError,
     ArtifactError,
+    BaseMismatchError,
     BlobNotFoundError,
     DigestMismatchError,
     EmptySourceError,
@@ -47,6 +48,7 @@ from ocitool.errors import (
     InvalidDocumentError,
     InvalidPlatformError,
     InvalidReferenceError,
+    LayerInputError,
     NotAnImageError,
     OcitoolError,
     PlatformNotFoundError,
@@ -83,6 +85,9 @@ if TYPE_CHECKING:
     from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
     from ocitool.model.reference import Reference, parse_normalized
     from ocitool.model.timestamp import Timestamp
+    from ocitool.ops.builder.image import BuiltImage, ImageBuilder, IndexBuilder
+    from ocitool.ops.builder.layers import FileSpec
+    from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, rebase
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
@@ -152,7 +157,9 @@ __all__ = [
     "AmbiguousImageError",
     "Analysis",
     "ArtifactError",
+    "BaseMismatchError",
     "BlobNotFoundError",
+    "BuiltImage",
     "ChildConfig",
     "CiResult",
     "ConfigChange",
@@ -170,8 +177,10 @@ __all__ = [
     "Entry",
     "FSBackend",
     "FileChange",
+    "FileSpec",
     "History",
     "HistoryResponseItem",
+    "ImageBuilder",
     "ImageConfig",
     "ImageConflictError",
     "ImageDiff",
@@ -184,6 +193,7 @@ __all__ = [
     "ImageStore",
     "ImageTree",
     "Index",
+    "IndexBuilder",
     "InspectResponse",
     "InvalidArchiveError",
     "InvalidConfigError",
@@ -192,6 +202,7 @@ __all__ = [
     "InvalidPlatformError",
     "InvalidReferenceError",
     "Layer",
+    "LayerInputError",
     "LayerStats",
     "LayerStore",
     "LoadResult",
@@ -199,6 +210,7 @@ __all__ = [
     "ManifestSummary",
     "MemoryBackend",
     "MergedEntry",
+    "Mutation",
     "NotAnImageError",
     "OcitoolError",
     "Platform",
@@ -227,6 +239,7 @@ __all__ = [
     "VerifyReport",
     "VerifyingReader",
     "analyze",
+    "append",
     "chain_id",
     "chain_ids",
     "convert",
@@ -235,6 +248,7 @@ __all__ = [
     "digest_stream",
     "docker_root_images",
     "export",
+    "flatten",
     "history",
     "host_platform",
     "image_tree",
@@ -243,6 +257,7 @@ __all__ = [
     "iter_merged",
     "manifests",
     "merged_tar",
+    "mutate",
     "normalize",
     "only",
     "only_platform_with_fallback",
@@ -252,6 +267,7 @@ __all__ = [
     "parse_source",
     "raw_config",
     "raw_manifest",
+    "rebase",
     "run_ci",
     "unpack",
     "validate",
