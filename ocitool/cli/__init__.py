@@ -61,6 +61,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
+    "attestations": "attest",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -90,6 +91,7 @@ READ_COMMANDS = (
     "unpack",
     "export",
     "referrers",
+    "attestations",
 )
 
 
