@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
     from ocitool.model.reference import Reference, parse_normalized
     from ocitool.model.timestamp import Timestamp
+    from ocitool.ops.attestations import Attestations, AttestationStatement, attestations
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
@@ -152,6 +153,8 @@ __all__ = [
     "AmbiguousImageError",
     "Analysis",
     "ArtifactError",
+    "AttestationStatement",
+    "Attestations",
     "BlobNotFoundError",
     "ChildConfig",
     "CiResult",
@@ -227,6 +230,7 @@ __all__ = [
     "VerifyReport",
     "VerifyingReader",
     "analyze",
+    "attestations",
     "chain_id",
     "chain_ids",
     "convert",

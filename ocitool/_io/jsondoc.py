@@ -36,7 +36,9 @@ def load_json(data: bytes, *, path: str, max_size: int = MAX_DOCUMENT_SIZE) -> A
     """Parse ``data`` (a document read from ``path``, at most ``max_size`` bytes). Raises
     InvalidDocumentError."""
     if len(data) > max_size:
-        raise InvalidDocumentError(f"JSON document is {len(data)} bytes, over the {max_size}-byte limit", path=path)
+        raise InvalidDocumentError(
+            f"JSON document is {len(data)} bytes, over the {max_size}-byte limit", path=path
+        )
     try:
         doc = json.loads(data)
     except RecursionError:

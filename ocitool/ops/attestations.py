@@ -42,7 +42,12 @@ from typing import Any, Final
 from ocitool._go.values import GoMap, GoSlice, GoStruct, go_generic, json_value
 from ocitool._io.jsondoc import expect_dict, load_json
 from ocitool._io.output import output_dir
-from ocitool.errors import DigestMismatchError, InvalidDigestError, InvalidDocumentError, InvalidReferenceError
+from ocitool.errors import (
+    DigestMismatchError,
+    InvalidDigestError,
+    InvalidDocumentError,
+    InvalidReferenceError,
+)
 from ocitool.image.lookup import find_entries
 from ocitool.image.source import Entry, ImageIndex, SourceImage
 from ocitool.model.descriptor import Descriptor
@@ -76,7 +81,6 @@ SLSA_PROVENANCE_PREFIX: Final = "https://slsa.dev/provenance/"
 _STATEMENT_TYPE_PREFIX: Final = "https://in-toto.io/Statement/"
 # SBOMs of large images run to tens of megabytes; the 4 MiB limit of image documents is too low
 MAX_STATEMENT_SIZE: Final = 256 << 20
-_STATEMENT_DEPTH: Final = 64
 
 
 def is_in_toto(media_type: str) -> bool:
@@ -287,18 +291,24 @@ def _read_statement(
         envelope = expect_dict(load_json(stored, path=where, max_size=MAX_STATEMENT_SIZE), path=where)
         encoded = envelope.get("payload")
         if not isinstance(encoded, str):
-            raise InvalidDocumentError(f"{what}: DSSE envelope without a payload", path=where, field="/payload")
+            raise InvalidDocumentError(
+                f"{what}: DSSE envelope without a payload", path=where, field="/payload"
+            )
         try:
             payload = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidDocumentError(f"{what}: payload is not base64", path=where, field="/payload") from None
+            raise InvalidDocumentError(
+                f"{what}: payload is not base64", path=where, field="/payload"
+            ) from None
     statement = expect_dict(load_json(payload, path=where, max_size=MAX_STATEMENT_SIZE), path=where)
     kind = statement.get("_type")
     if not isinstance(kind, str) or not kind.startswith(_STATEMENT_TYPE_PREFIX):
         raise InvalidDocumentError(f"{what}: not an in-toto statement", path=where, field="/_type")
     declared = statement.get("predicateType")
     if not isinstance(declared, str):
-        raise InvalidDocumentError(f"{what}: predicateType is not a string", path=where, field="/predicateType")
+        raise InvalidDocumentError(
+            f"{what}: predicateType is not a string", path=where, field="/predicateType"
+        )
     annotated = layer.annotations.get(PREDICATE_TYPE_ANNOTATION)
     if annotated is not None and annotated != declared:
         raise InvalidDocumentError(
@@ -327,7 +337,9 @@ def _names_subject(statement: dict[str, Any], subject: Digest, *, what: str, whe
     for i, entry in enumerate(subjects):
         digests = entry.get("digest") if isinstance(entry, dict) else None
         if not isinstance(digests, dict):
-            raise InvalidDocumentError(f"{what}: subject without a digest", path=where, field=f"/subject/{i}/digest")
+            raise InvalidDocumentError(
+                f"{what}: subject without a digest", path=where, field=f"/subject/{i}/digest"
+            )
         named = named or digests.get(subject.algorithm) == subject.encoded
     return named
 
@@ -354,12 +366,12 @@ def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attest
                 platform_of[image.digest] = platform
     statements: list[AttestationStatement] = []
     for subject, att in attesting:
-        platform = platform_of.get(subject)
-        if platform is None:  # attests nothing this index holds: buildx ignores it too
+        attested = platform_of.get(subject)
+        if attested is None:  # attests nothing this index holds: buildx ignores it too
             continue
         for position, layer in enumerate(att.manifest.layers):
             if is_in_toto(layer.media_type):
-                statements.append(_read_statement(att, position, layer, platform, subject))
+                statements.append(_read_statement(att, position, layer, attested, subject))
     return Attestations(
         name=name,
         digest=node.digest,
