@@ -43,6 +43,10 @@ def _table(found: Attestations, out: TextIO) -> None:
 def _warn(found: Attestations, err: TextIO) -> None:
     for desc in found.missing:
         err.write(f"warning: {desc.digest} is listed by the index but not in the source: not read\n")
+    for manifest, subject in found.orphans:
+        err.write(
+            f"warning: attestation manifest {manifest} attests {subject}, which the index does not list\n"
+        )
     for s in found.statements:
         if not s.subject_named:
             err.write(

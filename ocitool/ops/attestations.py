@@ -130,7 +130,10 @@ class Attestations:
 
     ``platforms`` are the image platforms in sorted order (buildx's), ``images`` the manifest
     digest of each; ``statements`` are in index order, then layer order; ``missing`` are the
-    manifests the index lists but the source does not hold (not read, not counted).
+    manifests the index lists but the source does not hold (not read, not counted);
+    ``orphans`` are the attestation manifests whose subject is no image of the index (buildx
+    ignores them, and so do the shapes; a tool that rewrote the platform manifests without
+    updating the annotations leaves these).
     """
 
     name: str
@@ -139,6 +142,7 @@ class Attestations:
     images: dict[str, Digest]
     statements: tuple[AttestationStatement, ...]
     missing: tuple[Descriptor, ...] = ()
+    orphans: tuple[tuple[Digest, Digest], ...] = ()  # (attestation manifest, the subject it names)
 
     @property
     def multi_platform(self) -> bool:
@@ -365,9 +369,11 @@ def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attest
                 images[platform] = image.digest
                 platform_of[image.digest] = platform
     statements: list[AttestationStatement] = []
+    orphans: list[tuple[Digest, Digest]] = []
     for subject, att in attesting:
         attested = platform_of.get(subject)
         if attested is None:  # attests nothing this index holds: buildx ignores it too
+            orphans.append((att.digest, subject))
             continue
         for position, layer in enumerate(att.manifest.layers):
             if is_in_toto(layer.media_type):
@@ -379,6 +385,7 @@ def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attest
         images=images,
         statements=tuple(statements),
         missing=tuple(missing),
+        orphans=tuple(orphans),
     )
 
 
