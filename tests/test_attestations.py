@@ -421,3 +421,47 @@ def test_absent_attestation_manifest_is_reported_not_read(tmp_path: Path) -> Non
     assert [str(d.digest) for d in found.missing] == [att_desc["digest"]]
     code, _, err = run("attestations", f"oci:{layout}:single")
     assert code == 0 and f"warning: {att_desc['digest']} is listed by the index but not in the source" in err
+
+
+# -- analyze -------------------------------------------------------------------------------------
+
+
+def test_analyze_json_and_html_report_the_images_attestations(tmp_path: Path) -> None:
+    html_path = tmp_path / "report.html"
+    code, out, err = run(
+        "analyze", "--format", "json", "--html", str(html_path), "--platform", "linux/amd64", made("multi")
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["attestations"] == {
+        "count": 4,
+        "predicateTypes": [SPDX, SLSA1, "https://example.com/custom/v1"],
+        "manifests": [str(ocitool.attestations(made("multi")).statements[0].manifest)],
+        "verified": True,
+    }
+    page = html_path.read_text()
+    assert '<p id="attestations" data-count="4">4 in-toto statement(s), digests verified</p>' in page
+    assert f"<li><code>{SLSA1}</code></li>" in page
+
+
+def test_analyze_without_an_index_has_none() -> None:
+    a = ocitool.analyze(made("plain"))
+    assert a.to_json()["attestations"] == {
+        "count": 0,
+        "predicateTypes": [],
+        "manifests": [],
+        "verified": True,
+    }
+
+
+def test_analyze_reports_a_tampered_statement_and_still_analyses(tmp_path: Path) -> None:
+    layout = _copy_made(tmp_path)
+    _, att_desc = _single_attestation(layout)
+    att = json.loads(_blob(layout, att_desc["digest"]).read_bytes())
+    path = _blob(layout, att["layers"][0]["digest"])
+    path.write_bytes(path.read_bytes().replace(b"example.com", b"evil.exampl"))
+    a = ocitool.analyze(f"oci:{layout}:single")
+    assert a.attestations is not None
+    assert a.attestations.verified is False and a.attestations.count == 0
+    assert "digest mismatch" in a.attestations.error
+    assert a.size_bytes > 0

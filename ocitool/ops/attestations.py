@@ -47,6 +47,7 @@ from ocitool.errors import (
     InvalidDigestError,
     InvalidDocumentError,
     InvalidReferenceError,
+    OcitoolError,
 )
 from ocitool.image.lookup import find_entries
 from ocitool.image.source import Entry, ImageIndex, SourceImage
@@ -58,6 +59,7 @@ from ocitool.ops.query import SourceArg, opened
 __all__ = [
     "ATTESTATION_MANIFEST",
     "AttestationStatement",
+    "AttestationSummary",
     "Attestations",
     "IN_TOTO_MEDIA_TYPE",
     "PREDICATE_SPDX",
@@ -67,6 +69,7 @@ __all__ = [
     "SLSA_PROVENANCE_PREFIX",
     "attestations",
     "attestations_of",
+    "summarize",
 ]
 
 REFERENCE_TYPE_ANNOTATION: Final = "vnd.docker.reference.type"
@@ -348,21 +351,24 @@ def _names_subject(statement: dict[str, Any], subject: Digest, *, what: str, whe
     return named
 
 
-def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attestations:
+def attestations_of(
+    node: SourceImage | ImageIndex, *, name: str = "", subject: Digest | None = None
+) -> Attestations:
     """The attestations of one image or index (an index's platform images and their
     attestation manifests; a single image has none of its own). Reads and verifies every
-    in-toto layer of the attestation manifests of the index's images."""
+    in-toto layer of the attestation manifests of the index's images (with ``subject``, of
+    that image only)."""
     parent = node if isinstance(node, ImageIndex) else None
     images: dict[str, Digest] = {}
     platform_of: dict[Digest, str] = {}
     attesting: list[tuple[Digest, SourceImage]] = []
     missing: list[Descriptor] = []
     for listed, image in _walk(node):
-        subject = _reference_digest(listed, parent)
+        attests = _reference_digest(listed, parent)
         if image is None:
             missing.append(listed)
-        elif subject is not None:
-            attesting.append((subject, image))
+        elif attests is not None:
+            attesting.append((attests, image))
         else:
             platform = format_platform(normalize(image.platform))
             if platform not in images:  # buildx keeps one image per platform
@@ -370,14 +376,16 @@ def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attest
                 platform_of[image.digest] = platform
     statements: list[AttestationStatement] = []
     orphans: list[tuple[Digest, Digest]] = []
-    for subject, att in attesting:
-        attested = platform_of.get(subject)
+    for target, att in attesting:
+        attested = platform_of.get(target)
         if attested is None:  # attests nothing this index holds: buildx ignores it too
-            orphans.append((att.digest, subject))
+            orphans.append((att.digest, target))
+            continue
+        if subject is not None and target != subject:
             continue
         for position, layer in enumerate(att.manifest.layers):
             if is_in_toto(layer.media_type):
-                statements.append(_read_statement(att, position, layer, attested, subject))
+                statements.append(_read_statement(att, position, layer, attested, target))
     return Attestations(
         name=name,
         digest=node.digest,
@@ -387,6 +395,44 @@ def attestations_of(node: SourceImage | ImageIndex, *, name: str = "") -> Attest
         missing=tuple(missing),
         orphans=tuple(orphans),
     )
+
+
+@dataclass(frozen=True)
+class AttestationSummary:
+    """What ``analyze`` reports of one image's attestations: how many statements, their
+    predicate types, the attestation manifests holding them, and whether every statement
+    was read and matched its digest (``verified``; BuildKit attestations carry no signature).
+    ``error`` says why not."""
+
+    count: int
+    predicate_types: tuple[str, ...]
+    manifests: tuple[str, ...]
+    verified: bool
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "count": self.count,
+            "predicateTypes": list(self.predicate_types),
+            "manifests": list(self.manifests),
+            "verified": self.verified,
+        }
+        if self.error:
+            doc["error"] = self.error
+        return doc
+
+
+def summarize(node: SourceImage | ImageIndex | None, image: SourceImage) -> AttestationSummary:
+    """The attestations of ``image`` as found in ``node`` (the index holding it, or the image
+    itself: none). Never raises for bad attestations: the error is in the summary."""
+    if not isinstance(node, ImageIndex):
+        return AttestationSummary(0, (), (), True)
+    try:
+        found = attestations_of(node, subject=image.digest)
+    except OcitoolError as exc:
+        return AttestationSummary(0, (), (), False, str(exc))
+    manifests = tuple(dict.fromkeys(str(s.manifest) for s in found.statements))
+    return AttestationSummary(len(found.statements), tuple(found.predicate_types()), manifests, True)
 
 
 def _entry_name(entry: Entry) -> str:
