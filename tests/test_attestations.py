@@ -465,3 +465,26 @@ def test_analyze_reports_a_tampered_statement_and_still_analyses(tmp_path: Path)
     assert a.attestations.verified is False and a.attestations.count == 0
     assert "digest mismatch" in a.attestations.error
     assert a.size_bytes > 0
+
+
+def test_notation_signatures_are_referrers_not_attestations() -> None:
+    """Real data signed by notation: two signatures of v1, found as referrers; none of them
+    is an attestation, and an image without an index has no attestations."""
+    layout = f"oci:{fixture('attestations/notation/e2e-valid-multiple-signatures')}"
+    code, out, err = run("referrers", "--format", "json", f"{layout}:v1")
+    assert code == 0, err
+    found = json.loads(out)
+    assert [(d["digest"][:19], d["artifactType"]) for d in found] == [
+        ("sha256:90ceaff260d6", "application/vnd.cncf.notary.signature"),
+        ("sha256:c3ebe4a20b68", "application/vnd.cncf.notary.signature"),
+    ]
+    assert [d["annotations"]["org.opencontainers.image.created"] for d in found] == [
+        "2023-06-27T05:30:33Z",
+        "2025-02-17T08:17:09Z",
+    ]
+    assert ocitool.attestations(f"{layout}:v1").statements == ()
+    # the referrers fallback index holds manifests but attests nothing
+    fallback = ocitool.attestations(
+        layout, "sha256-b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9"
+    )
+    assert fallback.statements == () and fallback.orphans == ()

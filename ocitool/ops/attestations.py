@@ -271,6 +271,16 @@ def _pointer(listed: Descriptor, parent: ImageIndex | None) -> str:
     return "/manifests/*"
 
 
+def _platform_key(image: SourceImage) -> str:
+    """buildx's key for an image: containerd's Format of the normalised platform (the index's,
+    else the config's). A config that gives none (an artifact's ``{}``) keys it ``unknown``, as
+    Format does an empty platform: attestations never attest such an image by platform."""
+    try:
+        return format_platform(normalize(image.platform))
+    except OcitoolError:
+        return "unknown"
+
+
 def _walk(node: SourceImage | ImageIndex) -> Iterator[tuple[Descriptor, SourceImage | None]]:
     if isinstance(node, SourceImage):
         yield node.descriptor, node
@@ -370,7 +380,7 @@ def attestations_of(
         elif attests is not None:
             attesting.append((attests, image))
         else:
-            platform = format_platform(normalize(image.platform))
+            platform = _platform_key(image)
             if platform not in images:  # buildx keeps one image per platform
                 images[platform] = image.digest
                 platform_of[image.digest] = platform
