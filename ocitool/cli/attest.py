@@ -11,11 +11,13 @@ The registry flags are added by :mod:`ocitool.cli`.
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ocitool.cli import EXIT_OK
 from ocitool.cli.render import epilog, human_size
-from ocitool.ops.attestations import Attestations, attestations
+
+if TYPE_CHECKING:
+    from ocitool.ops.attestations import Attestations
 
 __all__ = ["register"]
 
@@ -55,6 +57,8 @@ def _warn(found: Attestations, err: TextIO) -> None:
 
 
 def _cmd_attestations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.attestations import attestations  # the readers: only when the command runs
+
     found = attestations(args.source, args.image or "")
     _warn(found, err)
     if args.extract:
