@@ -9,7 +9,7 @@ is read too, as buildx reads it). Its layers are in-toto statements, media type
 annotated ``in-toto.io/predicate-type``.
 
 :func:`attestations` finds them in any source (OCI layouts and archives, docker archives that
-keep an ``index.json`` (Docker 25+), the store, ``docker://`` registries) and reads every
+keep an ``index.json`` (Docker 25+), ``docker://`` registries) and reads every
 statement, verifying its digest and size as it is read. :class:`Attestations` then gives what
 ``docker buildx imagetools inspect --format '{{json .Provenance}}'`` and ``'{{json .SBOM}}'``
 print, following buildx's loader (``util/imagetools/loader.go``):
