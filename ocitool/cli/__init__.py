@@ -62,6 +62,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
     **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
+    "attestations": "attest",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -91,6 +92,7 @@ READ_COMMANDS = (
     "unpack",
     "export",
     "referrers",
+    "attestations",
 )
 
 
