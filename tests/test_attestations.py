@@ -22,6 +22,7 @@ import pytest
 
 import ocitool
 from ocitool.cli import main
+from ocitool.compression import Compression
 from ocitool.errors import DigestMismatchError, InvalidDocumentError, InvalidReferenceError
 from tests.peers import fixture
 
@@ -488,3 +489,53 @@ def test_notation_signatures_are_referrers_not_attestations() -> None:
         layout, "sha256-b8479de3f88fb259a0a9ea82a5b2a052a1ef3c4ebbcfc61482d5ae4c831f8af9"
     )
     assert fallback.statements == () and fallback.orphans == ()
+
+
+def _attested(layout: Path) -> tuple[set[str], list[str]]:
+    """The layout's index: its image manifests' digests, and the digests its attestation entries name."""
+    top = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"]
+    index = json.loads((layout / "blobs" / "sha256" / top.split(":")[1]).read_text())
+    images, attested = set(), []
+    for m in index["manifests"]:
+        notes = m.get("annotations", {})
+        if notes.get("vnd.docker.reference.type") == "attestation-manifest":
+            attested.append(notes.get("vnd.docker.reference.digest") or notes["com.docker.reference.digest"])
+        else:
+            images.add(m["digest"])
+    return images, attested
+
+
+@pytest.mark.parametrize("compress", [Compression.GZIP, Compression.ZSTD])
+def test_recompressing_keeps_the_attestations_attached(tmp_path: Path, compress: Compression) -> None:
+    # the platform manifests get new digests; the attestation entries must name the new ones
+    source, out = tmp_path / "source", tmp_path / "copy"
+    ocitool.convert(made("multi"), f"oci:{source}:multi", all_platforms=True, compress=Compression.NONE)
+    ocitool.convert(made("multi"), f"oci:{out}:multi", all_platforms=True, compress=compress)
+    copied, original = ocitool.attestations(f"oci:{out}:multi"), ocitool.attestations(made("multi"))
+    assert copied.orphans == ()
+    assert [(s.platform, s.predicate_type) for s in copied.statements] == [
+        (s.platform, s.predicate_type) for s in original.statements
+    ]
+    images, attested = _attested(out)
+    old_images, old_attested = _attested(source)
+    assert attested and set(attested) <= images
+    assert not images & old_images  # every platform manifest was rewritten
+    assert len(attested) == len(old_attested)
+
+
+def test_verify_checks_statements_as_blobs_not_tars(tmp_path: Path) -> None:
+    layout = tmp_path / "made"
+    shutil.copytree(fixture("attestations/buildkit-made"), layout)
+    report = ocitool.verify(str(layout))
+    assert report.ok, [str(p) for p in report.problems]
+    # one byte of a statement changed: its digest no longer holds, and verify says so
+    statement = next(
+        p for p in (layout / "blobs" / "sha256").iterdir() if p.read_bytes().startswith(b'{"_type"')
+    )
+    data = bytearray(statement.read_bytes())
+    data[-2] ^= 1
+    statement.write_bytes(bytes(data))
+    report = ocitool.verify(str(layout))
+    assert [(p.kind, str(p.digest)) for p in report.problems] == [
+        ("digest-mismatch", f"sha256:{statement.name}")
+    ]

@@ -13,6 +13,7 @@ from ocitool.compression import LayerCompression  # what a media type declares; 
 __all__ = [
     "ANNOTATION_CONTAINERD_IMAGE_NAME",
     "ANNOTATION_DOCKER_REFERENCE_DIGEST",
+    "ANNOTATION_DOCKER_REFERENCE_DIGESTS",
     "ANNOTATION_DOCKER_REFERENCE_TYPE",
     "ANNOTATION_REF_NAME",
     "ATTESTATION_MANIFEST",
@@ -70,6 +71,11 @@ ANNOTATION_REF_NAME: Final = "org.opencontainers.image.ref.name"
 ANNOTATION_CONTAINERD_IMAGE_NAME: Final = "io.containerd.image.name"
 ANNOTATION_DOCKER_REFERENCE_TYPE: Final = "vnd.docker.reference.type"
 ANNOTATION_DOCKER_REFERENCE_DIGEST: Final = "vnd.docker.reference.digest"
+# What an attestation manifest's index entry attests, as buildx reads it: the first present.
+ANNOTATION_DOCKER_REFERENCE_DIGESTS: Final = (
+    "com.docker.reference.digest",
+    ANNOTATION_DOCKER_REFERENCE_DIGEST,
+)
 ATTESTATION_MANIFEST: Final = "attestation-manifest"
 # zstd:chunked layers share zstd's media type; containers/storage marks them with these
 # annotations on the layer descriptor.

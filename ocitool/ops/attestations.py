@@ -51,6 +51,7 @@ from ocitool.errors import (
 )
 from ocitool.image.lookup import find_entries
 from ocitool.image.source import Entry, ImageIndex, SourceImage
+from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest
 from ocitool.model.platform import format_platform, normalize
@@ -72,10 +73,9 @@ __all__ = [
     "summarize",
 ]
 
-REFERENCE_TYPE_ANNOTATION: Final = "vnd.docker.reference.type"
-ATTESTATION_MANIFEST: Final = "attestation-manifest"
-# buildx reads the first of these that is present
-REFERENCE_DIGEST_ANNOTATIONS: Final = ("com.docker.reference.digest", "vnd.docker.reference.digest")
+REFERENCE_TYPE_ANNOTATION: Final = mt.ANNOTATION_DOCKER_REFERENCE_TYPE
+ATTESTATION_MANIFEST: Final = mt.ATTESTATION_MANIFEST
+REFERENCE_DIGEST_ANNOTATIONS: Final = mt.ANNOTATION_DOCKER_REFERENCE_DIGESTS  # buildx: the first present
 PREDICATE_TYPE_ANNOTATION: Final = "in-toto.io/predicate-type"
 IN_TOTO_MEDIA_TYPE: Final = "application/vnd.in-toto+json"
 _DSSE_MEDIA_TYPE: Final = re.compile(r"application/vnd\.in-toto\..*\+dsse")

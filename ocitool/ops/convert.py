@@ -494,6 +494,19 @@ class _Converter:
                 child_doc["mediaType"] = new.media_type
                 child_doc["digest"] = str(new.digest)
                 child_doc["size"] = new.size
+        # An attestation manifest's entry names the manifest it attests (buildx's reference
+        # annotations): a rewritten manifest keeps its attestations only if they follow it.
+        renamed = {
+            str(d.digest): str(new.digest)
+            for d in index.manifests
+            if (new := self.node_out.get(d.digest)) is not None and new.digest != d.digest
+        }
+        for child_doc in doc["manifests"]:
+            notes = child_doc.get("annotations")
+            for key in mt.ANNOTATION_DOCKER_REFERENCE_DIGESTS:
+                if isinstance(notes, dict) and notes.get(key) in renamed:
+                    notes[key] = renamed[notes[key]]
+                    changed = True
         if changed and index.media_type == mt.DOCKER_MANIFEST_LIST:
             doc["mediaType"] = mt.OCI_INDEX
         raw = _gojson.dumps(doc).encode() if changed else node.raw_manifest

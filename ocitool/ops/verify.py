@@ -443,6 +443,11 @@ class _Verifier:
                 else:
                     self.problem("missing-blob", layer.digest, me, "layer blob is absent")
                 continue
+            if "in-toto" in layer.media_type or layer.media_type.endswith(("+json", "+dsse")):
+                # A document in a layer's place (a BuildKit attestation manifest's in-toto
+                # statements, DSSE envelopes): checked against its digest, not read as a tar.
+                self.schedule(image.blobs, layer.digest, layer.descriptor.size, me)
+                continue
             self.schedule(image.blobs, layer.digest, layer.descriptor.size, me, layer)
 
     def docker_manifest_json(self) -> None:
