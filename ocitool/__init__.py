@@ -105,6 +105,7 @@ if TYPE_CHECKING:
     from ocitool.ops.unpack import UnpackResult, export, unpack
     from ocitool.ops.validate import ValidationIssue, ValidationReport, validate
     from ocitool.ops.verify import Problem, VerifyReport, verify
+    from ocitool.service.build import BuildResult, build
     from ocitool.service.delete import RmiResult
     from ocitool.service.list import docker_root_images
     from ocitool.service.loadsave import LoadResult
@@ -151,6 +152,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AmbiguousImageError",
     "Analysis",
+    "BuildResult",
     "ArtifactError",
     "BlobNotFoundError",
     "ChildConfig",
@@ -227,6 +229,7 @@ __all__ = [
     "VerifyReport",
     "VerifyingReader",
     "analyze",
+    "build",
     "chain_id",
     "chain_ids",
     "convert",

@@ -134,6 +134,46 @@ class TarWriter:
                 raise DigestMismatchError(str(expect), str(actual), path=where or name)
         self._pad(size)
 
+    def add_entry(
+        self,
+        name: str,
+        *,
+        kind: bytes,
+        mode: int,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int | None = None,
+        size: int = 0,
+        stream: IO[bytes] | None = None,
+        linkname: str = "",
+        devmajor: int = 0,
+        devminor: int = 0,
+    ) -> None:
+        """Any member with its own metadata (a file system's entry as it is): ``kind`` is the
+        tar type flag, ``mode`` the permission and setuid/setgid/sticky bits, ``mtime`` None
+        for the writer's; a regular file's ``size`` bytes come from ``stream``. User and group
+        names stay empty. SizeMismatchError when the stream ends early."""
+        info = tarfile.TarInfo(name)
+        info.type = kind
+        info.mode = mode & 0o7777
+        info.uid, info.gid = uid, gid
+        info.uname = info.gname = ""
+        info.mtime = self._mtime if mtime is None else mtime
+        info.linkname = linkname
+        info.devmajor, info.devminor = devmajor, devminor
+        info.size = size if kind == tarfile.REGTYPE else 0
+        self._write(info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape"))
+        if info.size:
+            assert stream is not None
+            left = info.size
+            while left:
+                chunk = stream.read(min(_CHUNK, left))
+                if not chunk:
+                    raise SizeMismatchError(name, info.size, info.size - left, path=name)
+                self._write(chunk)
+                left -= len(chunk)
+            self._pad(info.size)
+
     def finish(self) -> None:
         """The end-of-archive marker (two zero blocks), padded to a whole 10 KiB record as tar does."""
         self._write(b"\0" * (2 * _BLOCK))

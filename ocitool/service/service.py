@@ -12,6 +12,7 @@ Engine API shapes, one module per group as moby's files are split:
 * :mod:`ocitool.service.imports`: ``import_image`` (``ImportImage`` with ``--change``),
   ``commit`` (``CommitImage``) and ``squash`` (``SquashImage``);
 * :mod:`ocitool.service.loadsave`: ``load`` (``Loaded image: …`` lines) and ``save``;
+* :mod:`ocitool.service.build`: ``build`` (the classic builder, Dockerfiles without ``RUN``);
 * here: ``tag`` (``TagImage``).
 
 Each method opens the root for the duration of the call: shared lock for reads, exclusive for
@@ -23,6 +24,7 @@ from __future__ import annotations
 from ocitool.errors import InvalidReferenceError
 from ocitool.model.digest import Digest
 from ocitool.model.reference import parse_normalized
+from ocitool.service.build import BuildService
 from ocitool.service.delete import DeleteService
 from ocitool.service.imports import ImportService
 from ocitool.service.list import ListService
@@ -33,7 +35,7 @@ from ocitool.store.root import StoreRoot
 __all__ = ["ImageService"]
 
 
-class ImageService(ListService, DeleteService, ImportService, LoadSaveService):
+class ImageService(ListService, DeleteService, ImportService, LoadSaveService, BuildService):
     """Docker's image commands on the store at ``root`` (created on first write)."""
 
     def __init__(self, root: str) -> None:

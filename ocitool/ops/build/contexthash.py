@@ -259,6 +259,14 @@ class _Source:
     def _error(self, source: str, reason: str, message: str) -> BuildContextError:
         return BuildContextError(source, reason, message, path=self.label)
 
+    def resolve(self, path: str) -> str:
+        """``FollowSymlinkInScope``: ``path`` with every symlink followed inside the root, as a
+        cleaned relative path (``.`` for the root). BuildContextError when it climbs out."""
+        try:
+            return self._resolve(path)
+        except _ScopeError as e:
+            raise self._error(path, e.reason, f"forbidden path outside the build context: {path}") from None
+
     def hash(self, path: str) -> str:
         """``Source.Hash``: the sum of what ``path`` resolves to, or (moby's compatibility)
         a path when there is none. BuildContextError when it cannot resolve or hash."""
