@@ -119,6 +119,10 @@ def extract_context(root: str, target: str, *, dockerfile: str = "Dockerfile") -
         if stat.S_ISSOCK(st.st_mode):
             continue
         dest = os.path.join(target, item.path)
+        parent = os.path.dirname(dest)
+        if not os.path.isdir(parent):
+            # an excluded directory whose exception sends files below it: untar makes it
+            os.makedirs(parent, 0o755, exist_ok=True)
         _make(os.path.join(root, item.path), st, dest, links)
         os.lchown(dest, 0, 0)  # the CLI sends uid and gid 0
         if stat.S_ISDIR(st.st_mode):
