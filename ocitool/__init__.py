@@ -152,9 +152,9 @@ def __dir__() -> list[str]:
 __all__ = [
     "AmbiguousImageError",
     "Analysis",
-    "BuildResult",
     "ArtifactError",
     "BlobNotFoundError",
+    "BuildResult",
     "ChildConfig",
     "CiResult",
     "ConfigChange",

@@ -262,7 +262,7 @@ class _Executor:
         dest = c.dest if c.dest.startswith("/") else _join_dest(workdir, c.dest)
         scope = StageSource(src_root)
         for source in c.sources:
-            for path in _expand(scope, source):
+            for path in scope.expand(source):
                 tree.copy(src_root, path, dest, identity=identity, decompress=isinstance(c, Add))
         return self._layer(tree)
 
@@ -327,24 +327,6 @@ def _join_dest(workdir: str, dest: str) -> str:
     if dest.endswith("/") and not joined.endswith("/"):
         joined += "/"
     return joined
-
-
-def _expand(scope: StageSource, source: str) -> list[str]:
-    from ocitool._go import path as gopath
-    from ocitool.ops.build.contexthash import contains_wildcards
-
-    orig = source.removeprefix("/").removeprefix("./")
-    if not contains_wildcards(orig):
-        return [orig or "."]
-    out: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(scope.root):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, scope.root)
-        for name in sorted([*dirnames, *filenames]):
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            if gopath.match(orig, rel):
-                out.append(rel)
-    return sorted(out)
 
 
 def _identity(chown: str, tree: WorkTree) -> Identity:

@@ -81,7 +81,9 @@ def _without(config: dict[str, Any] | None, *keys: str) -> dict[str, Any]:
 
 
 def _history(raw: dict[str, Any]) -> list[tuple[str, bool, str]]:
-    return [(h.get("created_by", ""), bool(h.get("empty_layer")), h.get("author", "")) for h in raw["history"]]
+    return [
+        (h.get("created_by", ""), bool(h.get("empty_layer")), h.get("author", "")) for h in raw["history"]
+    ]
 
 
 def _docker_config(docker: DockerDaemon, ref: str, tmp: Path) -> tuple[dict[str, Any], Path | None]:
@@ -94,7 +96,9 @@ def _docker_config(docker: DockerDaemon, ref: str, tmp: Path) -> tuple[dict[str,
         return {
             "config": raw["Config"],
             "container_config": raw["ContainerConfig"],
-            "history": [{"created_by": h["CreatedBy"], "empty_layer": True, "author": raw["Author"]} for h in history],
+            "history": [
+                {"created_by": h["CreatedBy"], "empty_layer": True, "author": raw["Author"]} for h in history
+            ],
             "rootfs": {"diff_ids": raw["RootFS"].get("Layers", [])},
             "author": raw["Author"],
             "os": raw["Os"],

@@ -47,6 +47,11 @@ __all__ = ["Identity", "WorkTree", "extract_context", "is_archive"]
 
 _CHUNK: Final = 1 << 20
 _ROOT: Final = (0, 0)
+_DEVICE_TYPES: Final = {
+    stat.S_IFIFO: tarfile.FIFOTYPE,
+    stat.S_IFCHR: tarfile.CHRTYPE,
+    stat.S_IFBLK: tarfile.BLKTYPE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,26 +336,34 @@ class WorkTree:
             except FileNotFoundError:
                 continue
             fmt = stat.S_IFMT(st.st_mode)
-            when = int(st.st_mtime) if mtime is None else mtime
-            common = {"mode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid, "mtime": when}
             key = (st.st_dev, st.st_ino)
+            name, linkname, size, rdev = rel, "", 0, 0
             if fmt != stat.S_IFDIR and st.st_nlink > 1 and key in seen:
-                writer.add_entry(rel, kind=tarfile.LNKTYPE, linkname=seen[key], **common)
+                kind, linkname = tarfile.LNKTYPE, seen[key]
             elif fmt == stat.S_IFREG:
-                with open(full, "rb") as data:
-                    writer.add_entry(rel, kind=tarfile.REGTYPE, size=st.st_size, stream=data, **common)
+                kind, size = tarfile.REGTYPE, st.st_size
             elif fmt == stat.S_IFDIR:
-                writer.add_entry(rel + "/", kind=tarfile.DIRTYPE, **common)
+                kind, name = tarfile.DIRTYPE, rel + "/"
             elif fmt == stat.S_IFLNK:
-                writer.add_entry(rel, kind=tarfile.SYMTYPE, linkname=os.readlink(full), **common)
-            elif fmt in (stat.S_IFIFO, stat.S_IFCHR, stat.S_IFBLK):
-                kind = {stat.S_IFIFO: tarfile.FIFOTYPE, stat.S_IFCHR: tarfile.CHRTYPE}.get(
-                    fmt, tarfile.BLKTYPE
-                )
-                major, minor = os.major(st.st_rdev), os.minor(st.st_rdev)
-                writer.add_entry(rel, kind=kind, devmajor=major, devminor=minor, **common)
+                kind, linkname = tarfile.SYMTYPE, os.readlink(full)
+            elif fmt in _DEVICE_TYPES:
+                kind, rdev = _DEVICE_TYPES[fmt], st.st_rdev
             else:
                 continue
+            with open(full, "rb") if size else contextlib.nullcontext() as data:
+                writer.add_entry(
+                    name,
+                    kind=kind,
+                    mode=stat.S_IMODE(st.st_mode),
+                    uid=st.st_uid,
+                    gid=st.st_gid,
+                    mtime=int(st.st_mtime) if mtime is None else mtime,
+                    size=size,
+                    stream=data,
+                    linkname=linkname,
+                    devmajor=os.major(rdev) if rdev else 0,
+                    devminor=os.minor(rdev) if rdev else 0,
+                )
             if fmt != stat.S_IFDIR and st.st_nlink > 1:
                 seen.setdefault(key, rel)
             count += 1
