@@ -29,9 +29,7 @@ import pytest
 from peers import DockerDaemon, run
 
 import ocitool
-from ocitool.errors import DockerfileError
 from ocitool.service.service import ImageService
-from ocitool.store.root import StoreRoot
 from tests.builder._contexts import make_context
 from tests.builder.test_oracle import CASES, COPY_FROM, Case, _context, _docker_build, _removing_new_images
 
@@ -300,47 +298,3 @@ def test_cache_hits_and_misses_as_docker(tmp_path: Path, docker_cli: DockerDaemo
         content = _build_both(docker, ctx, root, "two")
         assert content[0] == content[1]
         assert sum("Using cache" in x for x in content[1]) == 1  # ENV only
-
-
-def test_run_is_refused_naming_the_line(tmp_path: Path) -> None:
-    ctx = make_context(tmp_path / "ctx", [])
-    (ctx / "Dockerfile").write_text("FROM scratch\nENV A=1\nRUN echo hi\n")
-    lines: list[str] = []
-    with pytest.raises(DockerfileError) as info:
-        ocitool.build(str(ctx), root=str(tmp_path / "root"), log=lines.append)
-    assert info.value.line == 3 and "RUN" in str(info.value)
-    assert lines[-1] == "Step 3/3 : RUN echo hi"
-
-
-def test_rebuild_hits_every_step_and_keeps_the_id(tmp_path: Path) -> None:
-    ctx = make_context(tmp_path / "ctx", [("f", "file", b"f"), ("d/g", "file", b"g")])
-    (ctx / "Dockerfile").write_text("FROM scratch\nCOPY f /f\nWORKDIR /new\nCOPY d /d/\nENV X=1\n")
-    root = str(tmp_path / "root")
-    first = ocitool.build(str(ctx), root=root, tags=["t:1"])
-    lines: list[str] = []
-    second = ocitool.build(str(ctx), root=root, tags=["t:1"], log=lines.append)
-    assert second.image_id == first.image_id
-    assert second.cached_steps == (2, 3, 4, 5)
-    assert lines.count(" ---> Using cache") == 4
-    third = ocitool.build(str(ctx), root=root, no_cache=True)
-    assert third.image_id != first.image_id and third.cached_steps == ()
-    history = ImageService(root).history("t:1")
-    assert [h.created_by.split("#(nop)")[1].split()[0] for h in history] == ["ENV", "COPY", "WORKDIR", "COPY"]
-
-
-def test_source_date_epoch_makes_builds_reproducible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files with other mtimes, built in other stores under SOURCE_DATE_EPOCH: the same layers,
-    created times from the epoch (the configs differ only by the containers' random IDs)."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    images = []
-    for i in range(2):
-        ctx = make_context(tmp_path / f"ctx{i}", [("f", "file", b"f"), ("d/g", "file", b"g", 0o600)])
-        os.utime(ctx / "f", (1_600_000_000 + i, 1_600_000_000 + i))
-        (ctx / "Dockerfile").write_text("FROM scratch\nCOPY f /f\nCOPY d /d/\nWORKDIR /w\nLABEL a=b\n")
-        result = ocitool.build(str(ctx), root=str(tmp_path / f"root{i}"), no_cache=True)
-        with StoreRoot.open(str(tmp_path / f"root{i}")) as r:
-            images.append(r.images.get(result.image_id))
-    assert images[0].rootfs == images[1].rootfs and len(images[0].rootfs.diff_ids) == 3  # type: ignore[union-attr]
-    for image in images:
-        assert image.created is not None and image.created.unix() == 1_700_000_000
-        assert {h.created.unix() for h in image.history if h.created} == {1_700_000_000}

@@ -71,8 +71,16 @@ def _copy_metadata(src_st: os.stat_result, dest: str, *, owner: tuple[int, int] 
         os.utime(dest, ns=(src_st.st_mtime_ns, src_st.st_mtime_ns), follow_symlinks=False)
 
 
-def _make(src: str, st: os.stat_result, dest: str, links: dict[tuple[int, int], str]) -> None:
-    """Create ``dest`` (absent) as a copy of ``src`` (not followed), owner and mode kept."""
+def _make(
+    src: str,
+    st: os.stat_result,
+    dest: str,
+    links: dict[tuple[int, int], str],
+    owner: tuple[int, int] | None = None,
+) -> None:
+    """Create ``dest`` (absent) as a copy of ``src`` (not followed), mode kept, owned by
+    ``owner`` (default: the source's owner) -- chowned before the chmod, as untar does, so
+    setuid/setgid bits survive."""
     fmt = stat.S_IFMT(st.st_mode)
     key = (st.st_dev, st.st_ino)
     if fmt != stat.S_IFDIR and st.st_nlink > 1 and key in links and os.path.lexists(links[key]):
@@ -91,7 +99,7 @@ def _make(src: str, st: os.stat_result, dest: str, links: dict[tuple[int, int], 
         return  # sockets: archive/tar cannot carry them
     if fmt != stat.S_IFDIR and st.st_nlink > 1:
         links[key] = dest
-    _copy_metadata(st, dest)
+    _copy_metadata(st, dest, owner=owner)
 
 
 def _clear(path: str, *, keep_dir: bool) -> None:
@@ -128,8 +136,7 @@ def extract_context(root: str, target: str, *, dockerfile: str = "Dockerfile") -
         if not os.path.isdir(parent):
             # an excluded directory whose exception sends files below it: untar makes it
             os.makedirs(parent, 0o755, exist_ok=True)
-        _make(os.path.join(root, item.path), st, dest, links)
-        os.lchown(dest, 0, 0)  # the CLI sends uid and gid 0
+        _make(os.path.join(root, item.path), st, dest, links, _ROOT)  # the CLI sends uid and gid 0
         if stat.S_ISDIR(st.st_mode):
             dirs.append((st, dest))
     for st, dest in reversed(dirs):
