@@ -34,6 +34,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ocitool._go import strconv as gostrconv
 from ocitool._io.output import remove_tree, staging_dir
 from ocitool._io.tarwriter import source_date_epoch
 from ocitool.errors import DockerfileError, ImageNotFoundError, InvalidReferenceError
@@ -330,39 +331,32 @@ def _join_dest(workdir: str, dest: str) -> str:
 
 
 def _identity(chown: str, tree: WorkTree) -> Identity:
-    """moby's ``parseChownFlag``: numbers, or names from the image's /etc/passwd and /etc/group."""
-    user, _, group = chown.partition(":")
-    group = group or user
+    """moby 20.10 ``parseChownFlag``: ``user[:group]`` (the user's text as the group when there
+    is none), each a number or a name looked up in the image's ``/etc/passwd`` /
+    ``/etc/group`` (symlinks followed inside the image)."""
+    parts = chown.split(":")
+    if len(parts) > 2:
+        raise DockerfileError("invalid chown string format: " + chown)
+    user, group = (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[1])
+    prefix = "unable to convert uid/gid chown string to host mapping: "
 
-    def lookup(name: str, table: str) -> int:
-        if name.isdigit():
-            return int(name)
+    def lookup(name: str, table: str, what: str) -> int:
+        number = gostrconv.atoi(name)
+        if number is not None:
+            return number
         try:
-            with open(tree.full(table), encoding="utf-8", errors="replace") as f:
+            with open(tree.full(tree.resolve(table)), encoding="utf-8", errors="replace") as f:
                 for line in f:
-                    parts = line.rstrip("\n").split(":")
-                    if len(parts) > 2 and parts[0] == name and parts[2].isdigit():
-                        return int(parts[2])
-        except OSError:
-            pass
-        what = "user" if table.endswith("passwd") else "group"
-        raise DockerfileError(
-            f"unable to convert uid/gid chown string to host mapping: can't find {what} {name}"
-        )
+                    fields = line.rstrip("\n").split(":")
+                    if len(fields) > 2 and fields[0] == name:
+                        found = gostrconv.atoi(fields[2])
+                        if found is not None:
+                            return found
+        except OSError as e:
+            raise DockerfileError(f"{prefix}open {table}: {(e.strerror or str(e)).lower()}") from None
+        raise DockerfileError(f"{prefix}no such {what}: {name}")
 
-    uid = lookup(user, "etc/passwd")
-    gid = lookup(group, "etc/group") if group != user or not user.isdigit() else uid
-    if group == user and not user.isdigit():
-        # a user name alone: its primary group from /etc/passwd
-        try:
-            with open(tree.full("etc/passwd"), encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    parts = line.rstrip("\n").split(":")
-                    if len(parts) > 3 and parts[0] == user and parts[3].isdigit():
-                        gid = int(parts[3])
-        except OSError:
-            pass
-    return Identity(uid, gid)
+    return Identity(lookup(user, "/etc/passwd", "user"), lookup(group, "/etc/group", "group"))
 
 
 class BuildService:

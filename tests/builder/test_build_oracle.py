@@ -127,6 +127,15 @@ def _our_build(case: Case, ctx: Path, root: Path, out: Path, lines: list[str]) -
     return config
 
 
+def _sha256(archive: Path, config: dict[str, Any]) -> str:
+    """The ID of the image whose config ``config`` was read from ``archive``: its file's hash."""
+    with tarfile.open(archive) as tf:
+        manifest = json.load(tf.extractfile("manifest.json"))  # type: ignore[arg-type]
+        raw = tf.extractfile(manifest[0]["Config"]).read()  # type: ignore[union-attr]
+    assert json.loads(raw) == config
+    return hashlib.sha256(raw).hexdigest()
+
+
 def _compare(theirs: dict[str, Any], ours: dict[str, Any]) -> None:
     assert _without(ours["config"], "Image") == _without(theirs["config"], "Image")
     assert _without(ours["container_config"], "Image", "Hostname") == _without(
@@ -188,7 +197,8 @@ USER app
 
 BASE_FILES = [
     ("etc/passwd", "file", b"root:x:0:0:root:/root:/bin/sh\napp:x:1001:1002::/home/app:/bin/sh\n"),
-    ("etc/group", "file", b"root:x:0:\nstaff:x:50:\napp:x:1002:\n"),
+    # the group named like the user is not its primary group: --chown=app takes the former
+    ("etc/group", "file", b"root:x:0:\nstaff:x:50:\napp:x:1003:\n"),
     ("app/main", "file", b"#!/bin/sh\n", 0o755),
 ]
 
@@ -249,6 +259,8 @@ def test_build_on_a_stored_base_matches_docker(tmp_path: Path, docker_cli: Docke
     ours = _our_build(Case(CHILD_DOCKERFILE), child_ctx, root, tmp_path / "ours.tar", lines)
     _compare(theirs, ours)
     assert "# Executing 3 build triggers" in lines
+    loaded = docker.load(tmp_path / "ours.tar")  # Docker 20.10 loads what -o wrote
+    assert loaded.exit_code == 0 and loaded.image_ids == ["sha256:" + _sha256(tmp_path / "ours.tar", ours)]
     assert _shape(lines) == [x for x in _shape(output) if not x.startswith("Successfully tagged")]
     assert saved is not None
     assert _unpack_archive(tmp_path / "ours.tar", tmp_path / "ours-fs") == _unpack_archive(
