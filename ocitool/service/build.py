@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from ocitool._go import strconv as gostrconv
 from ocitool._io.output import remove_tree, staging_dir
 from ocitool._io.tarwriter import source_date_epoch
-from ocitool.errors import DockerfileError, ImageNotFoundError, InvalidReferenceError
+from ocitool.errors import BuildContextError, DockerfileError, ImageNotFoundError, InvalidReferenceError
 from ocitool.model.config import ChildConfig, ContainerConfig, ImageConfig, RootFS
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
@@ -45,7 +45,7 @@ from ocitool.model.reference import parse_normalized
 from ocitool.model.timestamp import Timestamp
 from ocitool.ops.build.contexthash import BuildContext, StageSource
 from ocitool.ops.build.dockerfile import parse
-from ocitool.ops.build.dockerfile.instructions import Add, Copy, Workdir
+from ocitool.ops.build.dockerfile.instructions import Add, Copy
 from ocitool.ops.build.evaluate import BaseImage, Commit, HistoryEntry, StageResult, Step, evaluate
 from ocitool.ops.build.fs import Identity, WorkTree, extract_context
 from ocitool.ops.convert import ConvertResult, convert
@@ -97,6 +97,7 @@ class _Stage:
     busted: bool = False
     tree: WorkTree | None = None
     tree_at: str | None = None  # the image the tree holds
+    dirs: set[str] = field(default_factory=lambda: {"", "/"})  # working dirs known to exist
 
 
 @dataclass
@@ -111,6 +112,7 @@ class _Executor:
     platform: Platform | None
     created: Timestamp | None
     epoch: int | None
+    dockerfile_path: str = "Dockerfile"
     stage: _Stage = field(default_factory=_Stage)
     stage_ids: list[str] = field(default_factory=list)
     last_base: str = ""
@@ -150,6 +152,14 @@ class _Executor:
         self.log(f"Step {number}/{total} : {text}")
 
     def evaluated(self, step: Step) -> None:
+        try:
+            self._evaluated(step)
+        except DockerfileError as e:
+            raise e.at(path=self.dockerfile_path, line=step.line) from None
+        except BuildContextError as e:
+            raise DockerfileError(e.message, path=self.dockerfile_path, line=step.line) from None
+
+    def _evaluated(self, step: Step) -> None:
         if step.kind == "meta":
             return
         if step.kind == "from":
@@ -232,6 +242,7 @@ class _Executor:
             if hit is not None:
                 self.log(" ---> Using cache")
                 st.image_id = hit
+                self._note_workdir(commit)
                 if number not in self.cached:
                     self.cached.append(number)
                 return
@@ -242,14 +253,29 @@ class _Executor:
         if isinstance(instruction, (Copy, Add)):
             diff = self._copy(instruction, commit.config.working_dir)
         else:
+            # Creating the step's container makes its working directory when it is missing
+            # (SetupWorkingDirectory): that is WORKDIR's layer, and any step's on a base whose
+            # WorkingDir does not exist.
+            workdir = commit.container_config.working_dir
+            if workdir not in st.dirs:
+                tree = self.tree()
+                try:
+                    made = tree.workdir(workdir)
+                except BuildContextError:
+                    raise DockerfileError(f"Cannot mkdir: {workdir} is not a directory") from None
+                if made:
+                    diff = self._layer(tree)
             container = secrets.token_hex(32)
             self.log(f" ---> Running in {container[:12]}")
-            if isinstance(instruction, Workdir):
-                tree = self.tree()
-                if tree.workdir(commit.config.working_dir):
-                    diff = self._layer(tree)
             self.log(f"Removing intermediate container {container[:12]}")
         self._commit(commit, container, diff)
+        self._note_workdir(commit)
+
+    def _note_workdir(self, commit: Commit) -> None:
+        if isinstance(commit.instruction, (Copy, Add)):
+            self.stage.dirs = {"", "/"}  # a copy may have replaced a directory
+        else:
+            self.stage.dirs.add(commit.container_config.working_dir)
 
     def _copy(self, c: Copy | Add, workdir: str) -> Digest | None:
         tree = self.tree()
@@ -353,10 +379,11 @@ def _identity(chown: str, tree: WorkTree) -> Identity:
                         if found is not None:
                             return found
         except OSError as e:
-            raise DockerfileError(f"{prefix}open {table}: {(e.strerror or str(e)).lower()}") from None
-        raise DockerfileError(f"{prefix}no such {what}: {name}")
+            raise DockerfileError(f"{prefix}{what}: open {table}: {(e.strerror or str(e)).lower()}") from None
+        raise DockerfileError(f"{prefix}{what}: no such {what.split()[-2]}: {name}")
 
-    return Identity(lookup(user, "/etc/passwd", "user"), lookup(group, "/etc/group", "group"))
+    uid = lookup(user, "/etc/passwd", f"can't find uid for user {user}")
+    return Identity(uid, lookup(group, "/etc/group", f"can't find gid for group {group}"))
 
 
 class BuildService:
@@ -421,6 +448,7 @@ class BuildService:
                     platform,
                     Timestamp.from_unix(epoch) if epoch is not None else None,
                     epoch,
+                    dockerfile or "Dockerfile",
                 )
                 evaluation = evaluate(
                     parsed,

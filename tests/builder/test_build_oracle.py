@@ -17,6 +17,7 @@ rebuilds the steps from it on exactly as docker's output shows (IDs masked).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import pytest
 from peers import DockerDaemon, run
 
 import ocitool
+from ocitool.errors import DockerfileError
 from ocitool.service.service import ImageService
 from tests.builder._contexts import make_context
 from tests.builder.test_oracle import CASES, COPY_FROM, Case, _context, _docker_build, _removing_new_images
@@ -310,3 +312,67 @@ def test_cache_hits_and_misses_as_docker(tmp_path: Path, docker_cli: DockerDaemo
         content = _build_both(docker, ctx, root, "two")
         assert content[0] == content[1]
         assert sum("Using cache" in x for x in content[1]) == 1  # ENV only
+
+
+@ORACLE
+def test_a_missing_working_dir_is_made_by_any_step_as_docker(
+    tmp_path: Path, docker_cli: DockerDaemon
+) -> None:
+    """A base whose WorkingDir does not exist (``docker import --change WORKDIR``): the first
+    step's container makes it, so an ENV step has a layer."""
+    docker = docker_cli
+    rootfs = tmp_path / "rootfs.tar"
+    with tarfile.open(rootfs, "w") as tf:
+        info = tarfile.TarInfo("etc/hostname")
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"h\n"))
+    ctx = make_context(tmp_path / "ctx", [])
+    text = f"FROM {TAG}/nowd:1\nENV A=1\nLABEL b=2\n"
+    (ctx / "Dockerfile").write_text(text)
+    root = tmp_path / "root"
+    with _removing_new_images(docker):
+        docker.run("import", "--change", "WORKDIR /nowhere/deep", str(rootfs), f"{TAG}/nowd:1")
+        base_tar = tmp_path / "base.tar"
+        base_tar.write_bytes(docker.run("save", f"{TAG}/nowd:1").stdout)
+        ImageService(str(root)).load(str(base_tar))
+        code, output = _docker_build(docker, Case(text), ctx, f"{TAG}/nowd-child:1")
+        assert code == 0, output
+        theirs, saved = _docker_config(docker, f"{TAG}/nowd-child:1", tmp_path)
+    lines: list[str] = []
+    ours = _our_build(Case(text), ctx, root, tmp_path / "ours.tar", lines)
+    _compare(theirs, ours)
+    assert [h.get("empty_layer", False) for h in ours["history"]][-2:] == [False, True]
+    assert saved is not None
+    assert _unpack_archive(tmp_path / "ours.tar", tmp_path / "o") == _unpack_archive(saved, tmp_path / "d")
+
+
+STEP_REFUSALS = {
+    # Dockerfile, context files: refused while the step runs (after the steps before it)
+    "chown-no-passwd": ("FROM scratch\nCOPY --chown=nobody f /f\n", [("f", "file", b"f")]),
+    "chown-no-user": ("FROM scratch\nCOPY f /etc/passwd\nCOPY --chown=nobody f /f\n", [("f", "file", b"f")]),
+    "chown-no-group": (
+        "FROM scratch\nCOPY p /etc/passwd\nCOPY p /etc/group\nCOPY --chown=0:wheel p /f\n",
+        [("p", "file", b"root:x:0:0::/:/bin/sh\n")],
+    ),
+    "workdir-on-a-file": ("FROM scratch\nCOPY f /\nWORKDIR /f\n", [("f", "file", b"f")]),
+}
+
+
+@ORACLE
+@pytest.mark.parametrize("name", sorted(STEP_REFUSALS))
+def test_step_refusals_match_docker(name: str, tmp_path: Path, docker_cli: DockerDaemon) -> None:
+    docker = docker_cli
+    text, files = STEP_REFUSALS[name]
+    ctx = make_context(tmp_path / "ctx", files)
+    (ctx / "Dockerfile").write_text(text)
+    with _removing_new_images(docker):
+        code, output = _docker_build(docker, Case(text), ctx, f"{TAG}/refused:1")
+    assert code != 0
+    lines: list[str] = []
+    with pytest.raises(DockerfileError) as info:
+        ocitool.build(str(ctx), root=str(tmp_path / "root"), log=lines.append)
+    error = info.value
+    assert error.line == text.count("\n")
+    reason = error.reason.split(": open ")[0] if "open" in error.reason else error.reason
+    assert reason in output, output
+    assert _shape(lines) == _shape(output)
