@@ -301,10 +301,7 @@ class _Executor:
                 return None
             tmp.seek(0)
             info = self.r.layers.register(tmp, parent)
-        self._pending_chain = info.chain_id
         return info.diff_id
-
-    _pending_chain: Digest | None = None
 
     def _parent_config(self) -> ImageConfig:
         if self.stage.image_id:

@@ -117,31 +117,28 @@ def test_compare_follows_moby() -> None:
     assert compare_configs(base.updated({"Labels": None}), base.updated({"Labels": {}}))
 
 
-def _files(root: str, image: Digest, dest: Path) -> dict[str, tuple[int, int, int, int, bytes]]:
-    from ocitool.store.source import StoreSource
-
-    with StoreRoot.open(root) as r, StoreSource(r, selection=[(image, [])]) as source:
-        ocitool.unpack(source.select(str(image))[0].image, dest, devices=True)
+def _files_of_dir(dest: Path) -> dict[str, tuple[int, int, int, int, bytes]]:
     out = {}
     for dirpath, dirnames, filenames in os.walk(dest):
         for name in [*dirnames, *filenames]:
             full = os.path.join(dirpath, name)
             st = os.lstat(full)
-            data = (
-                Path(full).read_bytes()
-                if stat.S_ISREG(st.st_mode)
-                else os.readlink(full).encode()
-                if stat.S_ISLNK(st.st_mode)
-                else b""
-            )
-            out[os.path.relpath(full, dest)] = (
-                stat.S_IFMT(st.st_mode),
-                stat.S_IMODE(st.st_mode),
-                st.st_uid,
-                st.st_gid,
-                data,
-            )
+            data = b""
+            if stat.S_ISREG(st.st_mode):
+                data = Path(full).read_bytes()
+            elif stat.S_ISLNK(st.st_mode):
+                data = os.readlink(full).encode()
+            mode = stat.S_IMODE(st.st_mode)
+            out[os.path.relpath(full, dest)] = (stat.S_IFMT(st.st_mode), mode, st.st_uid, st.st_gid, data)
     return out
+
+
+def _files(root: str, image: Digest, dest: Path) -> dict[str, tuple[int, int, int, int, bytes]]:
+    from ocitool.store.source import StoreSource
+
+    with StoreRoot.open(root) as r, StoreSource(r, selection=[(image, [])]) as source:
+        ocitool.unpack(source.select(str(image))[0].image, dest, devices=True)
+    return _files_of_dir(dest)
 
 
 def test_copy_and_add_semantics(tmp_path: Path) -> None:
@@ -214,3 +211,23 @@ def test_output_writes_a_destination_without_tagging(tmp_path: Path) -> None:
     assert ocitool.inspect(f"oci:{tmp_path / 'lay'}")[0].id == str(result.image_id)
     with StoreRoot.open(root) as r:
         assert r.references.get("x:1") is None
+
+
+@pytest.mark.oracle("skopeo", "umoci")
+@pytest.mark.peers
+def test_outputs_are_read_by_skopeo_and_umoci(tmp_path: Path) -> None:
+    """-o writes an OCI layout skopeo copies and umoci unpacks to the files the store holds."""
+    from tests import peers
+
+    ctx = make_context(
+        tmp_path / "ctx", [("f", "file", b"f", 0o640), ("d/g", "file", b"g"), ("d/l", "symlink", "g")]
+    )
+    (ctx / "Dockerfile").write_text("FROM scratch\nCOPY f /f\nCOPY --chown=7:8 d /d/\nWORKDIR /w\n")
+    root = str(tmp_path / "root")
+    result = ocitool.build(str(ctx), root=root, output=f"oci:{tmp_path / 'lay'}:t")
+    peers.skopeo("copy", f"oci:{tmp_path / 'lay'}:t", f"oci:{tmp_path / 'copied'}:t")
+    bundle = tmp_path / "bundle"
+    peers.umoci("unpack", "--image", f"{tmp_path / 'copied'}:t", str(bundle))
+    theirs = _files_of_dir(bundle / "rootfs")
+    ours = _files(root, result.image_id, tmp_path / "fs")
+    assert theirs == ours and ours["d/g"][2:4] == (7, 8) and "w" in ours
