@@ -310,7 +310,7 @@ class _Executor:
         return ImageConfig(
             architecture=plat.architecture if plat else "",
             variant=plat.variant if plat else "",
-            os="linux",
+            os=plat.os if plat else "linux",
             rootfs=RootFS(),
         )
 

@@ -23,6 +23,8 @@ import os
 import re
 import stat
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,24 @@ import ocitool
 from ocitool.errors import DockerfileError
 from ocitool.service.service import ImageService
 from tests.builder._contexts import make_context
-from tests.builder.test_oracle import CASES, COPY_FROM, Case, _context, _docker_build, _removing_new_images
+from tests.builder.test_oracle import CASES, COPY_FROM, Case, _context, _docker_build, _image_ids
 
 ORACLE = pytest.mark.oracle("docker", "docker-cli")
+
+
+@contextmanager
+def _removing_new_images(docker: DockerDaemon) -> Iterator[None]:
+    """Remove every image the block adds, children before parents (``rmi -f`` refuses a parent
+    whose child is still there), so the shared daemon is left as it was found."""
+    before = _image_ids(docker)
+    try:
+        yield
+    finally:
+        for _ in range(20):
+            added = _image_ids(docker) - before
+            if not added:
+                break
+            docker.run("rmi", "-f", *sorted(added), check=False)
 TAG = "ocitool-test-build"
 
 # legacy-client-tar feeds docker a hand-made context tar on stdin: a context ocitool build
