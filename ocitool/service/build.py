@@ -430,6 +430,9 @@ class BuildService:
         build_context = BuildContext.from_directory(context_dir, dockerfile=rel_df)
         epoch_set = os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit()
         epoch = source_date_epoch() if epoch_set else None
+        for warning in parsed.warnings:  # the daemon streams them first (the CLI in red)
+            for line in warning.splitlines():
+                emit(line)
         with StoreRoot.open(self.root, write=True) as r:
             scratch = staging_dir(r.path, prefix=".tmp-build-")
             try:

@@ -53,12 +53,15 @@ def _removing_new_images(docker: DockerDaemon) -> Iterator[None]:
             if not added:
                 break
             docker.run("rmi", "-f", *sorted(added), check=False)
+
+
 TAG = "ocitool-test-build"
 
 # legacy-client-tar feeds docker a hand-made context tar on stdin: a context ocitool build
 # (a directory) cannot be given.
 BUILD_CASES = {name: case for name, case in CASES.items() if not case.legacy_tar}
 BUILD_CASES["copy-from"] = COPY_FROM
+BUILD_CASES["empty-continuation"] = Case("FROM scratch\nLABEL a=b \\\n\n  c=d\nENV X=1 \\\n\n\n  Y=2\n")
 
 
 def _tree(root: Path) -> dict[str, tuple[Any, ...]]:
@@ -170,8 +173,17 @@ _ID = re.compile(r"\b[0-9a-f]{12}\b")
 
 def _shape(output: str | list[str]) -> list[str]:
     """The builder's lines with IDs masked (the CLI's own lines left out)."""
-    lines = output.splitlines() if isinstance(output, str) else output
-    keep = ("Step ", " ---> ", "Removing intermediate", "# Executing", "Successfully", "[Warning]")
+    given = output.splitlines() if isinstance(output, str) else output
+    keep = (
+        "Step ",
+        " ---> ",
+        "Removing intermediate",
+        "# Executing",
+        "Successfully",
+        "[Warning]",
+        "[WARNING]",
+    )
+    lines = [line.replace("\x1b[91m", "").replace("\x1b[0m", "") for line in given]  # the CLI's red
     out = [_ID.sub("<id>", line).rstrip() for line in lines if line.startswith(keep)]
     # the unused build args come in Go's map order, which is random
     return [_WARNED.sub(lambda m: "[" + " ".join(sorted(m[1].split())) + "]", line) for line in out]
