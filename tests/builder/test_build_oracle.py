@@ -239,6 +239,7 @@ COPY --chown=app hello.txt /home/app/
 COPY --chown=app:staff dir /srv/app/dir
 COPY --chown=1:1 hello.txt new/deeper/
 ADD archive.tar.gz /srv/app/
+COPY --from=ocitool-test-build/base:1 /srv/app /from-image/
 WORKDIR /srv/app
 WORKDIR sub
 EXPOSE 80
