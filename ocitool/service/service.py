@@ -21,10 +21,11 @@ writes (see :mod:`ocitool.store.root`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ocitool.errors import InvalidReferenceError
 from ocitool.model.digest import Digest
 from ocitool.model.reference import parse_normalized
-from ocitool.service.build import BuildService
 from ocitool.service.delete import DeleteService
 from ocitool.service.imports import ImportService
 from ocitool.service.list import ListService
@@ -32,14 +33,25 @@ from ocitool.service.loadsave import LoadSaveService
 from ocitool.store.lookup import get_image
 from ocitool.store.root import StoreRoot
 
+if TYPE_CHECKING:
+    from ocitool.service.build import BuildResult
+
 __all__ = ["ImageService"]
 
 
-class ImageService(ListService, DeleteService, ImportService, LoadSaveService, BuildService):
+class ImageService(ListService, DeleteService, ImportService, LoadSaveService):
     """Docker's image commands on the store at ``root`` (created on first write)."""
 
     def __init__(self, root: str) -> None:
         self.root = root
+
+    def build(self, context: str, **options: Any) -> BuildResult:
+        """``docker build`` with the classic builder, Dockerfiles without ``RUN``: see
+        :func:`ocitool.service.build.build` (its keyword options). Imported on first use: the
+        builder is not loaded for the other commands."""
+        from ocitool.service.build import build
+
+        return build(context, root=self.root, **options)
 
     def tag(self, source: str, target: str) -> Digest:
         """``docker tag SOURCE TARGET`` (moves an existing tag, as ``TagImage`` forces)."""

@@ -42,7 +42,7 @@ def test_rebuild_hits_every_step_and_keeps_the_id(tmp_path: Path) -> None:
     assert second.image_id == first.image_id
     assert second.cached_steps == (2, 3, 4, 5)
     assert lines.count(" ---> Using cache") == 4
-    third = ocitool.build(str(ctx), root=root, no_cache=True)
+    third = ImageService(root).build(str(ctx), no_cache=True)
     assert third.image_id != first.image_id and third.cached_steps == ()
     history = ImageService(root).history("t:1")
     assert [h.created_by.split("#(nop)")[1].split()[0] for h in history] == ["ENV", "COPY", "WORKDIR", "COPY"]
