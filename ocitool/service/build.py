@@ -37,7 +37,13 @@ from dataclasses import dataclass, field
 from ocitool._go import strconv as gostrconv
 from ocitool._io.output import remove_tree, staging_dir
 from ocitool._io.tarwriter import source_date_epoch
-from ocitool.errors import BuildContextError, DockerfileError, ImageNotFoundError, InvalidReferenceError
+from ocitool.errors import (
+    BuildContextError,
+    DockerfileError,
+    ImageNotFoundError,
+    InvalidReferenceError,
+    OcitoolError,
+)
 from ocitool.model.config import ChildConfig, ContainerConfig, ImageConfig, RootFS
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
@@ -438,7 +444,18 @@ class BuildService:
             try:
                 ctx_dir = os.path.join(scratch, "context")
                 os.mkdir(ctx_dir, 0o755)
-                extract_context(context_dir, ctx_dir, dockerfile=rel_df)
+                try:
+                    extract_context(context_dir, ctx_dir, dockerfile=rel_df)
+                except PermissionError as e:
+                    if isinstance(e, OcitoolError) or os.geteuid() == 0:
+                        raise
+                    raise BuildContextError(
+                        context,
+                        "not-root",
+                        "ocitool build gives files their owners as the daemon does, which takes "
+                        f"root: run it as root ({e.strerror}: {e.filename})",
+                        path=context_dir,
+                    ) from None
                 ex = _Executor(
                     r,
                     scratch,
