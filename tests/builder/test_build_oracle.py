@@ -57,10 +57,75 @@ def _removing_new_images(docker: DockerDaemon) -> Iterator[None]:
 
 TAG = "ocitool-test-build"
 
+
+def _dotted_tar() -> bytes:
+    """A tar made like ``tar -C dir .``: a ``./`` entry, ``./``-prefixed names, owners kept."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, kind, data in (
+            ("./", tarfile.DIRTYPE, b""),
+            ("./d/", tarfile.DIRTYPE, b""),
+            ("./d/x", tarfile.REGTYPE, b"x"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.type, info.size, info.uid, info.gid = kind, len(data), 11, 12
+            info.mode = 0o700 if kind == tarfile.DIRTYPE else 0o604
+            info.mtime = 1_600_000_000
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _targz_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o644, 1_600_000_000
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 # legacy-client-tar feeds docker a hand-made context tar on stdin: a context ocitool build
 # (a directory) cannot be given.
 BUILD_CASES = {name: case for name, case in CASES.items() if not case.legacy_tar}
 BUILD_CASES["copy-from"] = COPY_FROM
+BUILD_CASES["copy-semantics"] = Case(
+    dockerfile="""\
+FROM scratch
+COPY dir /target/
+COPY f /target/sub
+COPY dir /replaced/
+COPY f /replaced/sub/
+COPY link-to-dir /via/
+COPY f /via/
+WORKDIR /w/x
+COPY f .
+COPY f ./named
+COPY dir ../up/
+COPY --chown=3:4 dir /target/
+COPY --chown=5 f /new1/new2/
+ADD dotted.tar /dotted/
+ADD dotted.tar /w/x/
+ADD plain.tar.gz relative/
+COPY link-to-file /lf
+COPY ln /ln/
+COPY f /ln/abs/
+COPY f /ln/rel
+WORKDIR /ln/abs/deeper
+""",
+    files=[
+        ("f", "file", b"file\n", 0o600),
+        ("dir/sub/inner", "file", b"i"),
+        ("dir/top", "file", b"t", 0o755),
+        ("dir/sub", "dir", None, 0o750),
+        ("link-to-dir", "symlink", "dir"),
+        ("link-to-file", "symlink", "f"),
+        ("ln/abs", "symlink", "/target"),
+        ("ln/rel", "symlink", "../target/relfile"),
+        ("dotted.tar", "file", _dotted_tar()),
+        ("plain.tar.gz", "file", _targz_bytes({"p/q": b"q"})),
+    ],
+)
 BUILD_CASES["empty-continuation"] = Case("FROM scratch\nLABEL a=b \\\n\n  c=d\nENV X=1 \\\n\n\n  Y=2\n")
 
 
