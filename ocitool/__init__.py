@@ -111,6 +111,7 @@ if TYPE_CHECKING:
     from ocitool.ops.unpack import UnpackResult, export, unpack
     from ocitool.ops.validate import ValidationIssue, ValidationReport, validate
     from ocitool.ops.verify import Problem, VerifyReport, verify
+    from ocitool.service.build import BuildResult, build
     from ocitool.service.delete import RmiResult
     from ocitool.service.list import docker_root_images
     from ocitool.service.loadsave import LoadResult
@@ -162,6 +163,7 @@ __all__ = [
     "Attestations",
     "BaseMismatchError",
     "BlobNotFoundError",
+    "BuildResult",
     "BuiltImage",
     "ChildConfig",
     "CiResult",
@@ -244,6 +246,7 @@ __all__ = [
     "analyze",
     "append",
     "attestations",
+    "build",
     "chain_id",
     "chain_ids",
     "convert",

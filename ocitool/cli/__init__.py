@@ -63,6 +63,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "referrers": "referrers",
     **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
     "attestations": "attest",
+    "build": "build",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))

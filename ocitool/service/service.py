@@ -12,6 +12,7 @@ Engine API shapes, one module per group as moby's files are split:
 * :mod:`ocitool.service.imports`: ``import_image`` (``ImportImage`` with ``--change``),
   ``commit`` (``CommitImage``) and ``squash`` (``SquashImage``);
 * :mod:`ocitool.service.loadsave`: ``load`` (``Loaded image: …`` lines) and ``save``;
+* :mod:`ocitool.service.build`: ``build`` (the classic builder, Dockerfiles without ``RUN``);
 * here: ``tag`` (``TagImage``).
 
 Each method opens the root for the duration of the call: shared lock for reads, exclusive for
@@ -19,6 +20,8 @@ writes (see :mod:`ocitool.store.root`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ocitool.errors import InvalidReferenceError
 from ocitool.model.digest import Digest
@@ -30,6 +33,9 @@ from ocitool.service.loadsave import LoadSaveService
 from ocitool.store.lookup import get_image
 from ocitool.store.root import StoreRoot
 
+if TYPE_CHECKING:
+    from ocitool.service.build import BuildResult
+
 __all__ = ["ImageService"]
 
 
@@ -38,6 +44,14 @@ class ImageService(ListService, DeleteService, ImportService, LoadSaveService):
 
     def __init__(self, root: str) -> None:
         self.root = root
+
+    def build(self, context: str, **options: Any) -> BuildResult:
+        """``docker build`` with the classic builder, Dockerfiles without ``RUN``: see
+        :func:`ocitool.service.build.build` (its keyword options). Imported on first use: the
+        builder is not loaded for the other commands."""
+        from ocitool.service.build import build
+
+        return build(context, root=self.root, **options)
 
     def tag(self, source: str, target: str) -> Digest:
         """``docker tag SOURCE TARGET`` (moves an existing tag, as ``TagImage`` forces)."""

@@ -259,6 +259,14 @@ class _Source:
     def _error(self, source: str, reason: str, message: str) -> BuildContextError:
         return BuildContextError(source, reason, message, path=self.label)
 
+    def resolve(self, path: str) -> str:
+        """``FollowSymlinkInScope``: ``path`` with every symlink followed inside the root, as a
+        cleaned relative path (``.`` for the root). BuildContextError when it climbs out."""
+        try:
+            return self._resolve(path)
+        except _ScopeError as e:
+            raise self._error(path, e.reason, f"forbidden path outside the build context: {path}") from None
+
     def hash(self, path: str) -> str:
         """``Source.Hash``: the sum of what ``path`` resolves to, or (moby's compatibility)
         a path when there is none. BuildContextError when it cannot resolve or hash."""
@@ -296,15 +304,15 @@ class _Source:
         BuildContextError: not found (or ignored), outside the context, a URL."""
         if source.startswith(("http://", "https://")):
             raise self._error(source, "url", f"source can't be a URL here (no network): {source}")
+        return [self._info(path) for path in self.expand(source)]
+
+    def expand(self, source: str) -> list[str]:
+        """The paths one ``COPY``/``ADD`` source stands for: itself (without a leading ``/``
+        or ``./``), or every entry its wildcards match, in walk order."""
         orig = source.removeprefix("/").removeprefix("./")
         if not contains_wildcards(orig):
-            return [self._info(orig)]
-        out: list[str] = []
-        for rel in self._walk("."):
-            if rel == "." or not gopath.match(orig, rel):
-                continue
-            out.append(self._info(rel))
-        return out
+            return [orig]
+        return [rel for rel in self._walk(".") if rel != "." and gopath.match(orig, rel)]
 
     def copy_hash(self, sources: Sequence[str]) -> str:
         """The hash ``COPY``/``ADD`` sources get in ``created_by``: one file's or directory's

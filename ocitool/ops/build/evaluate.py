@@ -80,6 +80,7 @@ __all__ = [
     "DEFAULT_SHELL",
     "BaseImage",
     "Commit",
+    "EvaluationObserver",
     "Evaluation",
     "HistoryEntry",
     "SourceHasher",
@@ -155,6 +156,8 @@ class Step:
     text: str
     line: int
     commits: tuple[Commit, ...] = ()
+    kind: str = "instruction"  # "meta" (an ARG before the first FROM), "from" or "instruction"
+    from_stage: int | None = None  # a FROM naming an earlier stage: that stage's index
 
     def __str__(self) -> str:
         return f"Step {self.number}/{self.total} : {self.text}"
@@ -184,6 +187,19 @@ class Evaluation:
     @property
     def image(self) -> StageResult:
         return self.stages[-1]
+
+
+class EvaluationObserver(Protocol):
+    """Follows an evaluation as it goes, so that a builder can run each step before the next
+    is evaluated (``COPY --from`` needs the files of the stages before it): ``starting`` is
+    called before a step is evaluated (an error may follow), ``evaluated`` with the step,
+    ``stage_done`` with each finished stage's index and result."""
+
+    def starting(self, number: int, total: int, text: str) -> None: ...
+
+    def evaluated(self, step: Step) -> None: ...
+
+    def stage_done(self, index: int, result: StageResult) -> None: ...
 
 
 def created_by(shell: Sequence[str], comment: str, *, single_word: bool = False) -> str:
@@ -613,6 +629,7 @@ def evaluate(
     platform: Platform | None = None,
     base: Callable[[str, Platform | None], BaseImage] | None = None,
     from_source: Callable[[str, int | None], SourceHasher] | None = None,
+    observer: EvaluationObserver | None = None,
 ) -> Evaluation:
     """Evaluate ``dockerfile`` as ``docker build`` (classic builder) would, without running or
     copying anything.
@@ -622,7 +639,8 @@ def evaluate(
     (``None``: named without a value); ``labels`` are ``--label`` (added to the last stage,
     sorted); ``target`` stops after that stage; ``platform`` is ``--platform``. ``base`` supplies
     a ``FROM`` image other than ``scratch`` or a stage; ``from_source(ref, stage_index)`` the
-    files of a ``COPY --from`` (``stage_index`` None for an image).
+    files of a ``COPY --from`` (``stage_index`` None for an image); ``observer`` follows the
+    steps as they are evaluated (:class:`EvaluationObserver`).
 
     Raises DockerfileError (or DockerfileSyntaxError) naming the Dockerfile and the line.
     """
@@ -647,7 +665,10 @@ def evaluate(
     steps: list[Step] = []
     number = 1
     for meta in dockerfile.meta_args:
-        steps.append(Step(number, total, meta.code, meta.line))
+        step = Step(number, total, meta.code, meta.line, kind="meta")
+        if observer is not None:
+            observer.starting(number, total, meta.code)
+        steps.append(step)
         number += 1
         try:
             expanded = meta.expand(lambda word: build.lex.process_word(word, args.all_allowed()))
@@ -656,26 +677,42 @@ def evaluate(
         for a in expanded.args:
             args.add_arg(a.key, a.value)
             args.add_meta_arg(a.key, a.value)
+        if observer is not None:
+            observer.evaluated(step)
     for stage in stages:
         if stage.name and stage.name in build.by_name:
             raise build.fail(DockerfileError(f"{stage.name} stage name already used"), stage.line)
+        if observer is not None:
+            observer.starting(number, total, stage.code)
         try:
             state, commits = build.begin(stage, args)
         except (DockerfileError, BuildContextError) as e:
             raise build.fail(e, stage.line, stage.end_line) from None
-        steps.append(Step(number, total, stage.code, stage.line, tuple(commits)))
+        from_stage = build.by_name.get(state.base.lower())
+        step = Step(number, total, stage.code, stage.line, tuple(commits), "from", from_stage)
+        steps.append(step)
+        if observer is not None:
+            observer.evaluated(step)
         number += 1
         for instruction in stage.instructions:
+            if observer is not None:
+                observer.starting(number, total, instruction.code)
             try:
                 commit = build.dispatch(state, instruction)
             except (DockerfileError, BuildContextError) as e:
                 raise build.fail(e, instruction.line, instruction.end_line) from None
-            steps.append(Step(number, total, instruction.code, instruction.line, (commit,)))
+            step = Step(number, total, instruction.code, instruction.line, (commit,))
+            steps.append(step)
+            if observer is not None:
+                observer.evaluated(step)
             number += 1
         args.merge_referenced(state.args)
         if stage.name:
             build.by_name[stage.name] = len(build.stages)
-        build.stages.append(StageResult(state.name, state.base, state.config, tuple(state.history), state.os))
+        result = StageResult(state.name, state.base, state.config, tuple(state.history), state.os)
+        build.stages.append(result)
+        if observer is not None:
+            observer.stage_done(len(build.stages) - 1, result)
     warnings = list(dockerfile.warnings)
     unused = args.unused()
     if unused:
