@@ -84,6 +84,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
+    **dict.fromkeys(("pull", "push"), "pullpush"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))

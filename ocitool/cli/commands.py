@@ -329,10 +329,12 @@ class _ImageRow:
         return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
 
 
-def _image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[_ImageRow]:
+def _image_rows(summaries: Sequence[Summary], *, trunc: bool, digests: bool = False) -> list[_ImageRow]:
+    """docker/cli's image formatter: a row per repository tag (per tag and digest with
+    ``digests``), then a row per repository known only by digest (pulled by digest)."""
     rows: list[_ImageRow] = []
     for s in summaries:
-        if not s.repo_tags:
+        if not s.repo_tags and not s.repo_digests:
             rows.append(_ImageRow(s, "<none>", "<none>", "<none>", trunc))
             continue
         by_repo: dict[str, list[str]] = {}
@@ -341,8 +343,19 @@ def _image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[_ImageRow]
             if not repo or "/" in t:
                 repo, t = tag, "<none>"
             by_repo.setdefault(repo, []).append(t)
+        digests_of: dict[str, list[str]] = {}
+        for rd in s.repo_digests:
+            repo, _, d = rd.partition("@")
+            digests_of.setdefault(repo, []).append(d)
         for repo in sorted(by_repo):
-            rows.extend(_ImageRow(s, repo, t, "<none>", trunc) for t in by_repo[repo])
+            shown = digests_of.pop(repo, []) if digests else []
+            if not digests:
+                digests_of.pop(repo, None)
+            for t in by_repo[repo]:
+                rows.extend(_ImageRow(s, repo, t, d, trunc) for d in shown or ["<none>"])
+        for repo in sorted(digests_of):
+            shown = digests_of[repo] if digests else ["<none>"]
+            rows.extend(_ImageRow(s, repo, "<none>", d, trunc) for d in shown)
     return rows
 
 
@@ -376,7 +389,7 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with_size=_needs_size(fmt),
             errors=problems,
         )
-    rows = _image_rows(summaries, trunc=not args.no_trunc)
+    rows = _image_rows(summaries, trunc=not args.no_trunc, digests=args.digests)
     quiet = fmt == "{{.ID}}"
     if (quiet or (fmt in (None, "", "table") and not args.digests)) and _ascii(rows):
         out.write(_fast_table(rows, quiet=quiet))

@@ -12,6 +12,7 @@ Engine API shapes, one module per group as moby's files are split:
 * :mod:`ocitool.service.imports`: ``import_image`` (``ImportImage`` with ``--change``),
   ``commit`` (``CommitImage``) and ``squash`` (``SquashImage``);
 * :mod:`ocitool.service.loadsave`: ``load`` (``Loaded image: …`` lines) and ``save``;
+* :mod:`ocitool.service.registry`: ``pull`` and ``push`` (moby's ``distribution``);
 * here: ``tag`` (``TagImage``).
 
 Each method opens the root for the duration of the call: shared lock for reads, exclusive for
@@ -27,13 +28,14 @@ from ocitool.service.delete import DeleteService
 from ocitool.service.imports import ImportService
 from ocitool.service.list import ListService
 from ocitool.service.loadsave import LoadSaveService
+from ocitool.service.registry import RegistryService
 from ocitool.store.lookup import get_image
 from ocitool.store.root import StoreRoot
 
 __all__ = ["ImageService"]
 
 
-class ImageService(ListService, DeleteService, ImportService, LoadSaveService):
+class ImageService(ListService, DeleteService, ImportService, LoadSaveService, RegistryService):
     """Docker's image commands on the store at ``root`` (created on first write)."""
 
     def __init__(self, root: str) -> None:
