@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     from ocitool.service.delete import RmiResult
     from ocitool.service.list import docker_root_images
     from ocitool.service.loadsave import LoadResult
+    from ocitool.service.registry import PullResult, PushResult, pull, push
     from ocitool.service.service import ImageService
     from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
     from ocitool.store.content import LayerStore
@@ -205,6 +206,8 @@ __all__ = [
     "PlatformNotFoundError",
     "Problem",
     "PruneReport",
+    "PullResult",
+    "PushResult",
     "Reference",
     "ReferenceConflictError",
     "ReferenceStore",
@@ -250,6 +253,8 @@ __all__ = [
     "parse_destination",
     "parse_normalized",
     "parse_source",
+    "pull",
+    "push",
     "raw_config",
     "raw_manifest",
     "run_ci",

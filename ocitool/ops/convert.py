@@ -646,6 +646,11 @@ def convert(
             items[0].names = [_name_from_tag(f"{ref.name}:{ref.tag}")] if ref.tag else []
         writer = _writer(dest, legacy_docker=legacy_docker, source=source, registry=dest_registry)
         with writer:
+            if isinstance(writer, RegistryWriter):
+                # a partial index is refused before any blob goes up, not after
+                for item in items:
+                    if isinstance(item.node, ImageIndex):
+                        writer.check_complete([d for d, img in item.node.walk() if img is None])
             conv = _Converter(
                 source,
                 dest,

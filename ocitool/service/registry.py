@@ -51,7 +51,7 @@ from ocitool.model.reference import Reference, parse_normalized
 from ocitool.ops.progress import CountingReader, Progress, ProgressCallback, Tracker
 from ocitool.ops.recompress import Codec, recompress
 from ocitool.store.content import LayerInfo
-from ocitool.store.root import StoreRoot
+from ocitool.store.root import StoreRoot, default_root
 
 __all__ = [
     "ALREADY_EXISTS",
@@ -63,6 +63,8 @@ __all__ = [
     "PushResult",
     "RegistryService",
     "is_status",
+    "pull",
+    "push",
     "registry_reference",
 ]
 
@@ -394,3 +396,43 @@ def _push_manifest(
     }
     return json.dumps(doc, indent=3).encode(), str(doc["mediaType"])
 
+
+
+def _standalone(root: str | None) -> RegistryService:
+    service = RegistryService()
+    service.root = root or default_root()
+    return service
+
+
+def pull(
+    ref: str,
+    *,
+    root: str | None = None,
+    platform: Platform | str | None = None,
+    creds: str | None = None,
+    authfile: str | None = None,
+    tls_verify: bool | None = None,
+    cert_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> PullResult:
+    """``docker pull REF`` into the store at ``root`` (default ``$OCITOOL_ROOT``, else the user
+    data dir): see :meth:`RegistryService.pull`. ``creds`` (``USER:PASSWORD``), ``authfile``,
+    ``tls_verify`` and ``cert_dir`` as skopeo's flags."""
+    options = RegistryOptions(creds=creds, authfile=authfile, tls_verify=tls_verify, cert_dir=cert_dir)
+    wanted = Platform.parse(platform) if isinstance(platform, str) else platform
+    return _standalone(root).pull(ref, platform=wanted, options=options, progress=progress)
+
+
+def push(
+    name: str,
+    *,
+    root: str | None = None,
+    creds: str | None = None,
+    authfile: str | None = None,
+    tls_verify: bool | None = None,
+    cert_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> PushResult:
+    """``docker push NAME`` of the store at ``root``: see :meth:`RegistryService.push`."""
+    options = RegistryOptions(creds=creds, authfile=authfile, tls_verify=tls_verify, cert_dir=cert_dir)
+    return _standalone(root).push(name, options=options, progress=progress)

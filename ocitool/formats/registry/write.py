@@ -150,6 +150,10 @@ class RegistryWriter(LayoutWriter):
             manifests.append((desc.digest, media_type))
 
         visit(root, 0)
+        self._refuse_partial(missing)
+        return configs, manifests
+
+    def _refuse_partial(self, missing: list[str]) -> None:
         if missing:
             raise RegistryError(
                 "the index lists manifests the source does not hold: "
@@ -158,7 +162,16 @@ class RegistryWriter(LayoutWriter):
                 registry=self.ref.registry,
                 repository=self.repository,
             )
-        return configs, manifests
+
+    def check_complete(self, absent: Sequence[Descriptor]) -> None:
+        """Before anything is uploaded: refuse an index whose ``absent`` manifests (listed by
+        it, missing from the source) the repository does not hold either. Raises RegistryError."""
+        missing: list[str] = []
+        for desc in absent:
+            if self.client.head_manifest(self.repository, str(desc.digest)) is None:
+                plat = f" ({desc.platform})" if desc.platform is not None else ""
+                missing.append(f"{desc.digest}{plat}")
+        self._refuse_partial(missing)
 
     def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
         """Push configs, child manifests, then the top document under the reference's tag
