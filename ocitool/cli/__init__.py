@@ -50,9 +50,7 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(  # type: ignore[override]
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
-        return super().parse_known_args(
-            None if args is None else explicit_bool_flags(args), namespace
-        )
+        return super().parse_known_args(None if args is None else explicit_bool_flags(args), namespace)
 
 
 # The BOOL flags that, as Go's flag package reads a bool, mean true when given bare and take a
@@ -138,7 +136,7 @@ def add_registry_flags(p: Any, *, sides: bool = False) -> None:
             f"--{prefix}tls-verify",
             type=bool_flag,
             metavar="BOOL",
-            help=f"verify TLS{side}: --{prefix}tls-verify or --{prefix}tls-verify=false (false also allows http)",
+            help=f"verify TLS{side}: bare or =true, or =false (which also allows http)",
         )
         g.add_argument(f"--{prefix}cert-dir", metavar="DIR", help=f"CA certificates (*.crt){side}")
 

@@ -112,7 +112,7 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print the reference only")
-    p.add_argument("--platform", help="of a multi-platform index, pull this platform's image (default: the host's)")
+    p.add_argument("--platform", help="of an index, this platform's image (default: the host's)")
     p.add_argument("reference", metavar="REF")
     add_registry_flags(p)
     p.set_defaults(handler=_cmd_pull)

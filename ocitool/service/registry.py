@@ -168,7 +168,12 @@ class RegistryService:
         ref, default_tag = self.pull_reference(text)
         reg = registry_reference(ref)
         client = (options or current_registry_options()).client(reg)
-        with RegistrySource(reg, client) as source:
+        try:
+            source = RegistrySource(reg, client)
+        except BaseException:
+            client.close()
+            raise
+        with source:
             manifest_digest = source.descriptor.digest
             selected = select_one(source, "", platform=platform)
             image = selected.image
@@ -395,7 +400,6 @@ def _push_manifest(
         ],
     }
     return json.dumps(doc, indent=3).encode(), str(doc["mediaType"])
-
 
 
 def _standalone(root: str | None) -> RegistryService:
