@@ -205,7 +205,7 @@ def test_a_partial_index_is_refused_before_anything_is_uploaded(
     registry: servers.Registry, tmp_path: Path
 ) -> None:
     repo = f"pullpush/sparse-{uuid.uuid4().hex[:8]}"
-    code, out, err = cli("convert", "--all", str(SPARSE), f"docker://{registry.host}/{repo}:1")
+    code, _, err = cli("convert", "--all", str(SPARSE), f"docker://{registry.host}/{repo}:1")
     assert code == 1
     assert "registries refuse a partial index" in err and "linux/arm64" in err
     assert repo not in _catalog(registry)
