@@ -6,7 +6,8 @@ progress on a terminal, and unpack/export of a ``docker://`` SOURCE.
 docker prints layer downloads as they finish, so lines of different layers interleave in any
 order; the comparisons keep each layer's own sequence of statuses and every other line as is.
 docker's ``Waiting`` (a layer queued behind docker's three concurrent downloads) is dropped:
-ocitool does not print it.
+ocitool does not print it. So is ``Verifying Checksum``: ocitool always prints it, docker's
+transfer broadcaster keeps only a transfer's latest message and sometimes drops it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _shape(output: str) -> tuple[list[str], dict[str, list[str]]]:
     for line in output.splitlines():
         head, sep, status = line.partition(": ")
         if sep and len(head) == 12 and all(c in "0123456789abcdef" for c in head):
-            if status != "Waiting":
+            if status not in ("Waiting", "Verifying Checksum"):
                 layers.setdefault(head, []).append(status)
         else:
             other.append(line)
