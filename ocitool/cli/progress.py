@@ -74,7 +74,7 @@ class ProgressRenderer:
         if line.done == 0 and line.total == 0:
             amount = ""  # a status (``Pull complete``), not a count
         rate = f"  {human_size(line.rate)}/s" if line.rate and line.done != line.total else ""
-        return f"{label} {_bar(line.done, line.total)}{amount}{rate}"
+        return f"{label} {_bar(line.done, line.total)}{amount}{rate}".rstrip()
 
     def _draw(self) -> None:
         out = [f"\x1b[{self._drawn}A"] if self._drawn else []
