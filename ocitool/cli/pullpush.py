@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ocitool.cli import EXIT_ERROR, EXIT_OK, add_registry_flags, registry_options
 from ocitool.cli.progress import progress_for
 from ocitool.cli.render import STORE_IMAGE, epilog
-from ocitool.errors import ImageNotFoundError
+from ocitool.errors import ImageNotFoundError, RegistryNotFoundError
 from ocitool.model.platform import Platform
 from ocitool.ops.progress import Progress, ProgressCallback
 from ocitool.service.registry import is_status
@@ -51,7 +51,7 @@ def _layer_lines(out: TextIO, err: TextIO, *, quiet: bool) -> Iterator[ProgressC
     def line(event: Progress) -> None:
         if is_status(event):
             with lock:
-                out.write(f"{event.item}: {event.phase}\n")
+                out.write(f"{event.item}: {event.phase}\n" if event.item else f"{event.phase}\n")
                 out.flush()
 
     yield line
@@ -62,16 +62,22 @@ def _cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ref, default_tag = service.pull_reference(args.reference)
     if default_tag and not args.quiet:
         out.write("Using default tag: latest\n")
-    if not args.quiet:
-        out.write(service.pull_header(ref) + "\n")
-        out.flush()
-    with _layer_lines(out, err, quiet=args.quiet) as progress:
-        result = service.pull(
-            args.reference,
-            platform=Platform.parse(args.platform) if args.platform else None,
-            options=registry_options(args),
-            progress=progress,
+    try:
+        with _layer_lines(out, err, quiet=args.quiet) as progress:
+            result = service.pull(
+                args.reference,
+                platform=Platform.parse(args.platform) if args.platform else None,
+                options=registry_options(args),
+                progress=progress,
+            )
+    except RegistryNotFoundError as exc:
+        if exc.code != "MANIFEST_UNKNOWN":
+            raise
+        # docker's words (the registry's code and message, as distribution 2.8 words them)
+        err.write(
+            f"Error response from daemon: manifest for {ref} not found: manifest unknown: manifest unknown\n"
         )
+        return EXIT_ERROR
     if not args.quiet:
         out.write(f"Digest: {result.digest}\n{result.status}\n")
     out.write(f"{result.reference}\n")

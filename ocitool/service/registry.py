@@ -151,7 +151,6 @@ class RegistryService:
             return ref, False
         return ref.with_default_tag(), True
 
-    pull_header = staticmethod(_pull_header)
 
     def pull(
         self,
@@ -174,6 +173,7 @@ class RegistryService:
             client.close()
             raise
         with source:
+            _status(progress, "", _pull_header(ref))  # docker says it once the manifest resolved
             manifest_digest = source.descriptor.digest
             selected = select_one(source, "", platform=platform)
             image = selected.image

@@ -24,6 +24,7 @@ from ocitool.cli import main
 from tests import peers
 from tests.peers import FIXTURES
 from tests.registry import servers
+from tests.registry.servers import Fault
 
 pytestmark = pytest.mark.peers
 
@@ -199,6 +200,30 @@ def test_push_of_an_unknown_name_says_so_as_docker(registry: servers.Registry, t
     assert code == 1
     assert out == f"The push refers to repository [{registry.host}/pullpush/nothere]\n"
     assert err == f"An image does not exist locally with the tag: {registry.host}/pullpush/nothere\n"
+
+
+@pytest.mark.oracle("docker")
+def test_pull_of_an_unknown_tag_says_so_as_docker(
+    registry: servers.Registry, docker: peers.DockerDaemon, tmp_path: Path
+) -> None:
+    name = f"{registry.host}/pullpush/nothere:1"
+    theirs = docker.run("pull", name, check=False)
+    code, out, err = cli("--root", str(tmp_path / "s"), "pull", name)
+    assert (code, out, err) == (theirs.returncode, theirs.stdout.decode(), theirs.stderr.decode())
+
+
+def test_a_corrupted_layer_stores_nothing(
+    registry: servers.Registry, fault_proxy: servers.FaultProxy, tmp_path: Path
+) -> None:
+    seed, store = tmp_path / "seed", tmp_path / "store"
+    name = f"pullpush/corrupt-{uuid.uuid4().hex[:8]}:1"
+    _image_with_layers(seed, tmp_path, f"{registry.host}/{name}")
+    ok("--root", str(seed), "push", f"{registry.host}/{name}")
+    fault_proxy.add(Fault("GET", r"/blobs/sha256:", "corrupt", times=100))
+    code, _, err = cli("--root", str(store), "pull", f"{fault_proxy.host}/{name}")
+    assert code == 1 and "sha256:" in err, err
+    assert ok("--root", str(store), "images", "-q") == ""
+    assert not list((store / "content" / "blobs" / "sha256").glob("*"))
 
 
 def _catalog(registry: servers.Registry) -> list[str]:
