@@ -151,7 +151,6 @@ class RegistryService:
             return ref, False
         return ref.with_default_tag(), True
 
-
     def pull(
         self,
         text: str,
