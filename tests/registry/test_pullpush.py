@@ -339,3 +339,24 @@ def test_unpack_and_export_of_a_registry_image_equal_the_local_ones(
         assert a.lstat().st_mode == b.lstat().st_mode, rel
         if a.is_file() and not a.is_symlink():
             assert a.read_bytes() == b.read_bytes(), rel
+
+
+@pytest.mark.parametrize(("layout", "layer_type"), [("zstd", "tar+zstd"), ("uncompressed", "diff.tar.gzip")])
+def test_push_of_a_loaded_image_names_its_layers_by_what_they_are(
+    registry: servers.Registry, tmp_path: Path, layout: str, layer_type: str
+) -> None:
+    """zstd blobs go as they are, under an OCI manifest (schema 2 cannot name zstd);
+    uncompressed ones are gzip-compressed first, under a Docker schema 2 manifest, as docker."""
+    store = tmp_path / "store"
+    ok("--root", str(store), "load", f"oci:{FIXTURES / 'oci' / layout}")
+    image_id = ok("--root", str(store), "images", "-q", "--no-trunc").strip()
+    name = f"{registry.host}/pullpush/{layout}-{uuid.uuid4().hex[:8]}:1"
+    ok("--root", str(store), "tag", image_id, name)
+    pushed = ok("--root", str(store), "push", name)
+    manifest = json.loads(ok("manifest", f"docker://{name}"))
+    assert {x["mediaType"].rsplit(".", 1)[-1] for x in manifest["layers"]} == {layer_type.rsplit(".", 1)[-1]}
+    assert pushed.splitlines()[-1].split("size: ")[1] == str(
+        len(ok("manifest", f"docker://{name}").rstrip("\n"))
+    )
+    assert ok("inspect", "--format", "{{.Id}}", f"docker://{name}").strip() == image_id
+    assert ok("verify", f"docker://{name}").rstrip().endswith("OK")
