@@ -176,67 +176,90 @@ class RegistryService:
             manifest_digest = source.descriptor.digest
             selected = select_one(source, "", platform=platform)
             image = selected.image
-            with StoreRoot.open(self.root, write=True) as r:
-                if not r.images.exists(image.id):
-                    self._fetch_layers(r, image.layers, progress)
-                    id = r.images.create(image.raw_config)
-                else:
+            layers, raw_config = image.layers, image.raw_config
+            chains = chain_ids([layer.diff_id for layer in layers])
+            # the network part runs under no lock: other commands go on meanwhile
+            with StoreRoot.open(self.root) as r:
+                have_image = r.images.exists(image.id)
+                present = [have_image or r.layers.get(c) is not None for c in chains]
+            scratch = staging_dir(tempfile.gettempdir(), prefix=".ocitool-pull-")
+            spools: dict[int, OutputFile] = {}
+            try:
+                if not have_image:
+                    self._download(layers, present, spools, scratch, progress)
+                with StoreRoot.open(self.root, write=True) as w:
                     id = image.id
-                updated = self._record(r, ref, manifest_digest, id)
+                    if not w.images.exists(id):
+                        self._register(w, layers, chains, spools, progress)
+                        id = w.images.create(raw_config)
+                    updated = self._record(w, ref, manifest_digest, id)
+            finally:
+                for spool in spools.values():
+                    spool.discard()
+                remove_tree(scratch)
         return PullResult(ref, manifest_digest, id, updated, default_tag)
 
     @staticmethod
-    def _fetch_layers(r: StoreRoot, layers: tuple[Layer, ...], progress: ProgressCallback | None) -> None:
-        chains = chain_ids([layer.diff_id for layer in layers])
-        todo: list[int] = []
+    def _download(
+        layers: tuple[Layer, ...],
+        present: list[bool],
+        spools: dict[int, OutputFile],
+        scratch: str,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Download the layers not ``present`` into ``spools`` (by position), a few at once,
+        each verified against its digest as it streams."""
+        for layer, here in zip(layers, present, strict=True):
+            _status(progress, layer.digest.hex[:12], ALREADY_EXISTS if here else PULLING_FS_LAYER)
+
+        def download(i: int) -> None:
+            layer = layers[i]
+            item = layer.digest.hex[:12]
+            spool = spools[i] = pending_file(scratch, mode=0o600, sync=False)
+            tracker = Tracker(progress, DOWNLOADING, layer.descriptor.size, item)
+            with layer.open_blob(buffered=False) as raw:  # verified as it reaches its end
+                while chunk := raw.read(1 << 20):
+                    spool.file.write(chunk)
+                    tracker.add(len(chunk))
+            spool.close()
+            _status(progress, item, VERIFYING)
+            _status(progress, item, DOWNLOAD_COMPLETE)
+
+        map_bounded(download, [i for i, here in enumerate(present) if not here], limit=DEFAULT_CONCURRENCY)
+
+    @staticmethod
+    def _register(
+        w: StoreRoot,
+        layers: tuple[Layer, ...],
+        chains: list[Digest],
+        spools: dict[int, OutputFile],
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Register the downloaded layers in order, each checked against its diff ID. A layer
+        present when the pull began but removed since is an error (pull again)."""
+        parent: Digest | None = None
         for i, (chain, layer) in enumerate(zip(chains, layers, strict=True)):
-            present = r.layers.get(chain) is not None
-            _status(progress, layer.digest.hex[:12], ALREADY_EXISTS if present else PULLING_FS_LAYER)
-            if not present:
-                todo.append(i)
-        if not todo:
-            return
-        scratch = staging_dir(tempfile.gettempdir(), prefix=".ocitool-pull-")
-        spools: dict[int, OutputFile] = {}
-        try:
-
-            def download(i: int) -> None:
-                layer = layers[i]
+            if i in spools and w.layers.get(chain) is None:
                 item = layer.digest.hex[:12]
-                spool = pending_file(scratch, mode=0o600, sync=False)
-                spools[i] = spool
-                tracker = Tracker(progress, DOWNLOADING, layer.descriptor.size, item)
-                with layer.open_blob(buffered=False) as raw:  # verified as it reaches its end
-                    while chunk := raw.read(1 << 20):
-                        spool.file.write(chunk)
-                        tracker.add(len(chunk))
-                spool.close()
-                _status(progress, item, VERIFYING)
-                _status(progress, item, DOWNLOAD_COMPLETE)
-
-            map_bounded(download, todo, limit=DEFAULT_CONCURRENCY)
-            parent: Digest | None = None
-            for i, (chain, layer) in enumerate(zip(chains, layers, strict=True)):
-                if i in spools:
-                    item = layer.digest.hex[:12]
-                    fh: IO[bytes] = open(spools[i].name, "rb")  # noqa: SIM115 - closed below
-                    if progress is not None:
-                        tracker = Tracker(progress, EXTRACTING, layer.descriptor.size, item)
-                        fh = CountingReader(fh, tracker)  # type: ignore[assignment]
-                    with fh:
-                        r.layers.register(
-                            fh,
-                            parent,
-                            diff_id=layer.diff_id,
-                            blob_digest=layer.digest,
-                            media_type=layer.media_type,
-                        )
-                    _status(progress, item, PULL_COMPLETE)
-                parent = chain
-        finally:
-            for spool in spools.values():
-                spool.discard()
-            remove_tree(scratch)
+                fh: IO[bytes] = open(spools[i].name, "rb")  # noqa: SIM115 - closed below
+                if progress is not None:
+                    fh = CountingReader(fh, Tracker(progress, EXTRACTING, layer.descriptor.size, item))  # type: ignore[assignment]
+                with fh:
+                    w.layers.register(
+                        fh,
+                        parent,
+                        diff_id=layer.diff_id,
+                        blob_digest=layer.digest,
+                        media_type=layer.media_type,
+                    )
+                _status(progress, item, PULL_COMPLETE)
+            elif i in spools:
+                _status(progress, layer.digest.hex[:12], PULL_COMPLETE)
+            elif w.layers.get(chain) is None:
+                raise BlobNotFoundError(
+                    str(chain), referenced_by="a layer removed while the pull ran", path=w.path
+                )
+            parent = chain
 
     @staticmethod
     def _record(r: StoreRoot, ref: Reference, manifest_digest: Digest, id: Digest) -> bool:
