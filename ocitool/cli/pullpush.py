@@ -40,13 +40,23 @@ def _layer_lines(out: TextIO, err: TextIO, *, quiet: bool) -> Iterator[ProgressC
         yield None
         return
     renderer = progress_for(err)
+    lock = threading.Lock()
     if renderer is not None:
+        bars = renderer
+
+        def draw(event: Progress) -> None:
+            if event.item:
+                bars(event)
+            else:  # a line of the whole pull (``TAG: Pulling from REPO``): stdout, as without bars
+                with lock:
+                    out.write(f"{event.phase}\n")
+                    out.flush()
+
         try:
-            yield renderer
+            yield draw
         finally:
             renderer.close()
         return
-    lock = threading.Lock()
 
     def line(event: Progress) -> None:
         if is_status(event):

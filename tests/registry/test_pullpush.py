@@ -309,7 +309,8 @@ def test_pull_and_push_draw_bars_on_a_terminal_and_print_lines_otherwise(
     out, err = io.StringIO(), _Terminal()
     assert main(["--root", str(tmp_path / "b"), "pull", f"{name}:1"], stdout=out, stderr=err) == 0
     assert ": Pull complete" in err.getvalue() and "[=" in err.getvalue()
-    assert not _shape(out.getvalue())[1]  # no layer lines on stdout
+    assert not _shape(out.getvalue())[1]  # no layer lines on stdout, the others as without bars
+    assert out.getvalue().splitlines()[0] == "1: Pulling from " + name.split("/", 1)[1]
     # not a terminal: lines on stdout, nothing on stderr; -q: the reference only
     code, got, errs = cli("--root", str(tmp_path / "c"), "pull", f"{name}:1")
     assert code == 0 and errs == "" and _shape(got)[1]
