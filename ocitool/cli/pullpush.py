@@ -13,22 +13,25 @@ import argparse
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ocitool.cli import EXIT_ERROR, EXIT_OK, add_registry_flags, registry_options
+from ocitool.cli import EXIT_ERROR, EXIT_OK, add_registry_flags, platform_flag, registry_options
 from ocitool.cli.progress import progress_for
 from ocitool.cli.render import STORE_IMAGE, epilog
 from ocitool.errors import ImageNotFoundError, RegistryNotFoundError
-from ocitool.model.platform import Platform
 from ocitool.ops.progress import Progress, ProgressCallback
-from ocitool.service.registry import is_status
-from ocitool.service.service import ImageService
-from ocitool.store.root import default_root
+
+if TYPE_CHECKING:
+    from ocitool.service.service import ImageService
 
 __all__ = ["register"]
 
 
 def _service(args: argparse.Namespace) -> ImageService:
+    # imported here: --help and other commands load no store, service or HTTP client
+    from ocitool.service.service import ImageService
+    from ocitool.store.root import default_root
+
     return ImageService(getattr(args, "root", None) or default_root())
 
 
@@ -59,7 +62,7 @@ def _layer_lines(out: TextIO, err: TextIO, *, quiet: bool) -> Iterator[ProgressC
         return
 
     def line(event: Progress) -> None:
-        if is_status(event):
+        if event.is_status:
             with lock:
                 out.write(f"{event.item}: {event.phase}\n" if event.item else f"{event.phase}\n")
                 out.flush()
@@ -76,7 +79,7 @@ def _cmd_pull(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with _layer_lines(out, err, quiet=args.quiet) as progress:
             result = service.pull(
                 args.reference,
-                platform=Platform.parse(args.platform) if args.platform else None,
+                platform=platform_flag(args.platform),
                 options=registry_options(args),
                 progress=progress,
             )

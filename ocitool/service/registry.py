@@ -17,7 +17,7 @@ schema 2 manifest, written as docker writes it, under the tag. Its repository di
 recorded afterwards, as docker records it.
 
 What happens to each layer is reported through ``progress`` as
-:class:`~ocitool.ops.progress.Progress` events: a *status* event (``done == total == 0``;
+:class:`~ocitool.ops.progress.Progress` events: a *status* event (``is_status``;
 ``phase`` is docker's status text, such as ``Pulling fs layer`` or ``Mounted from pp/base``)
 when a layer changes state, and byte events (``Downloading``, ``Extracting``, ``Pushing``;
 ``total`` the blob size) while bytes move. The CLI prints status events as docker's lines when
@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import tempfile
 from dataclasses import dataclass
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final
 
 from ocitool._io.output import OutputFile, pending_file, remove_tree, staging_dir
 from ocitool.compression import Compression
@@ -38,10 +38,8 @@ from ocitool.errors import (
     ImageNotFoundError,
     InvalidReferenceError,
 )
-from ocitool.formats.registry.client import DEFAULT_CONCURRENCY, RegistryClient, map_bounded
-from ocitool.formats.registry.read import RegistryOptions, RegistrySource, current_registry_options
+from ocitool.formats.registry.options import RegistryOptions, current_registry_options
 from ocitool.formats.registry.reference import RegistryReference
-from ocitool.image.lookup import select_one
 from ocitool.image.source import Layer
 from ocitool.model import mediatypes as mt
 from ocitool.model.config import chain_ids
@@ -49,9 +47,14 @@ from ocitool.model.digest import Digest, digest_bytes
 from ocitool.model.platform import Platform
 from ocitool.model.reference import Reference, parse_normalized
 from ocitool.ops.progress import CountingReader, Progress, ProgressCallback, Tracker
-from ocitool.ops.recompress import Codec, recompress
 from ocitool.store.content import LayerInfo
 from ocitool.store.root import StoreRoot, default_root
+
+if TYPE_CHECKING:
+    from ocitool.formats.registry.client import RegistryClient
+
+# The HTTP client, the registry source and the codecs are imported by the calls that use them:
+# the store's other commands load this module too (ImageService), and need none of them.
 
 __all__ = [
     "ALREADY_EXISTS",
@@ -62,7 +65,6 @@ __all__ = [
     "PullResult",
     "PushResult",
     "RegistryService",
-    "is_status",
     "pull",
     "push",
     "registry_reference",
@@ -80,12 +82,6 @@ PREPARING: Final = "Preparing"
 PUSHING: Final = "Pushing"
 PUSHED: Final = "Pushed"
 LAYER_ALREADY_EXISTS: Final = "Layer already exists"
-
-
-def is_status(event: Progress) -> bool:
-    """Whether ``event`` is a status line (docker prints those without a terminal) rather than
-    a count of bytes."""
-    return event.done == 0 and event.total == 0
 
 
 def _status(progress: ProgressCallback | None, item: str, text: str) -> None:
@@ -163,6 +159,9 @@ class RegistryService:
         InvalidReferenceError, RegistryError (RegistryNotFoundError: no such manifest,
         RegistryAuthError), PlatformNotFoundError, DigestMismatchError/SizeMismatchError (the
         registry sent other bytes than the digests say; nothing is stored then)."""
+        from ocitool.formats.registry.read import RegistrySource
+        from ocitool.image.lookup import select_one
+
         ref, default_tag = self.pull_reference(text)
         reg = registry_reference(ref)
         client = (options or current_registry_options()).client(reg)
@@ -209,6 +208,8 @@ class RegistryService:
     ) -> None:
         """Download the layers not ``present`` into ``spools`` (by position), a few at once,
         each verified against its digest as it streams."""
+        from ocitool.formats.registry.client import DEFAULT_CONCURRENCY, map_bounded
+
         for layer, here in zip(layers, present, strict=True):
             _status(progress, layer.digest.hex[:12], ALREADY_EXISTS if here else PULLING_FS_LAYER)
 
@@ -344,6 +345,9 @@ class RegistryService:
     ) -> list[tuple[str, Digest, int]]:
         """Push each layer's blob (gzip-compressed first when the store keeps it uncompressed);
         (media type, digest, size) of each, bottom first."""
+        from ocitool.formats.registry.client import DEFAULT_CONCURRENCY, map_bounded
+        from ocitool.ops.recompress import Codec, recompress
+
         for info in reversed(infos):
             _status(progress, info.diff_id.hex[:12], PREPARING)
         scratch = staging_dir(tempfile.gettempdir(), prefix=".ocitool-push-")
