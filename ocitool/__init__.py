@@ -115,6 +115,7 @@ if TYPE_CHECKING:
     from ocitool.service.delete import RmiResult
     from ocitool.service.list import docker_root_images
     from ocitool.service.loadsave import LoadResult
+    from ocitool.service.registry import PullResult, PushResult, pull, push
     from ocitool.service.service import ImageService
     from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
     from ocitool.store.content import LayerStore
@@ -222,6 +223,8 @@ __all__ = [
     "PlatformNotFoundError",
     "Problem",
     "PruneReport",
+    "PullResult",
+    "PushResult",
     "Reference",
     "ReferenceConflictError",
     "ReferenceStore",
@@ -272,6 +275,8 @@ __all__ = [
     "parse_destination",
     "parse_normalized",
     "parse_source",
+    "pull",
+    "push",
     "raw_config",
     "raw_manifest",
     "rebase",

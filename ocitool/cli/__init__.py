@@ -28,6 +28,7 @@ __all__ = [
     "READ_COMMANDS",
     "add_registry_flags",
     "bool_flag",
+    "explicit_bool_flags",
     "main",
     "registry_options",
     "run",
@@ -47,6 +48,27 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        return super().parse_known_args(None if args is None else explicit_bool_flags(args), namespace)
+
+
+# The BOOL flags that, as Go's flag package reads a bool, mean true when given bare and take a
+# value only after '=' (``--tls-verify``, ``--tls-verify=false``): a separate word is never
+# their value, so ``--tls-verify docker://...`` leaves SOURCE alone.
+BARE_BOOL_FLAGS: frozenset[str] = frozenset({"--tls-verify", "--src-tls-verify", "--dest-tls-verify"})
+
+
+def explicit_bool_flags(args: Sequence[str]) -> list[str]:
+    """``args`` with each bare :data:`BARE_BOOL_FLAGS` flag spelled ``FLAG=true`` (up to ``--``)."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + list(args[i:])
+        out.append(f"{arg}=true" if arg in BARE_BOOL_FLAGS else arg)
+    return out
+
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO], int]
 
@@ -64,6 +86,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
     "attestations": "attest",
     "build": "build",
+    **dict.fromkeys(("pull", "push"), "pullpush"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -124,10 +147,8 @@ def add_registry_flags(p: Any, *, sides: bool = False) -> None:
         g.add_argument(
             f"--{prefix}tls-verify",
             type=bool_flag,
-            nargs="?",
-            const=True,
             metavar="BOOL",
-            help=f"verify TLS{side} (false also allows http)",
+            help=f"verify TLS{side}: bare or =true, or =false (which also allows http)",
         )
         g.add_argument(f"--{prefix}cert-dir", metavar="DIR", help=f"CA certificates (*.crt){side}")
 

@@ -161,7 +161,7 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with_size=_needs_size(fmt),
             errors=problems,
         )
-    rows = contexts.image_rows(summaries, trunc=not args.no_trunc)
+    rows = contexts.image_rows(summaries, trunc=not args.no_trunc, digests=args.digests)
     quiet = fmt == "{{.ID}}"
     if (quiet or (fmt in (None, "", "table") and not args.digests)) and contexts.all_ascii(rows):
         out.write(contexts.fast_image_table(rows, quiet=quiet))

@@ -235,10 +235,12 @@ class ImageRow:
         return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
 
 
-def image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[ImageRow]:
+def image_rows(summaries: Sequence[Summary], *, trunc: bool, digests: bool = False) -> list[ImageRow]:
+    """docker/cli's image formatter: a row per repository tag (per tag and digest with
+    ``digests``), then a row per repository known only by digest (pulled by digest)."""
     rows: list[ImageRow] = []
     for s in summaries:
-        if not s.repo_tags:
+        if not s.repo_tags and not s.repo_digests:
             rows.append(ImageRow(s, "<none>", "<none>", "<none>", trunc))
             continue
         by_repo: dict[str, list[str]] = {}
@@ -247,8 +249,18 @@ def image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[ImageRow]:
             if not repo or "/" in t:
                 repo, t = tag, "<none>"
             by_repo.setdefault(repo, []).append(t)
+        digests_of: dict[str, list[str]] = {}
+        for rd in s.repo_digests:
+            repo, _, d = rd.partition("@")
+            digests_of.setdefault(repo, []).append(d)
         for repo in sorted(by_repo):
-            rows.extend(ImageRow(s, repo, t, "<none>", trunc) for t in by_repo[repo])
+            shown = digests_of.pop(repo, [])
+            for t in by_repo[repo]:
+                rows.extend(ImageRow(s, repo, t, d, trunc) for d in (shown if digests else []) or ["<none>"])
+        for repo in sorted(digests_of):
+            rows.extend(
+                ImageRow(s, repo, "<none>", d, trunc) for d in (digests_of[repo] if digests else ["<none>"])
+            )
     return rows
 
 

@@ -71,8 +71,10 @@ class ProgressRenderer:
     def _text(self, key: str, line: _Line) -> str:
         label = f"{key}: {line.phase}" if key != line.phase else line.phase
         amount = human_size(line.done) + (f"/{human_size(line.total)}" if line.total > 0 else "")
+        if line.done == 0 and line.total == 0:
+            amount = ""  # a status (``Pull complete``), not a count
         rate = f"  {human_size(line.rate)}/s" if line.rate and line.done != line.total else ""
-        return f"{label} {_bar(line.done, line.total)}{amount}{rate}"
+        return f"{label} {_bar(line.done, line.total)}{amount}{rate}".rstrip()
 
     def _draw(self) -> None:
         out = [f"\x1b[{self._drawn}A"] if self._drawn else []

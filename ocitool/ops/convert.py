@@ -367,17 +367,18 @@ class _Converter:
         blobs = node.blobs
         where = blobs.where(digest)
         if target is None:
+            counts = isinstance(self.writer, (OCIDirWriter, RegistryWriter))  # as bytes move
             self.writer.put_copy(
                 digest,
                 desc.size,
                 lambda: blobs.open(digest),
                 where=where,
-                progress=self.progress.add if isinstance(self.writer, OCIDirWriter) else None,
+                progress=self.progress.add if counts else None,
             )
             comp = layer.compression if layer is not None else Compression.NONE
             with self.lock:
                 self.layer_out[digest] = _LayerOut(digest, desc.size, comp)
-            if not isinstance(self.writer, OCIDirWriter):
+            if not counts:
                 self.progress.add(desc.size)
             return
         assert layer is not None
@@ -659,6 +660,11 @@ def convert(
             items[0].names = [_name_from_tag(f"{ref.name}:{ref.tag}")] if ref.tag else []
         writer = _writer(dest, legacy_docker=legacy_docker, source=source, registry=dest_registry)
         with writer:
+            if isinstance(writer, RegistryWriter):
+                # a partial index is refused before any blob goes up, not after
+                for item in items:
+                    if isinstance(item.node, ImageIndex):
+                        writer.check_complete([d for d, img in item.node.walk() if img is None])
             conv = _Converter(
                 source,
                 dest,

@@ -30,6 +30,12 @@ class Progress:
     total: int
     item: str = ""
 
+    @property
+    def is_status(self) -> bool:
+        """No bytes and no total: a change of state (``Pull complete``), which a CLI without a
+        terminal prints as a line, rather than a count."""
+        return self.done == 0 and self.total == 0
+
 
 ProgressCallback = Callable[[Progress], None]
 

@@ -13,6 +13,7 @@ Engine API shapes, one module per group as moby's files are split:
   ``commit`` (``CommitImage``) and ``squash`` (``SquashImage``);
 * :mod:`ocitool.service.loadsave`: ``load`` (``Loaded image: …`` lines) and ``save``;
 * :mod:`ocitool.service.build`: ``build`` (the classic builder, Dockerfiles without ``RUN``);
+* :mod:`ocitool.service.registry`: ``pull`` and ``push`` (moby's ``distribution``);
 * here: ``tag`` (``TagImage``).
 
 Each method opens the root for the duration of the call: shared lock for reads, exclusive for
@@ -30,6 +31,7 @@ from ocitool.service.delete import DeleteService
 from ocitool.service.imports import ImportService
 from ocitool.service.list import ListService
 from ocitool.service.loadsave import LoadSaveService
+from ocitool.service.registry import RegistryService
 from ocitool.store.lookup import get_image
 from ocitool.store.root import StoreRoot
 
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["ImageService"]
 
 
-class ImageService(ListService, DeleteService, ImportService, LoadSaveService):
+class ImageService(ListService, DeleteService, ImportService, LoadSaveService, RegistryService):
     """Docker's image commands on the store at ``root`` (created on first write)."""
 
     def __init__(self, root: str) -> None:

@@ -13,11 +13,12 @@ registries reject it.
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from ocitool._io.output import OutputFile, remove_tree, staging_dir
 from ocitool.errors import DigestMismatchError, InvalidReferenceError, RegistryError
@@ -30,6 +31,48 @@ from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
 
 __all__ = ["RegistryWriter"]
+
+
+class _HighWater(io.RawIOBase):
+    """A blob being uploaded, reporting each byte once as it is first read (an upload that
+    restarts reads from the start again: those bytes are not counted twice)."""
+
+    def __init__(self, inner: IO[bytes], progress: Progress) -> None:
+        super().__init__()
+        self._inner = inner
+        self._progress = progress
+        self._pos = 0
+        self.high = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self._inner.seekable())
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._pos = self._inner.seek(offset, whence)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._inner.read(n)
+        self._pos += len(data)
+        if self._pos > self.high:
+            self._progress(self._pos - self.high)
+            self.high = self._pos
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 class RegistryWriter(LayoutWriter):
@@ -93,11 +136,21 @@ class RegistryWriter(LayoutWriter):
     def put_copy(
         self, digest: Digest, size: int, opener: BlobOpener, *, where: str, progress: Progress | None = None
     ) -> None:
-        if self.has(digest):
-            return
-        self._push(digest, size, opener)
+        """Push one blob as it is; ``progress`` gets exactly ``size`` bytes in all (as the upload
+        reads them; at once for a blob skipped or mounted)."""
+        counted: list[_HighWater] = []
+
+        def opened() -> IO[bytes]:
+            fh = opener()
+            if progress is None:
+                return fh
+            counted.append(_HighWater(fh, progress))
+            return counted[-1]  # type: ignore[return-value]
+
+        if not self.has(digest):
+            self._push(digest, size, opened)
         if progress is not None:
-            progress(size)
+            progress(size - max((c.high for c in counted), default=0))
 
     def put_bytes(self, data: bytes) -> Digest:
         digest = digest_bytes(data)
@@ -150,6 +203,10 @@ class RegistryWriter(LayoutWriter):
             manifests.append((desc.digest, media_type))
 
         visit(root, 0)
+        self._refuse_partial(missing)
+        return configs, manifests
+
+    def _refuse_partial(self, missing: list[str]) -> None:
         if missing:
             raise RegistryError(
                 "the index lists manifests the source does not hold: "
@@ -158,7 +215,16 @@ class RegistryWriter(LayoutWriter):
                 registry=self.ref.registry,
                 repository=self.repository,
             )
-        return configs, manifests
+
+    def check_complete(self, absent: Sequence[Descriptor]) -> None:
+        """Before anything is uploaded: refuse an index whose ``absent`` manifests (listed by
+        it, missing from the source) the repository does not hold either. Raises RegistryError."""
+        missing: list[str] = []
+        for desc in absent:
+            if self.client.head_manifest(self.repository, str(desc.digest)) is None:
+                plat = f" ({desc.platform})" if desc.platform is not None else ""
+                missing.append(f"{desc.digest}{plat}")
+        self._refuse_partial(missing)
 
     def commit(self, manifests: Sequence[Descriptor], extra: dict[str, bytes] | None = None) -> None:
         """Push configs, child manifests, then the top document under the reference's tag
