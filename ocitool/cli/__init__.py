@@ -60,6 +60,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
+    **dict.fromkeys(("sign", "verify-signature", "generate-key-pair"), "sign"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -89,6 +90,8 @@ READ_COMMANDS = (
     "unpack",
     "export",
     "referrers",
+    "sign",
+    "verify-signature",
 )
 
 

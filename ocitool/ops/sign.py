@@ -405,13 +405,13 @@ def sign(
             return [_sign_dir(spec.path, key, reference, optional)]
         target = signing_target(src, name)
         subjects = [target.descriptor, *(target.children if recursive else ())]
-        docker_reference = (
-            _docker_reference(target, reference, f"{src.transport}:{src.path}")
-            if fmt == "simplesigning"
-            else ""
-        )
         dest = _destination(src)
         try:
+            docker_reference = (
+                _docker_reference(target, reference, f"{src.transport}:{src.path}")
+                if fmt == "simplesigning"
+                else ""
+            )
             done = [
                 _sign_simple(dest, s.digest, docker_reference, key, optional)
                 if fmt == "simplesigning"
