@@ -102,6 +102,8 @@ if TYPE_CHECKING:
         raw_manifest,
     )
     from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
+    from ocitool.ops.sign import SignedImage, generate_key_pair, sign
+    from ocitool.ops.signatures import SignatureCheck, SignatureReport, verify_signature
     from ocitool.ops.unpack import UnpackResult, export, unpack
     from ocitool.ops.validate import ValidationIssue, ValidationReport, validate
     from ocitool.ops.verify import Problem, VerifyReport, verify
@@ -212,6 +214,9 @@ __all__ = [
     "RootFS",
     "RuleResult",
     "RuleStatus",
+    "SignatureCheck",
+    "SignatureReport",
+    "SignedImage",
     "SizeMismatchError",
     "Source",
     "SourceImage",
@@ -235,6 +240,7 @@ __all__ = [
     "digest_stream",
     "docker_root_images",
     "export",
+    "generate_key_pair",
     "history",
     "host_platform",
     "image_tree",
@@ -253,7 +259,9 @@ __all__ = [
     "raw_config",
     "raw_manifest",
     "run_ci",
+    "sign",
     "unpack",
     "validate",
     "verify",
+    "verify_signature",
 ]

@@ -72,6 +72,7 @@ __all__ = [
     "find_signatures",
     "is_skopeo_dir_path",
     "opened_for_signatures",
+    "reference_names",
     "sig_tag",
     "signing_target",
     "verify_signature",
