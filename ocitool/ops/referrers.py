@@ -17,7 +17,7 @@ from ocitool.model.digest import Digest
 from ocitool.model.manifest import Index, Manifest
 from ocitool.ops.query import SourceArg, opened
 
-__all__ = ["referrers", "referrers_of"]
+__all__ = ["referrers"]
 
 
 def _subject_of(node: SourceImage | ImageIndex) -> Descriptor | None:
@@ -77,11 +77,3 @@ def referrers(source: SourceArg, image: str = "", *, artifact_type: str | None =
         if len(targets) != 1:
             raise InvalidReferenceError(name or src.path, f"names {len(targets)} images; name one with IMAGE")
         return _layout_referrers(src, targets[0], artifact_type)
-
-
-def referrers_of(source: Source, digest: Digest, *, artifact_type: str | None = None) -> list[Descriptor]:
-    """The referrers of the manifest or index ``digest`` in an opened ``source`` (a registry's
-    referrers API or fallback tag; a layout's listed manifests). Raises RegistryError."""
-    if isinstance(source, RegistrySource):
-        return source.client.referrers(source.ref.repository, digest, artifact_type=artifact_type).descriptors
-    return _layout_referrers(source, digest, artifact_type)

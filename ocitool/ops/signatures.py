@@ -10,8 +10,9 @@ targets.
 * *OCI layouts and archives:* the index entry whose ``org.opencontainers.image.ref.name`` is the
   tag ``sha256-<hex>.sig`` (bare, or after a repository: ``repo:sha256-<hex>.sig``), and
   ``cosign save``'s form, entries annotated ``kind: dev.cosignproject.cosign/sigs`` (one image
-  per layout); sigstore bundles are the manifests listed whose ``subject`` is the image and
-  whose ``artifactType`` is a bundle's (:func:`ocitool.ops.referrers.referrers_of`).
+  per layout); sigstore bundles are the manifests listed (at the top, or in a listed index such
+  as the ``sha256-<hex>`` fallback index) whose ``subject`` is the image and whose
+  ``artifactType`` is a bundle's.
 * *Registries:* the tag ``sha256-<hex>.sig`` of the image's repository; bundles through the
   referrers API, or the ``sha256-<hex>`` fallback index.
 * *skopeo ``dir:``:* the ``signature-1``, ``signature-2``... files beside ``manifest.json``
@@ -32,7 +33,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Final
 
 from ocitool.errors import (
@@ -43,14 +44,14 @@ from ocitool.errors import (
     SignatureError,
 )
 from ocitool.formats.detect import SourceSpec, open_source, parse_source
-from ocitool.formats.oci.read import OCILayoutSource
+from ocitool.formats.oci.read import OCILayoutSource, index_entries
 from ocitool.formats.registry.read import RegistrySource
 from ocitool.image.lookup import find_entries
 from ocitool.image.source import Entry, ImageIndex, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
-from ocitool.model.manifest import Manifest
+from ocitool.model.manifest import Index, Manifest
 from ocitool.ops.query import SourceArg
 
 if TYPE_CHECKING:
@@ -155,6 +156,32 @@ def _is_companion(entry: Entry) -> bool:
     return False
 
 
+def _companion_descriptor(desc: Descriptor) -> bool:
+    name = desc.annotations.get(mt.ANNOTATION_REF_NAME, "")
+    return bool(
+        desc.annotations.get(KIND_ANNOTATION) in _COSIGN_KINDS
+        or (name and _COMPANION_TAG.search(name))
+        or desc.artifact_type
+    )
+
+
+class _WithoutCompanions(Source):
+    """A layout's entries without its signatures and listed referrers, which are not opened: a
+    malformed ``.sig`` must not make the image it signs unreadable."""
+
+    def __init__(self, layout: OCILayoutSource) -> None:
+        self.layout = layout
+        self.transport = layout.transport
+        self.path = layout.path
+        self.blobs = layout.blobs
+
+    def _load_entries(self) -> list[Entry]:
+        self.layout.check_layout_file()
+        index = self.layout.read_index()
+        kept = replace(index, manifests=tuple(d for d in index.manifests if not _companion_descriptor(d)))
+        return index_entries(self.blobs, kept, label=self.path, where=self.layout.view.where("index.json"))
+
+
 def signing_target(source: Source, image: str = "") -> SigningTarget:
     """The manifest ``image`` names in ``source`` (with no name, the one image it holds,
     signatures and referrers aside).
@@ -164,7 +191,9 @@ def signing_target(source: Source, image: str = "") -> SigningTarget:
     if isinstance(source, RegistrySource):
         entries = list(source.entries)
     else:
-        entries = find_entries(source, image)
+        entries = find_entries(
+            _WithoutCompanions(source) if isinstance(source, OCILayoutSource) else source, image
+        )
         if not image:
             entries = [e for e in entries if not _is_companion(e)]
     digests = list(dict.fromkeys(e.descriptor.digest for e in entries))
@@ -260,6 +289,43 @@ def _layout_sig_descriptors(source: OCILayoutSource, digest: Digest) -> list[tup
     return out
 
 
+def _layout_bundle_descriptors(source: OCILayoutSource, digest: Digest) -> list[Descriptor]:
+    """The bundle referrers of ``digest`` a layout lists: top-level manifests, or the manifests
+    of a listed index (the ``sha256-<hex>`` fallback index). Manifests that cannot be read are
+    passed over: they are no bundle of this image."""
+    out: list[Descriptor] = []
+    for desc in source.read_index().manifests:
+        if desc.annotations.get(KIND_ANNOTATION) in _COSIGN_KINDS:
+            continue
+        candidates = [desc]
+        if mt.is_index(desc.media_type):
+            try:
+                raw = _read_blob(source, desc, referenced_by=f"{source.path} index.json")
+                candidates = list(
+                    Index.from_bytes(raw, path=source.path, media_type=desc.media_type).manifests
+                )
+            except OcitoolError:
+                continue
+        for cand in candidates:
+            if (cand.artifact_type and cand.artifact_type != BUNDLE_ARTIFACT_TYPE) or not mt.is_manifest(
+                cand.media_type
+            ):
+                continue
+            try:
+                raw = _read_blob(source, cand, referenced_by=f"{source.path} index.json")
+                manifest = Manifest.from_bytes(raw, path=source.path, media_type=cand.media_type)
+            except OcitoolError:
+                continue
+            kind = manifest.artifact_type or manifest.config.media_type
+            if (
+                manifest.subject is not None
+                and manifest.subject.digest == digest
+                and kind == BUNDLE_ARTIFACT_TYPE
+            ):
+                out.append(cand)
+    return list({d.digest: d for d in out}.values())
+
+
 def _registry_sig_descriptors(source: RegistrySource, digest: Digest) -> list[tuple[Descriptor, str]]:
     tag = sig_tag(digest)
     client, repository = source.client, source.ref.repository
@@ -287,8 +353,6 @@ def find_signatures(source: Source, digest: Digest) -> list[FoundSignature]:
     """Every signature of the manifest ``digest`` that ``source`` holds, in the forms of the
     module notes: ``.sig`` layers first, then bundles. Raises RegistryError for a registry that
     fails; a signature that cannot be read is listed with its ``problem``."""
-    from ocitool.ops.referrers import referrers_of
-
     found: list[FoundSignature] = []
     home = source.signature_layout
     if home is not None:
@@ -296,18 +360,22 @@ def find_signatures(source: Source, digest: Digest) -> list[FoundSignature]:
             return []
         with open_source(SourceSpec("oci", home)) as layout:
             return find_signatures(layout, digest)
+    bundles: list[Descriptor] = []
     if isinstance(source, RegistrySource):
         sigs = _registry_sig_descriptors(source, digest)
+        bundles = source.client.referrers(
+            source.ref.repository, digest, artifact_type=BUNDLE_ARTIFACT_TYPE
+        ).descriptors
     elif isinstance(source, OCILayoutSource):
         sigs = _layout_sig_descriptors(source, digest)
+        bundles = _layout_bundle_descriptors(source, digest)
     else:
         sigs = []
     for desc, where in sigs:
         found.extend(_sig_manifest(source, desc, where))
-    if isinstance(source, RegistrySource | OCILayoutSource):
-        for desc in referrers_of(source, digest, artifact_type=BUNDLE_ARTIFACT_TYPE):
-            where = f"{source.transport}:{source.path}@{desc.digest} (referrer)"
-            found.extend(_bundle_manifest(source, desc, where))
+    for desc in bundles:
+        where = f"{source.transport}:{source.path}@{desc.digest} (referrer)"
+        found.extend(_bundle_manifest(source, desc, where))
     return _unique(found)
 
 
