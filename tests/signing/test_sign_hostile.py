@@ -1,5 +1,5 @@
-"""Hostile signatures around an image: each is listed with a clear reason, and the command exits
-2 (or 0 when another signature verifies), never with a traceback."""
+"""Hand-made layouts around one image: hostile signatures (each listed with a clear reason; exit 2,
+or 0 when another verifies; never a traceback), cosign save's layout form, keyless signatures."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ocitool.cli import main
+from tests.signing import _pki
 
 SIMPLE = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -224,3 +225,62 @@ def test_hostile_dir_signature_files(
     code, doc, err = verify(tmp_path, f"dir:{copy}")
     assert code == 2, err
     assert [s["Failure"] for s in doc["Signatures"]] == [failure]
+
+
+def test_cosign_save_layout_form(tmp_path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    """``cosign save``'s layout: the image and its signatures told apart by ``kind``, no ref names."""
+    layout = Layout(tmp_path / "layout")
+    layout.entries[0]["annotations"] = {"kind": "dev.cosignproject.cosign/image"}
+    layout.add_sig([signed_layer(layout, key, payload_for(layout.digest))])
+    layout.entries[1]["annotations"] = {"kind": "dev.cosignproject.cosign/sigs"}
+    layout.save()
+    code, doc, err = verify(tmp_path, f"oci:{layout.root}")
+    assert code == 0, err
+    assert [(s["Verified"], "cosign save" in s["Where"]) for s in doc["Signatures"]] == [(True, True)]
+
+
+def test_keyless_needs_a_trusted_time(tmp_path: Path) -> None:
+    pki = _pki.make_pki()
+    rekor = _pki.make_rekor()
+    cert, leaf_key = pki.leaf("dev@example.com", "https://issuer.example.com")
+    layout = Layout(tmp_path / "layout")
+    payload = payload_for(layout.digest)
+    signature = leaf_key.sign(payload, ec.ECDSA(hashes.SHA256()))
+    cert_pem = pki.pem(cert)
+    layer = {
+        "mediaType": SIMPLE,
+        **layout.blob(payload),
+        "annotations": {
+            SIG_ANNOTATION: base64.b64encode(signature).decode(),
+            "dev.sigstore.cosign/certificate": cert_pem.decode(),
+            "dev.sigstore.cosign/chain": pki.pem(pki.intermediate, pki.root).decode(),
+            "dev.sigstore.cosign/bundle": rekor.bundle_annotation(payload, signature, cert_pem),
+        },
+    }
+    layout.add_sig([layer])
+    (tmp_path / "fulcio.pem").write_bytes(pki.pem(pki.root))
+    (tmp_path / "rekor.pub").write_bytes(rekor.public_pem())
+    keyless = [
+        "--certificate-chain", str(tmp_path / "fulcio.pem"),
+        "--certificate-identity", "dev@example.com",
+        "--certificate-oidc-issuer", "https://issuer.example.com",
+    ]  # fmt: skip
+
+    def run(*extra: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = main(["verify-signature", *keyless, *extra, f"oci:{layout.root}"], stdout=out, stderr=err)
+        assert "Traceback" not in err.getvalue()
+        return code, out.getvalue(), err.getvalue()
+
+    code, out, err = run()
+    assert code == 2 and "a trusted signing time is needed" in out
+    code, out, err = run("--rekor-key", str(tmp_path / "rekor.pub"))
+    assert code == 0, out + err
+    assert "dev@example.com (https://issuer.example.com)" in out
+    code, out, err = run(
+        "--rekor-key", str(tmp_path / "rekor.pub"), "--certificate-identity", "eve@example.com"
+    )
+    assert code == 2 and "identity mismatch" in out
+    out_io, err_io = io.StringIO(), io.StringIO()
+    both = ["verify-signature", "--key", str(tmp_path / "rekor.pub"), *keyless, f"oci:{layout.root}"]
+    assert main(both, stdout=out_io, stderr=err_io) == 125
