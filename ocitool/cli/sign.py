@@ -223,7 +223,6 @@ def register(sub: Any) -> None:
         **epilog(
             "sign --key cosign.key oci:./layout:v1",
             "sign --key cosign.key --annotation env=prod docker://127.0.0.1:5000/app:1",
-            "sign --key key.pem --reference registry.example/app oci-archive:app.tar",
             "sign --key cosign.key --recursive --format bundle oci:./multi",
             "--root ./store sign --key cosign.key alpine:3.19",
         ),
