@@ -10,9 +10,8 @@ targets.
 * *OCI layouts and archives:* the index entry whose ``org.opencontainers.image.ref.name`` is the
   tag ``sha256-<hex>.sig`` (bare, or after a repository: ``repo:sha256-<hex>.sig``), and
   ``cosign save``'s form, entries annotated ``kind: dev.cosignproject.cosign/sigs`` (one image
-  per layout); sigstore bundles are the manifests listed (at the top, or in a listed index such
-  as the ``sha256-<hex>`` fallback index) whose ``subject`` is the image and whose
-  ``artifactType`` is a bundle's.
+  per layout); sigstore bundles are the manifests listed with a bundle's ``artifactType`` (or
+  in a listed ``sha256-<hex>`` fallback index) whose ``subject`` is the image.
 * *Registries:* the tag ``sha256-<hex>.sig`` of the image's repository; bundles through the
   referrers API, or the ``sha256-<hex>`` fallback index.
 * *skopeo ``dir:``:* the ``signature-1``, ``signature-2``... files beside ``manifest.json``
@@ -28,13 +27,14 @@ reports it rather than hiding it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ocitool.errors import (
     InvalidReferenceError,
@@ -43,16 +43,15 @@ from ocitool.errors import (
     RegistryNotFoundError,
     SignatureError,
 )
-from ocitool.formats.detect import SourceSpec, open_source, parse_source
+from ocitool.formats.detect import SourceLike, SourceSpec, open_source, parse_source
 from ocitool.formats.oci.read import OCILayoutSource, index_entries
 from ocitool.formats.registry.read import RegistrySource
 from ocitool.image.lookup import find_entries
-from ocitool.image.source import Entry, ImageIndex, Source, SourceImage
+from ocitool.image.source import Entry, ImageIndex, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
 from ocitool.model.manifest import Index, Manifest
-from ocitool.ops.query import SourceArg
 
 if TYPE_CHECKING:
     from ocitool.ops.signing.keyless import KeylessPolicy, TrustedTime
@@ -71,6 +70,7 @@ __all__ = [
     "SigningTarget",
     "dir_signatures",
     "find_signatures",
+    "image_identity",
     "is_skopeo_dir_path",
     "opened_for_signatures",
     "reference_names",
@@ -91,6 +91,7 @@ _MAX_SIGNATURE_BLOB: Final = 4 << 20
 _MAX_LAYERS: Final = 1024
 _MAX_SIGNATURE_FILES: Final = 10_000
 _SIMPLE: Final = "simplesigning-v1"
+SourceArg = SourceLike | Source
 _BUNDLE: Final = "bundle-v0.3"
 
 
@@ -290,39 +291,37 @@ def _layout_sig_descriptors(source: OCILayoutSource, digest: Digest) -> list[tup
 
 
 def _layout_bundle_descriptors(source: OCILayoutSource, digest: Digest) -> list[Descriptor]:
-    """The bundle referrers of ``digest`` a layout lists: top-level manifests, or the manifests
-    of a listed index (the ``sha256-<hex>`` fallback index). Manifests that cannot be read are
-    passed over: they are no bundle of this image."""
-    out: list[Descriptor] = []
+    """The bundle referrers of ``digest`` a layout lists: top-level manifests whose descriptor
+    says ``artifactType`` bundle (as the image spec asks of layouts), and the manifests of the
+    ``sha256-<hex>`` fallback index. Manifests that cannot be read are passed over: they are no
+    bundle of this image. Only those are read, so a large layout costs one pass over its index."""
+    fallback = f"{digest.algorithm}-{digest.encoded}"
+    candidates: list[Descriptor] = []
     for desc in source.read_index().manifests:
-        if desc.annotations.get(KIND_ANNOTATION) in _COSIGN_KINDS:
-            continue
-        candidates = [desc]
-        if mt.is_index(desc.media_type):
+        name = desc.annotations.get(mt.ANNOTATION_REF_NAME, "")
+        if desc.artifact_type == BUNDLE_ARTIFACT_TYPE and mt.is_manifest(desc.media_type):
+            candidates.append(desc)
+        elif mt.is_index(desc.media_type) and (name == fallback or name.endswith(":" + fallback)):
             try:
                 raw = _read_blob(source, desc, referenced_by=f"{source.path} index.json")
-                candidates = list(
-                    Index.from_bytes(raw, path=source.path, media_type=desc.media_type).manifests
-                )
+                listed = Index.from_bytes(raw, path=source.path, media_type=desc.media_type).manifests
             except OcitoolError:
                 continue
-        for cand in candidates:
-            if (cand.artifact_type and cand.artifact_type != BUNDLE_ARTIFACT_TYPE) or not mt.is_manifest(
-                cand.media_type
-            ):
-                continue
-            try:
-                raw = _read_blob(source, cand, referenced_by=f"{source.path} index.json")
-                manifest = Manifest.from_bytes(raw, path=source.path, media_type=cand.media_type)
-            except OcitoolError:
-                continue
-            kind = manifest.artifact_type or manifest.config.media_type
-            if (
-                manifest.subject is not None
-                and manifest.subject.digest == digest
-                and kind == BUNDLE_ARTIFACT_TYPE
-            ):
-                out.append(cand)
+            candidates.extend(d for d in listed if d.artifact_type in ("", BUNDLE_ARTIFACT_TYPE))
+    out: list[Descriptor] = []
+    for cand in candidates:
+        try:
+            raw = _read_blob(source, cand, referenced_by=f"{source.path} index.json")
+            manifest = Manifest.from_bytes(raw, path=source.path, media_type=cand.media_type)
+        except OcitoolError:
+            continue
+        kind = manifest.artifact_type or manifest.config.media_type
+        if (
+            manifest.subject is not None
+            and manifest.subject.digest == digest
+            and kind == BUNDLE_ARTIFACT_TYPE
+        ):
+            out.append(cand)
     return list({d.digest: d for d in out}.values())
 
 
@@ -369,6 +368,9 @@ def find_signatures(source: Source, digest: Digest) -> list[FoundSignature]:
     elif isinstance(source, OCILayoutSource):
         sigs = _layout_sig_descriptors(source, digest)
         bundles = _layout_bundle_descriptors(source, digest)
+    elif source.transport == "dir" and os.path.isdir(source.path):
+        signed, files = dir_signatures(source.path)
+        return files if signed == digest else []
     else:
         sigs = []
     for desc, where in sigs:
@@ -542,3 +544,96 @@ def verify_signature(
 def reference_names(names: Sequence[str]) -> list[str]:
     """The names among ``names`` that are references (a repository, not a bare tag)."""
     return [n for n in names if "/" in n or (":" in n and not n.startswith(":"))]
+
+
+# -- inspect's Identity ------------------------------------------------------------------------
+
+_NOT_VERIFIED: Final = "signature not verified: no key was given (--verify-key)"
+
+
+def _go_time(when: dt.datetime) -> str:
+    """Go's time.Time JSON (RFC 3339, nanoseconds trimmed) of a UTC datetime."""
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if when.microsecond:
+        text += f".{when.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def _signature_identity(found: FoundSignature, result: VerifyResult | None) -> dict[str, Any]:
+    """moby's ``SignatureIdentity`` of one signature: verified (Name, Timestamps, Signer,
+    DockerReference, SignatureType), failed (``Error`` alone, as moby leaves the rest empty), or
+    unchecked (what the signature claims, and a warning saying it was not verified)."""
+    if result is not None and not result.ok:
+        return {"Error": result.message}
+    out: dict[str, Any] = {}
+    if result is None:
+        claimed = ""
+        if found.simple is not None:
+            from ocitool.ops.signing.payload import parse_payload
+
+            try:
+                claimed = parse_payload(found.simple.payload, path=found.where).docker_reference
+            except SignatureError as exc:
+                return {"Error": exc.message}
+        elif found.problem is not None:
+            return {"Error": str(found.problem)}
+        if claimed:
+            out["DockerReference"] = claimed
+        out["SignatureType"] = found.form
+        out["Warnings"] = [_NOT_VERIFIED]
+        return out
+    if result.signer is None and result.key_fingerprint:
+        out["Name"] = result.key_fingerprint
+    if result.timestamps:
+        out["Timestamps"] = [
+            {"Type": t.kind, "URI": t.uri, "Timestamp": _go_time(t.time)} for t in result.timestamps
+        ]
+    if result.docker_reference:
+        out["DockerReference"] = result.docker_reference
+    if result.signer is not None:
+        out["Signer"] = result.signer.to_json()
+    out["SignatureType"] = found.form
+    if result.warnings:
+        out["Warnings"] = list(result.warnings)
+    return out
+
+
+def _attestation_of(entry: Entry, image: SourceImage) -> Digest | None:
+    """The digest of the BuildKit attestation manifest an index lists for ``image``."""
+    node = entry.node
+    if not isinstance(node, ImageIndex):
+        return None
+    for desc in node.index.manifests:
+        if desc.annotations.get(
+            mt.ANNOTATION_DOCKER_REFERENCE_TYPE
+        ) == mt.ATTESTATION_MANIFEST and desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST) == str(
+            image.digest
+        ):
+            return desc.digest
+    return None
+
+
+def image_identity(
+    source: Source,
+    selected: Selected,
+    *,
+    key: PublicKey | KeylessPolicy | None = None,
+    trusted_time: TrustedTime | None = None,
+) -> dict[str, Any] | None:
+    """moby's ``Identity`` of an inspected image (``{"Signature": [...]}``), or None when it has
+    no signature. Signatures are looked up, as moby does, on the image manifest and on its
+    platform's attestation manifest, and also on the index the image was chosen from (what
+    ``cosign sign`` signs by default). With ``key`` each is verified; without, each says so in
+    ``Warnings``. Raises RegistryError."""
+    digests = [selected.image.digest]
+    attestation = _attestation_of(selected.entry, selected.image)
+    if attestation is not None:
+        digests.append(attestation)
+    if selected.entry.descriptor.digest not in digests:
+        digests.append(selected.entry.descriptor.digest)
+    signatures: list[dict[str, Any]] = []
+    for digest in digests:
+        for found in find_signatures(source, digest):
+            result = _check(found, key, digest, trusted_time, None) if key is not None else None
+            signatures.append(_signature_identity(found, result))
+    return {"Signature": signatures} if signatures else None

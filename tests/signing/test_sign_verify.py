@@ -344,3 +344,40 @@ def test_docker_archive_is_refused(tmp_path: Path, pkcs8_key: tuple[Path, Path, 
     with pytest.raises(InvalidReferenceError):
         ocitool.sign(f"docker-archive:{src}", key=key, reference="x/y")
     assert src.read_bytes() == before
+
+
+# moby v1.54.2 api/types/image (the seed): the JSON names of Identity and SignatureIdentity.
+IDENTITY_FIELDS = {"Signature", "Pull", "Build"}
+SIGNATURE_IDENTITY_FIELDS = {
+    "Name", "Timestamps", "KnownSigner", "DockerReference", "Signer", "SignatureType", "Error", "Warnings",
+}  # fmt: skip
+
+
+@pytest.mark.oracle("umoci")
+def test_inspect_identity(tmp_path: Path, pkcs8_key: tuple[Path, Path, Any]) -> None:
+    _, pub, key = pkcs8_key
+    layout, _ = umoci_layout(tmp_path)
+    assert "Identity" not in ocitool.inspect(f"oci:{layout}:v1")[0].to_json()  # omitempty pointer
+    ocitool.sign(f"oci:{layout}:v1", key=key, reference="example.com/app")
+    ocitool.sign(f"oci:{layout}:v1", key=key, fmt="bundle")
+    doc = ocitool.inspect(f"oci:{layout}:v1")[0].to_json()
+    assert list(doc)[-1] == "Identity" and set(doc["Identity"]) <= IDENTITY_FIELDS
+    unverified = doc["Identity"]["Signature"]
+    assert [s["SignatureType"] for s in unverified] == ["simplesigning-v1", "bundle-v0.3"]
+    assert all(
+        s["Warnings"] == ["signature not verified: no key was given (--verify-key)"] for s in unverified
+    )
+    assert unverified[0]["DockerReference"] == "example.com/app"
+    code, out, err = run_cli("inspect", "--verify-key", str(pub), f"oci:{layout}:v1")
+    assert code == 0, err
+    verified = json.loads(out)[0]["Identity"]["Signature"]
+    der = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for sig in verified:
+        assert set(sig) <= SIGNATURE_IDENTITY_FIELDS
+        assert sig["Name"] == hashlib.sha256(der).hexdigest()  # a key signature: its fingerprint
+        assert "Signer" not in sig and "Error" not in sig and "Warnings" not in sig
+    other = ec.generate_private_key(ec.SECP256R1())
+    failed = ocitool.inspect(f"oci:{layout}:v1", verify_key=other.public_key())[0].to_json()["Identity"]
+    assert [set(s) for s in failed["Signature"]] == [{"Error"}, {"Error"}]
