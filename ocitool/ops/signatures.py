@@ -625,7 +625,12 @@ def image_identity(
     platform's attestation manifest, and also on the index the image was chosen from (what
     ``cosign sign`` signs by default). With ``key`` each is verified; without, each says so in
     ``Warnings``. Raises RegistryError."""
-    digests = [selected.image.digest]
+    if source.signature_layout is not None and not os.path.isdir(source.signature_layout):
+        return None  # a store that never signed (or a Docker data root): nothing to look up
+    try:
+        digests = [selected.image.digest]
+    except OcitoolError:
+        return None  # no manifest to be signed (a Docker data root's unpacked layers)
     attestation = _attestation_of(selected.entry, selected.image)
     if attestation is not None:
         digests.append(attestation)
