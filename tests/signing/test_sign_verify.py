@@ -288,7 +288,8 @@ def test_store_round_trip_keeps_signatures_out_of_images(
     code, out, err = run_cli("--root", str(root), "inspect", "--verify-key", str(pub), "example.com/app:1")
     assert code == 0, err
     [identity] = json.loads(out)[0]["Identity"]["Signature"]
-    assert identity["SignatureType"] == "simplesigning-v1" and identity["DockerReference"] == "example.com/app"
+    assert identity["SignatureType"] == "simplesigning-v1"
+    assert identity["DockerReference"] == "example.com/app"
 
 
 @pytest.mark.real
