@@ -386,3 +386,25 @@ def test_inspect_identity(tmp_path: Path, pkcs8_key: tuple[Path, Path, Any]) -> 
     other = ec.generate_private_key(ec.SECP256R1())
     failed = ocitool.inspect(f"oci:{layout}:v1", verify_key=other.public_key())[0].to_json()["Identity"]
     assert [set(s) for s in failed["Signature"]] == [{"Error"}, {"Error"}]
+
+
+def test_recursive_sign_of_an_index_layout(tmp_path: Path, pkcs8_key: tuple[Path, Path, Any]) -> None:
+    """``--recursive`` signs the index and each platform's manifest; inspect of one platform
+    shows the signatures of its manifest and of the index."""
+    priv, pub, _ = pkcs8_key
+    layout = tmp_path / "multi"
+    shutil.copytree(peers.fixture("oci/multiplatform"), layout)
+    top = index_entries(layout)[0]
+    children = [d["digest"] for d in json.loads(layout_blob(layout, top["digest"]))["manifests"]]
+    code, out, err = run_cli(
+        "sign", "--key", str(priv), "--recursive", "--reference", "example.com/multi", str(layout)
+    )
+    assert code == 0, err
+    assert len(out.splitlines()) == 1 + len(children)
+    for digest in [top["digest"], *children]:
+        check_sig_image(layout, pub.read_bytes(), digest)
+    code, out, err = run_cli("inspect", "--platform", "linux/arm64", "--verify-key", str(pub), str(layout))
+    assert code == 0, err
+    signatures = json.loads(out)[0]["Identity"]["Signature"]
+    assert len(signatures) == 2 and all("Error" not in s for s in signatures)
+    assert run_cli("verify-signature", "--key", str(pub), str(layout))[0] == 0
