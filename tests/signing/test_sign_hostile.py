@@ -281,6 +281,11 @@ def test_keyless_needs_a_trusted_time(tmp_path: Path) -> None:
         "--rekor-key", str(tmp_path / "rekor.pub"), "--certificate-identity", "eve@example.com"
     )
     assert code == 2 and "identity mismatch" in out
+    # a chain from another PKI: the certificate does not chain to it
+    stranger = _pki.make_pki()
+    (tmp_path / "fulcio.pem").write_bytes(stranger.pem(stranger.root))
+    code, out, err = run("--rekor-key", str(tmp_path / "rekor.pub"))
+    assert code == 2 and "certificate not trusted" in out
     out_io, err_io = io.StringIO(), io.StringIO()
     both = ["verify-signature", "--key", str(tmp_path / "rekor.pub"), *keyless, f"oci:{layout.root}"]
     assert main(both, stdout=out_io, stderr=err_io) == 125
