@@ -221,7 +221,7 @@ def register(sub: Any) -> None:
         "sign",
         help="sign an image as cosign does (a .sig image, or a sigstore bundle referrer)",
         **epilog(
-            "sign --key cosign.key oci:./layout:v1",
+            "sign --key cosign.key oci:./layout:registry.example/app:1",
             "sign --key cosign.key --annotation env=prod docker://127.0.0.1:5000/app:1",
             "sign --key cosign.key --recursive --format bundle oci:./multi",
             "--root ./store sign --key cosign.key alpine:3.19",
