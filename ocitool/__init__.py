@@ -34,6 +34,7 @@ __version__ = "0.1.0"
 from ocitool.errors import (
     AmbiguousImageError,
     ArtifactError,
+    BaseMismatchError,
     BlobNotFoundError,
     DigestMismatchError,
     EmptySourceError,
@@ -47,6 +48,7 @@ from ocitool.errors import (
     InvalidDocumentError,
     InvalidPlatformError,
     InvalidReferenceError,
+    LayerInputError,
     NotAnImageError,
     OcitoolError,
     PlatformNotFoundError,
@@ -83,6 +85,9 @@ if TYPE_CHECKING:
     from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
     from ocitool.model.reference import Reference, parse_normalized
     from ocitool.model.timestamp import Timestamp
+    from ocitool.ops.builder.image import BuiltImage, ImageBuilder, IndexBuilder
+    from ocitool.ops.builder.layers import FileSpec
+    from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, rebase
     from ocitool.ops.convert import (
         ConvertedImage,
         ConvertProgress,
@@ -154,7 +159,9 @@ __all__ = [
     "AmbiguousImageError",
     "Analysis",
     "ArtifactError",
+    "BaseMismatchError",
     "BlobNotFoundError",
+    "BuiltImage",
     "ChildConfig",
     "CiResult",
     "ConfigChange",
@@ -172,8 +179,10 @@ __all__ = [
     "Entry",
     "FSBackend",
     "FileChange",
+    "FileSpec",
     "History",
     "HistoryResponseItem",
+    "ImageBuilder",
     "ImageConfig",
     "ImageConflictError",
     "ImageDiff",
@@ -186,6 +195,7 @@ __all__ = [
     "ImageStore",
     "ImageTree",
     "Index",
+    "IndexBuilder",
     "InspectResponse",
     "InvalidArchiveError",
     "InvalidConfigError",
@@ -194,6 +204,7 @@ __all__ = [
     "InvalidPlatformError",
     "InvalidReferenceError",
     "Layer",
+    "LayerInputError",
     "LayerStats",
     "LayerStore",
     "LoadResult",
@@ -201,6 +212,7 @@ __all__ = [
     "ManifestSummary",
     "MemoryBackend",
     "MergedEntry",
+    "Mutation",
     "NotAnImageError",
     "OcitoolError",
     "Platform",
@@ -232,6 +244,7 @@ __all__ = [
     "VerifyReport",
     "VerifyingReader",
     "analyze",
+    "append",
     "chain_id",
     "chain_ids",
     "convert",
@@ -240,6 +253,7 @@ __all__ = [
     "digest_stream",
     "docker_root_images",
     "export",
+    "flatten",
     "generate_key_pair",
     "history",
     "host_platform",
@@ -249,6 +263,7 @@ __all__ = [
     "iter_merged",
     "manifests",
     "merged_tar",
+    "mutate",
     "normalize",
     "only",
     "only_platform_with_fallback",
@@ -258,6 +273,7 @@ __all__ = [
     "parse_source",
     "raw_config",
     "raw_manifest",
+    "rebase",
     "run_ci",
     "sign",
     "unpack",

@@ -4,49 +4,28 @@ Formats are told from magic bytes, never from file names. Decompressors are stre
 objects (memory does not grow with the data), and every codec failure surfaces as
 :class:`~ocitool.errors.InvalidArchiveError` naming the file. gzip uses ISA-L (``isal``) when it is
 installed, which decompresses several times faster than zlib, and zlib otherwise.
+
+The codec modules (isal, zstandard, lzma, bz2, gzip) are imported when a stream first needs
+one, not with this module: reading an uncompressed archive loads none of them.
 """
 
 from __future__ import annotations
 
-import bz2
 import enum
-import gzip
+import functools
 import io
-import lzma
-import zlib
 from typing import IO, Any, Final, cast
-
-import zstandard
 
 from ocitool.errors import InvalidArchiveError
 
-_igzip: Any
-# The errors a codec raises on corrupt input; each becomes an InvalidArchiveError.
-_CODEC_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
-    EOFError,
-    zlib.error,
-    lzma.LZMAError,
-    zstandard.ZstdError,
-)
-try:  # pragma: no cover - depends on what is installed
-    from isal import igzip as _igzip
-    from isal.igzip_lib import IsalError
-
-    HAVE_ISAL = True
-    _CODEC_ERRORS = (*_CODEC_ERRORS, cast("type[Exception]", IsalError))
-except ImportError:  # pragma: no cover
-    _igzip = None
-    HAVE_ISAL = False
-
 __all__ = [
     "DEFAULT_LEVELS",
-    "HAVE_ISAL",
     "Compression",
     "LayerCompression",
     "compressors",
     "describe",
     "gzip_implementation",
+    "have_isal",
     "is_tar_header",
     "open_decompressed",
     "sniff",
@@ -100,10 +79,42 @@ SNIFF_SIZE: Final = 6
 DEFAULT_LEVELS: Final = {Compression.GZIP: 1, Compression.ZSTD: 3, Compression.NONE: 0}
 
 
+@functools.cache
+def _igzip() -> Any:
+    """isal's ``igzip`` module, or None where isal has no wheel (zlib is used there)."""
+    try:  # pragma: no cover - depends on what is installed
+        from isal import igzip
+
+        return igzip
+    except ImportError:  # pragma: no cover
+        return None
+
+
+def have_isal() -> bool:
+    """Whether ISA-L does gzip here (imports isal on the first call)."""
+    return _igzip() is not None
+
+
+@functools.cache
+def _codec_errors() -> tuple[type[Exception], ...]:
+    """The errors a codec raises on corrupt input; each becomes an InvalidArchiveError."""
+    import lzma
+    import zlib
+
+    import zstandard
+
+    errors: tuple[type[Exception], ...] = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+    if have_isal():
+        from isal.igzip_lib import IsalError
+
+        errors = (*errors, cast("type[Exception]", IsalError))
+    return errors
+
+
 def gzip_implementation(level: int) -> tuple[str, int]:
     """The deflate implementation and its own level that write gzip ``level``: ISA-L's levels
     stand for gzip's 1-6 (1 for 1, 2 for 2-3, 3 for 4-6); 7-9, or no isal, use zlib."""
-    if HAVE_ISAL and level <= 6:
+    if level <= 6 and have_isal():
         return "isal", 1 if level <= 1 else 2 if level <= 3 else 3
     return "zlib", level
 
@@ -115,7 +126,7 @@ def compressors() -> str:
     gzip_default = DEFAULT_LEVELS[Compression.GZIP]
     impl, level = gzip_implementation(gzip_default)
     return (
-        f"gzip: {'isal' if HAVE_ISAL else 'zlib'}, default level {gzip_default} -> {impl} {level}; "
+        f"gzip: {'isal' if have_isal() else 'zlib'}, default level {gzip_default} -> {impl} {level}; "
         f"zstd level {DEFAULT_LEVELS[Compression.ZSTD]}"
     )
 
@@ -156,6 +167,7 @@ class _Decompressing(io.RawIOBase):
     """Adapts a codec reader: maps its errors to InvalidArchiveError naming ``path``."""
 
     def __init__(self, reader: IO[bytes], stream: IO[bytes], path: str) -> None:
+        self._errors = _codec_errors()
         self._reader = reader
         self._stream = stream
         self._path = path
@@ -166,7 +178,7 @@ class _Decompressing(io.RawIOBase):
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         try:
             data = self._reader.read(len(buffer))
-        except _CODEC_ERRORS as exc:
+        except self._errors as exc:
             raise InvalidArchiveError(f"corrupt compressed data: {exc}", path=self._path) from None
         n = len(data)
         memoryview(buffer)[:n] = data
@@ -189,16 +201,25 @@ def open_decompressed(stream: IO[bytes], compression: Compression, *, path: str 
     if compression is Compression.NONE:
         return stream
     if compression is Compression.GZIP:
-        if _igzip is not None:
-            reader = _igzip.IGzipFile(fileobj=stream, mode="rb")  # ISA-L: same format, faster
+        igzip = _igzip()
+        if igzip is not None:
+            reader = igzip.IGzipFile(fileobj=stream, mode="rb")  # ISA-L: same format, faster
         else:  # pragma: no cover
+            import gzip
+
             reader = cast(IO[bytes], gzip.GzipFile(fileobj=stream, mode="rb"))
     elif compression is Compression.ZSTD:
+        import zstandard
+
         reader = zstandard.ZstdDecompressor().stream_reader(
             stream, read_size=_CHUNK, read_across_frames=True, closefd=True
         )
     elif compression is Compression.XZ:
+        import lzma
+
         reader = lzma.LZMAFile(stream, mode="rb")  # noqa: SIM115 - closed with the returned reader
     else:
+        import bz2
+
         reader = bz2.BZ2File(stream, mode="rb")
     return io.BufferedReader(_Decompressing(reader, stream, path), buffer_size=_CHUNK)

@@ -29,6 +29,8 @@ also extends the builtin it resembles, so callers may catch either::
     │   └── DockerfileSyntaxError               it does not parse, or a word does not expand
     ├── BuildContextError(ValueError)           a COPY/ADD source is absent from, or escapes, the
     │                                           build context (``source``, ``reason``)
+    ├── LayerInputError(ValueError)             a layer's input (directory, tar, file) cannot be used
+    ├── BaseMismatchError(ValueError)           rebase: the old base is not the image's bottom
     ├── InvalidKeyError(ValueError)             a key file does not parse, or its key is unsupported
     │   └── KeyDecryptionError                  an encrypted key does not open (wrong password)
     ├── SignatureError(ValueError)              a signature, payload, envelope, bundle or
@@ -53,6 +55,7 @@ from __future__ import annotations
 __all__ = [
     "AmbiguousImageError",
     "ArtifactError",
+    "BaseMismatchError",
     "BlobNotFoundError",
     "BuildContextError",
     "DigestMismatchError",
@@ -72,6 +75,7 @@ __all__ = [
     "InvalidPlatformError",
     "InvalidReferenceError",
     "KeyDecryptionError",
+    "LayerInputError",
     "NotAnImageError",
     "OutputError",
     "OutputNotFoundError",
@@ -387,6 +391,26 @@ class BuildContextError(OcitoolError, ValueError):
         super().__init__(message, path=path)
         self.source = source
         self.reason = reason
+
+
+class LayerInputError(OcitoolError, ValueError):
+    """What a layer is made from cannot be used: a directory or tar that is absent or
+    unreadable, a file path that climbs out of the root, a stream that is no tar. ``path`` names
+    the input; ``member`` the entry, when one is at fault."""
+
+    def __init__(self, message: str, *, path: str | None = None, member: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.member = member
+
+
+class BaseMismatchError(OcitoolError, ValueError):
+    """``rebase``: the old base's layers are not the bottom layers of the image. ``layer`` is
+    the index of the first layer that differs (or the old base's layer count when the image has
+    fewer layers)."""
+
+    def __init__(self, message: str, *, layer: int, path: str | None = None) -> None:
+        super().__init__(message, path=path)
+        self.layer = layer
 
 
 class InvalidKeyError(OcitoolError, ValueError):

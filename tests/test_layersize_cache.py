@@ -138,3 +138,18 @@ def test_an_unwritable_cache_is_not_an_error(monkeypatch: pytest.MonkeyPatch, tm
     blocker.write_text("not a directory")
     monkeypatch.setenv("OCITOOL_CACHE_DIR", str(blocker))
     assert size_of(str(GZIP_LAYOUT)) == docker_size()
+
+
+@pytest.mark.parametrize("xdg", [None, "/x/cache", "   ", ""])
+def test_the_default_cache_dir_is_platformdirs_one(monkeypatch: pytest.MonkeyPatch, xdg: str | None) -> None:
+    # On Linux the XDG rule is applied without loading platformdirs; it must give its answer.
+    import platformdirs
+
+    from ocitool.image.layersize import cache_dir
+
+    monkeypatch.delenv("OCITOOL_CACHE_DIR", raising=False)
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    assert cache_dir() == platformdirs.user_cache_dir("ocitool")

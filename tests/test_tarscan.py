@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from ocitool._io import tarscan
 from ocitool._io.files import SectionReader
-from ocitool._io.tarindex import SafeTarInfo
+from ocitool._io.safetar import SafeTarInfo
 from ocitool._io.tarscan import (
     MAX_LONG_HEADER,
     TarEnd,

@@ -1,21 +1,24 @@
 """JSON text exactly as Go's ``encoding/json`` writes it.
 
 Docker's outputs are Go's: ``json.Marshal`` escapes ``<``, ``>`` and ``&`` (HTML-safe) and
-U+2028/U+2029, writes control characters other than ``\\n``, ``\\r``, ``\\t`` as ``\\u00XX``,
-keeps other non-ASCII characters as they are, and ``MarshalIndent`` puts ``": "`` after keys.
+U+2028/U+2029, writes control characters other than ``\\b``, ``\\f``, ``\\n``, ``\\r`` and ``\\t``
+as ``\\u00XX``, keeps other non-ASCII characters as they are, and ``MarshalIndent`` puts ``": "``
+after keys.
 The docker CLI's ``{{json .}}`` template function turns HTML escaping off. Mappings keep their
 insertion order: callers build them in the Go struct's field order (or sorted, as Go sorts maps).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 __all__ = ["RawJSON", "dumps", "quote"]
 
-_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Go 1.22 and later (Docker v28 is built with Go 1.24) also write \b and \f short; Go 1.21 and
+# older (a Docker 20.10 daemon) wrote \u0008 and \u000c.
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
 _HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
 
 
@@ -23,24 +26,26 @@ class RawJSON(str):
     """JSON text emitted verbatim (as Go's ``json.RawMessage``), e.g. a number's original text."""
 
 
+# The characters Go does not write as they are; every other one is copied (one regex pass, so
+# that the common string, which has none, costs one scan in C).
+_SPECIAL = re.compile('[\x00-\x1f"\\\\\u2028\u2029\ud800-\udfff]')
+_SPECIAL_HTML = re.compile('[\x00-\x1f"\\\\<>&\u2028\u2029\ud800-\udfff]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    short = _SHORT.get(ch) or _HTML.get(ch)
+    if short is not None:
+        return short
+    if "\ud800" <= ch <= "\udfff":
+        # A lone surrogate (from undecodable bytes): Go writes U+FFFD for invalid UTF-8.
+        return "\ufffd"
+    return f"\\u{ord(ch):04x}"  # other control characters, U+2028 and U+2029
+
+
 def quote(s: str, *, escape_html: bool = True) -> str:
     """A Go-encoded JSON string literal."""
-    out = ['"']
-    for ch in s:
-        short = _SHORT.get(ch)
-        if short is not None:
-            out.append(short)
-        elif escape_html and ch in _HTML:
-            out.append(_HTML[ch])
-        elif ch < " " or ch in "\u2028\u2029":
-            out.append(f"\\u{ord(ch):04x}")
-        elif "\ud800" <= ch <= "\udfff":
-            # A lone surrogate (from undecodable bytes): Go writes U+FFFD for invalid UTF-8.
-            out.append("\ufffd")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+    return '"' + (_SPECIAL_HTML if escape_html else _SPECIAL).sub(_escape, s) + '"'
 
 
 def _float(value: float) -> str:
@@ -55,6 +60,8 @@ def _float(value: float) -> str:
         sign = exponent[0] if exponent[:1] in "+-" else "+"
         digits = exponent.lstrip("+-").lstrip("0") or "0"
         return f"{mantissa}e{sign}{digits.zfill(2) if sign == '+' else digits}"
+    from decimal import Decimal  # only floats need it; configs and manifests hold none
+
     text = format(Decimal(repr(value)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")

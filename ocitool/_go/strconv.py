@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import re
 import struct
-from decimal import Decimal
 from typing import Final
 
 from ocitool._go.strings import from_bytes, is_escaped_byte, to_bytes
@@ -318,6 +317,8 @@ def _shortest_digits(v: float) -> tuple[str, int]:
     """Shortest round-tripping decimal digits of ``abs(v)`` and the decimal point position."""
     if v == 0:
         return "", 0
+    from decimal import Decimal  # only float formatting needs it
+
     _, digits, exp = Decimal(repr(abs(v))).as_tuple()
     ds = "".join(map(str, digits))
     assert isinstance(exp, int)

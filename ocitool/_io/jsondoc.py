@@ -44,7 +44,9 @@ def load_json(data: bytes, *, path: str) -> Any:
         raise InvalidDocumentError(f"JSON nested deeper than {MAX_DEPTH}", path=path) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidDocumentError(f"not valid JSON: {exc}", path=path) from None
-    if not _depth_ok(doc):
+    # Nesting needs a bracket per level: a document with few brackets (a config has a dozen)
+    # cannot be too deep, and is not walked.
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and not _depth_ok(doc):
         raise InvalidDocumentError(f"JSON nested deeper than {MAX_DEPTH}", path=path)
     return doc
 

@@ -41,10 +41,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Final, TypeVar
@@ -146,6 +144,7 @@ def fsync_dir(path: PathArg) -> None:
 def remove_tree(path: PathArg) -> None:
     """Remove ``path`` and everything below it, also through directories without write or
     search permission (an unpacked image may hold them). Never raises."""
+    import shutil  # with bz2 and lzma: loaded by the commands that remove trees
 
     def onerror(func: object, p: str, exc: object) -> None:
         with contextlib.suppress(OSError):
@@ -413,6 +412,8 @@ def staging_for(path: PathArg) -> str:
     is assembled from): beside the target, so nothing crosses file systems, or in the system's
     temporary directory when the output streams. The caller removes it with :func:`remove_tree`.
     Raises OutputError naming ``path`` (not the scratch name)."""
+    import tempfile
+
     target, streams = output_target(path)
     directory = tempfile.gettempdir() if streams else os.path.dirname(target)
     try:
@@ -426,6 +427,9 @@ def spooled(stream: IO[bytes], *, name: str = "stdin") -> Iterator[str]:
     """Copy ``stream`` (stdin) to a private scratch file in the system's temporary directory
     for readers that need to seek, and yield its path; the file is removed when the block ends,
     on any exception (KeyboardInterrupt included) too."""
+    import shutil
+    import tempfile
+
     scratch = staging_dir(tempfile.gettempdir())
     try:
         path = os.path.join(scratch, name)

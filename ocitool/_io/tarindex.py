@@ -12,9 +12,6 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Final
@@ -24,34 +21,13 @@ from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, MAX_LONG_HEADER, scan_tar
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError
 
-__all__ = ["DEFAULT_MAX_MEMBERS", "MAX_LINK_HOPS", "MAX_LONG_HEADER", "Member", "SafeTarInfo", "TarView"]
+__all__ = ["DEFAULT_MAX_MEMBERS", "MAX_LINK_HOPS", "MAX_LONG_HEADER", "Member", "TarView"]
 
 MAX_LINK_HOPS: Final = 16
 _BUFFER: Final = 1 << 20
 _REGULAR: Final = frozenset((b"0", b"7"))
 _SYMLINK: Final = b"2"
 _HARDLINK: Final = b"1"
-
-
-_LONG_TYPES: Final = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE)
-
-
-class SafeTarInfo(tarfile.TarInfo):
-    """A TarInfo that refuses PAX extended headers and GNU long names over ``MAX_LONG_HEADER``
-    before tarfile reads them into memory (pass as ``tarfile.open(..., tarinfo=SafeTarInfo)``),
-    for the readers still on :mod:`tarfile` (the build context's tarsum; the scanner's tests).
-    Layers and archives are read with :mod:`ocitool._io.tarscan`.
-
-    Raises InvalidArchiveError naming the member whose header is too long.
-    """
-
-    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
-        if self.type in _LONG_TYPES and self.size > MAX_LONG_HEADER:
-            raise InvalidArchiveError(
-                f"extended header of {self.size} bytes, over the {MAX_LONG_HEADER}-byte limit",
-                member=self.name,
-            )
-        return super()._proc_member(tarfile_)  # type: ignore[misc,no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +74,9 @@ class TarView(FileView):
             raw.seek(0)
             if self.compression is Compression.NONE:
                 return raw
+            import shutil
+            import tempfile
+
             spool = tempfile.TemporaryFile(prefix="ocitool-")  # noqa: SIM115
             with open_decompressed(raw, self.compression, path=path) as src:
                 shutil.copyfileobj(src, spool, _BUFFER)

@@ -67,14 +67,30 @@ class TarWriter:
         self._mtime = source_date_epoch() if mtime is None else mtime
         self._written = 0
 
-    def _header(self, name: str, *, size: int, kind: bytes, mode: int) -> None:
+    def _header(
+        self,
+        name: str,
+        *,
+        size: int,
+        kind: bytes,
+        mode: int,
+        linkname: str = "",
+        owner: tuple[int, int, str, str] = (0, 0, "", ""),
+        mtime: int | None = None,
+        device: tuple[int, int] = (0, 0),
+        pax: dict[str, str] | None = None,
+    ) -> None:
         info = tarfile.TarInfo(name)
         info.size = size
         info.type = kind
         info.mode = mode
-        info.mtime = self._mtime
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
+        info.linkname = linkname
+        info.mtime = self._mtime if mtime is None else mtime
+        info.uid, info.gid, info.uname, info.gname = owner
+        info.devmajor, info.devminor = device
+        if pax:
+            info.pax_headers = dict(pax)
+        # PAX_FORMAT writes an extended header only for what ustar cannot hold (or ``pax``).
         buf = info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="surrogateescape")
         self._write(buf)
 
@@ -132,6 +148,53 @@ class TarWriter:
             actual = digester.digest()
             if actual != expect:
                 raise DigestMismatchError(str(expect), str(actual), path=where or name)
+        self._pad(size)
+
+    def add_entry(
+        self,
+        name: str,
+        kind: bytes,
+        *,
+        mode: int,
+        size: int = 0,
+        stream: IO[bytes] | None = None,
+        linkname: str = "",
+        owner: tuple[int, int, str, str] = (0, 0, "", ""),
+        mtime: int | None = None,
+        device: tuple[int, int] = (0, 0),
+        pax: dict[str, str] | None = None,
+        where: str = "",
+    ) -> None:
+        """Any member, its metadata given: ``kind`` a tarfile type (REGTYPE, DIRTYPE, SYMTYPE,
+        LNKTYPE, CHRTYPE, BLKTYPE, FIFOTYPE); ``owner`` (uid, gid, uname, gname); ``mtime``
+        (default: the writer's); ``pax`` extra PAX records (xattrs). A regular file's ``size``
+        bytes are read from ``stream`` (SizeMismatchError when it has fewer or more)."""
+        if kind == tarfile.DIRTYPE:
+            name = name.rstrip("/") + "/"
+        regular = kind in (tarfile.REGTYPE, tarfile.AREGTYPE)
+        self._header(
+            name,
+            size=size if regular else 0,
+            kind=kind,
+            mode=mode,
+            linkname=linkname,
+            owner=owner,
+            mtime=mtime,
+            device=device,
+            pax=pax,
+        )
+        if not regular or not size:
+            return
+        assert stream is not None
+        left = size
+        while left:
+            chunk = stream.read(min(_CHUNK, left))
+            if not chunk:
+                raise SizeMismatchError(name, size, size - left, path=where or name)
+            self._write(chunk)
+            left -= len(chunk)
+        if stream.read(1):
+            raise SizeMismatchError(name, size, size + 1, path=where or name)
         self._pad(size)
 
     def finish(self) -> None:

@@ -12,12 +12,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ocitool.errors import OcitoolError
-from ocitool.formats.registry.auth import parse_creds
-from ocitool.formats.registry.read import RegistryOptions, using_registry_options
-from ocitool.formats.registry.reference import TRANSPORT_PREFIX
+
+if TYPE_CHECKING:
+    from ocitool.formats.registry.options import RegistryOptions
+    from ocitool.model.platform import Platform
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -61,6 +62,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
     **dict.fromkeys(("sign", "verify-signature", "generate-key-pair"), "sign"),
+    **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -95,6 +97,13 @@ READ_COMMANDS = (
 )
 
 
+def platform_flag(value: str | None) -> Platform | None:
+    """A ``--platform`` value (``os/arch[/variant]``) as a Platform, None when not given."""
+    from ocitool.model.platform import Platform
+
+    return Platform.parse(value) if value else None
+
+
 def bool_flag(value: str) -> bool:
     """A flag's BOOL value as Go's flag package reads the common spellings."""
     if value.lower() in ("true", "1", "yes"):
@@ -126,6 +135,8 @@ def add_registry_flags(p: Any, *, sides: bool = False) -> None:
 def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOptions:
     """The options for one side (``"src"``, ``"dest"`` or ``""``): the side's flag, else the
     common one. Raises InvalidCredentialsError naming the flag."""
+    # imported here, as in _wrap: the registry modules are loaded only when a command runs
+    from ocitool.formats.registry.options import RegistryOptions
 
     def pick(name: str) -> Any:
         value = getattr(args, f"{side}_{name}", None) if side else None
@@ -133,8 +144,12 @@ def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOption
 
     creds_flag = f"--{side}-creds" if side and getattr(args, f"{side}_creds", None) is not None else "--creds"
     creds = pick("creds")
+    if creds is not None:
+        from ocitool.formats.registry.auth import parse_creds
+
+        creds = parse_creds(creds, source=creds_flag)
     return RegistryOptions(
-        creds=parse_creds(creds, source=creds_flag) if creds is not None else None,
+        creds=creds,
         authfile=pick("authfile"),
         tls_verify=pick("tls_verify"),
         cert_dir=pick("cert_dir"),
@@ -143,6 +158,9 @@ def registry_options(args: argparse.Namespace, side: str = "") -> RegistryOption
 
 def _wrap(name: str, handler: Handler) -> Handler:
     def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+        from ocitool.formats.registry import TRANSPORT_PREFIX
+        from ocitool.formats.registry.options import using_registry_options
+
         source = getattr(args, "source", None)
         if isinstance(source, str) and source.startswith(TRANSPORT_PREFIX) and getattr(args, "image", None):
             raise UsageError(

@@ -11,14 +11,9 @@ import os
 from typing import Any, TextIO
 
 from ocitool._io.output import atomic_write, is_stdout
-from ocitool.analysis import report
-from ocitool.analysis.analyze import analyze
-from ocitool.analysis.diff import diff
-from ocitool.analysis.rules import RULE_KEYS, run_ci
-from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError, platform_flag
 from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import epilog
-from ocitool.model.platform import Platform
 
 __all__ = ["register"]
 
@@ -30,7 +25,11 @@ def _source(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def _cmd_analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    platform = Platform.parse(args.platform) if args.platform else None
+    from ocitool.analysis import report
+    from ocitool.analysis.analyze import analyze
+    from ocitool.analysis.rules import RULE_KEYS, run_ci
+
+    platform = platform_flag(args.platform)
     source, image = _source(args)
     overrides: dict[str, object] = {}
     for item in args.rule:
@@ -83,7 +82,10 @@ _LIST_RULES = ("forbiddenPaths", "requiredLabels", "allowedPlatforms")
 
 
 def _cmd_diff(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    platform = Platform.parse(args.platform) if args.platform else None
+    from ocitool.analysis import report
+    from ocitool.analysis.diff import diff
+
+    platform = platform_flag(args.platform)
     result = diff(args.source1, args.source2, platform=platform, verify=args.verify)
     out.write(result.json_text() if args.format == "json" else report.diff_text(result))
     return EXIT_OK

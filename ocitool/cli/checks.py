@@ -13,18 +13,17 @@ from typing import Any, TextIO
 # Functions imported from their modules: ocitool/__init__ may export functions named like the
 # modules (ocitool.ops.verify, ocitool.ops.unpack), which shadow the submodule attributes.
 from ocitool._io.output import is_stdout
-from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS
+from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError, platform_flag
 from ocitool.cli.progress import progress_bar
 from ocitool.cli.render import epilog
-from ocitool.model.platform import Platform
-from ocitool.ops.unpack import DEFAULT_MAX_MEMBERS, export, unpack
-from ocitool.ops.validate import validate
-from ocitool.ops.verify import verify
 
 __all__ = ["register"]
 
 
 def _cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.verify import verify
+
     with progress_bar(err, quiet=args.quiet) as bar:
         report = verify(args.source, progress=bar)
     if args.format == "json":
@@ -41,6 +40,8 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.validate import validate
+
     report = validate(args.source)
     if args.format == "json":
         out.write(json.dumps(report.to_json(), indent=2) + "\n")
@@ -64,12 +65,14 @@ def _image_and_target(args: argparse.Namespace, target: str) -> tuple[str | None
 
 
 def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.unpack import unpack
+
     image, target = _image_and_target(args, "DIR")
     with progress_bar(err, quiet=args.quiet) as bar:
         result = unpack(
             args.source,
             target,
-            platform=Platform.parse(args.platform) if args.platform else None,
+            platform=platform_flag(args.platform),
             image=image,
             devices=args.devices,
             max_members=args.max_members,
@@ -85,12 +88,14 @@ def _cmd_unpack(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.unpack import export
+
     image, target = _image_and_target(args, "OUT.tar")
     with progress_bar(err, quiet=args.quiet) as bar:
         image_id = export(
             args.source,
             target,
-            platform=Platform.parse(args.platform) if args.platform else None,
+            platform=platform_flag(args.platform),
             image=image,
             max_members=args.max_members,
             progress=bar,

@@ -13,51 +13,20 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ocitool._go import json as _gojson
-from ocitool._go.template import TemplateError
-from ocitool._go.values import NIL_MAP, NIL_POINTER, NIL_SLICE, GoDuration, GoNil, GoStruct, go_generic
-from ocitool.cli import bool_flag, render
-from ocitool.cli.render import Template, epilog, render_table
-from ocitool.engineapi.filters import ImageFilters
-from ocitool.engineapi.summary import HistoryResponseItem, InspectResponse, Summary
+from ocitool.cli import bool_flag, platform_flag, render
+from ocitool.cli.render import epilog
 from ocitool.errors import ArtifactError, OcitoolError
-from ocitool.image.source import Source
-from ocitool.model.platform import Platform
-from ocitool.model.timestamp import Timestamp
-from ocitool.ops import query
 
-__all__ = ["register", "render_history"]
+if TYPE_CHECKING:
+    from ocitool.image.source import Source
+    from ocitool.ops import query
 
-# docker/cli's defaults: an image without a creation time (Go's zero time) shows N/A.
-_CREATED = "{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}"
-_IMAGES_TABLE = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t" + _CREATED + "\t{{.Size}}"
-_IMAGES_TABLE_DIGESTS = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t" + _CREATED + "\t{{.Size}}"
-_IMAGES_HEADERS = {
-    "ID": "IMAGE ID",
-    "Repository": "REPOSITORY",
-    "Tag": "TAG",
-    "Digest": "DIGEST",
-    "CreatedSince": "CREATED",
-    "CreatedAt": "CREATED AT",
-    "Size": "SIZE",
-    "Containers": "CONTAINERS",
-    "VirtualSize": "VIRTUAL SIZE",
-    "SharedSize": "SHARED SIZE",
-    "UniqueSize": "UNIQUE SIZE",
-}
+__all__ = ["register"]
+
 # docker v28's inspect exits 64 (EX_USAGE) on a format that does not parse.
 EXIT_TEMPLATE = 64
-_HISTORY_TABLE = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-_HISTORY_HEADERS = {
-    "ID": "IMAGE",
-    "CreatedSince": "CREATED",
-    "CreatedAt": "CREATED AT",
-    "CreatedBy": "CREATED BY",
-    "Size": "SIZE",
-    "Comment": "COMMENT",
-}
 # A bare dot (``{{.}}``, ``json .``) may print every field, sizes included.
 _BARE_DOT = re.compile(r"(?<![\w\]\)])\.(?![\w])")
 
@@ -109,158 +78,13 @@ def _report(problems: Sequence[OcitoolError], err: TextIO, *, store: bool) -> in
     return status
 
 
-def _platform(value: str | None) -> Platform | None:
-    return Platform.parse(value) if value else None
-
-
 # -- inspect --------------------------------------------------------------------------------
 
 
-# InspectResponse's Go fields, in order, with their json tags where they differ and the
-# fields tagged omitempty: the typed struct the docker CLI runs templates against first.
-_INSPECT_FIELDS = (
-    "ID",
-    "RepoTags",
-    "RepoDigests",
-    "Parent",
-    "Comment",
-    "Created",
-    "Container",
-    "ContainerConfig",
-    "DockerVersion",
-    "Author",
-    "Config",
-    "Architecture",
-    "Variant",
-    "Os",
-    "OsVersion",
-    "Size",
-    "VirtualSize",
-    "GraphDriver",
-    "RootFS",
-    "Metadata",
-    "Descriptor",
-    "Manifests",
-)
-_INSPECT_OMITEMPTY = (
-    "Created",
-    "Container",
-    "ContainerConfig",
-    "Variant",
-    "OsVersion",
-    "VirtualSize",
-    "Descriptor",
-    "Manifests",
-)
-_INSPECT_ZERO: dict[str, Any] = {
-    "Created": "",
-    "Container": "",
-    "ContainerConfig": NIL_POINTER,
-    "Variant": "",
-    "OsVersion": "",
-    "VirtualSize": 0,
-    "Descriptor": NIL_POINTER,
-    "Manifests": NIL_SLICE,
-}
-
-
-class _GoTime:
-    """A Go ``time.Time`` in a template: prints as ``Time.String()``, marshals as RFC 3339."""
-
-    def __init__(self, text: str) -> None:
-        self.ts = Timestamp.parse(text)
-
-    def __str__(self) -> str:
-        return self.ts.go_string()
-
-    def template_json(self) -> str:
-        return self.ts.rfc3339nano()
-
-
-# DockerOCIImageConfig's fields (all omitempty) and the zero value each type prints as.
-_CONFIG_ZERO: dict[str, Any] = {
-    "User": "",
-    "ExposedPorts": NIL_MAP,
-    "Env": NIL_SLICE,
-    "Entrypoint": NIL_SLICE,
-    "Cmd": NIL_SLICE,
-    "Volumes": NIL_MAP,
-    "WorkingDir": "",
-    "Labels": NIL_MAP,
-    "StopSignal": "",
-    "ArgsEscaped": False,
-    "Healthcheck": NIL_POINTER,
-    "OnBuild": NIL_SLICE,
-    "Shell": NIL_SLICE,
-}
-_HEALTH_FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
-_HEALTH_ZERO: dict[str, Any] = {
-    "Test": NIL_SLICE,
-    "Interval": 0,
-    "Timeout": 0,
-    "StartPeriod": 0,
-    "StartInterval": 0,
-    "Retries": 0,
-}
-
-
-def _health_value(field: str, value: Any) -> Any:
-    # Interval, Timeout, StartPeriod and StartInterval are time.Duration: "30s", not 30000000000.
-    return value if field in ("Test", "Retries") or not isinstance(value, int) else GoDuration(value)
-
-
-def _typed_config(config: dict[str, Any]) -> GoStruct:
-    typed: dict[str, Any] = {}
-    for field, zero in _CONFIG_ZERO.items():
-        value = config.get(field)
-        if value is None:
-            value = zero
-        elif field in ("ExposedPorts", "Volumes"):
-            # map[string]struct{}: each value is an empty struct, printed "{}"
-            value = {k: GoStruct() for k in value}
-        elif field == "Healthcheck":
-            value = GoStruct(
-                {f: _health_value(f, value.get(f, _HEALTH_ZERO[f])) for f in _HEALTH_FIELDS},
-                type_name="v1.HealthcheckConfig",
-                omitempty=_HEALTH_FIELDS,
-            )
-        typed[field] = value
-    return GoStruct(typed, type_name="v1.DockerOCIImageConfig", omitempty=tuple(_CONFIG_ZERO))
-
-
-def _typed_inspect(doc: dict[str, Any]) -> GoStruct:
-    """The InspectResponse as the Go struct the docker CLI first runs templates against."""
-    values = {("ID" if k == "Id" else k): v for k, v in doc.items()}
-    typed: dict[str, Any] = {}
-    for key in _INSPECT_FIELDS:
-        value: Any = values.get(key, _INSPECT_ZERO.get(key))
-        if key == "Config":
-            value = _typed_config(value) if isinstance(value, dict) else NIL_POINTER
-        elif key == "RootFS":
-            value = GoStruct(
-                {"Type": value.get("Type", ""), "Layers": value.get("Layers")},
-                type_name="image.RootFS",
-                omitempty=("Type", "Layers"),
-            )
-        elif key == "GraphDriver":
-            data = value.get("Data")
-            value = GoStruct(
-                {
-                    # map[string]string: nil prints "map[]", as Go does
-                    "Data": GoNil("map", "map[string]string") if data is None else data,
-                    "Name": value.get("Name", ""),
-                },
-                type_name="storage.DriverData",
-            )
-        elif key == "Metadata":
-            value = GoStruct({"LastTagTime": _GoTime(value["LastTagTime"])}, type_name="image.Metadata")
-        typed[key] = value
-    return GoStruct(
-        typed, type_name="image.InspectResponse", omitempty=_INSPECT_OMITEMPTY, json_names={"ID": "Id"}
-    )
-
-
 def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool._go import json as _gojson
+    from ocitool.ops import query
+
     store = _store_mode(args)
     if store and args.all_platforms:
         err.write("Error: --all-platforms needs an archive SOURCE (a store holds one platform per image)\n")
@@ -274,10 +98,10 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         with open(args.verify_key, "rb") as fh:
             verify_key = load_public_key(fh.read(1 << 20), path=args.verify_key)
     with _store(args) as src:
-        results: list[InspectResponse] = query.inspect(
+        results = query.inspect(
             src or args.source,
             [args.source, *args.image] if src is not None else args.image,
-            platform=_platform(args.platform),
+            platform=platform_flag(args.platform),
             all_platforms=args.all_platforms,
             with_size=_needs_size(fmt),
             errors=errors,
@@ -287,6 +111,10 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if fmt in (None, "", "json"):
         out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
     else:
+        from ocitool._go.template import TemplateError
+        from ocitool.cli.contexts import typed_inspect
+        from ocitool.cli.template import Template
+
         try:
             template = Template.parse(fmt)
         except TemplateError as exc:
@@ -295,7 +123,7 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for doc in docs:
             raw = json.loads(_gojson.dumps(doc))
             try:
-                out.write(template.execute_with_fallback(_typed_inspect(doc), raw) + "\n")
+                out.write(template.execute_with_fallback(typed_inspect(doc), raw) + "\n")
             except TemplateError as exc:
                 out.write("\n")  # docker flushes its (empty) inspect buffer before the error
                 err.write(f"template parsing error: {exc}\n")
@@ -306,54 +134,11 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # -- images ---------------------------------------------------------------------------------
 
 
-class _ImageRow:
-    """docker/cli's imageContext: what ``{{.Field}}`` means in ``docker images --format``."""
-
-    template_type_name = "*formatter.imageContext"
-
-    def __init__(self, summary: Summary, repo: str, tag: str, digest: str, trunc: bool) -> None:
-        self.s = summary
-        self.repo, self.tag, self.digest, self.trunc = repo, tag, digest, trunc
-
-    def template_fields(self) -> dict[str, Any]:
-        s = self.s
-        return {
-            "Containers": "N/A" if s.containers == -1 else str(s.containers),
-            "CreatedAt": render.created_at_go(s.created),
-            "CreatedSince": render.image_created_since(s.created),
-            "Digest": self.digest,
-            "ID": render.truncate_id(s.id) if self.trunc else s.id,
-            "Repository": self.repo,
-            "SharedSize": "N/A" if s.shared_size == -1 else render.human_size(s.shared_size, 4),
-            "Size": render.human_size(s.size),
-            "Tag": self.tag,
-            "UniqueSize": "N/A" if s.shared_size == -1 else render.human_size(s.size - s.shared_size, 4),
-            "VirtualSize": render.human_size(s.size, 4),
-        }
-
-    def template_json(self) -> _gojson.RawJSON:
-        # docker/cli marshals a row context through a map: sorted keys, HTML-escaped.
-        return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
-
-
-def _image_rows(summaries: Sequence[Summary], *, trunc: bool) -> list[_ImageRow]:
-    rows: list[_ImageRow] = []
-    for s in summaries:
-        if not s.repo_tags:
-            rows.append(_ImageRow(s, "<none>", "<none>", "<none>", trunc))
-            continue
-        by_repo: dict[str, list[str]] = {}
-        for tag in s.repo_tags:
-            repo, _, t = tag.rpartition(":")
-            if not repo or "/" in t:
-                repo, t = tag, "<none>"
-            by_repo.setdefault(repo, []).append(t)
-        for repo in sorted(by_repo):
-            rows.extend(_ImageRow(s, repo, t, "<none>", trunc) for t in by_repo[repo])
-    return rows
-
-
 def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.cli import contexts
+    from ocitool.engineapi.filters import ImageFilters
+    from ocitool.ops import query
+
     store = _store_mode(args)
     if store and args.sources:
         err.write("Error: images takes no SOURCE with --root/--docker-root\n")
@@ -383,49 +168,21 @@ def _cmd_images(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             with_size=_needs_size(fmt),
             errors=problems,
         )
-    rows = _image_rows(summaries, trunc=not args.no_trunc)
+    rows = contexts.image_rows(summaries, trunc=not args.no_trunc)
     quiet = fmt == "{{.ID}}"
-    if (quiet or (fmt in (None, "", "table") and not args.digests)) and _ascii(rows):
-        out.write(_fast_table(rows, quiet=quiet))
+    if (quiet or (fmt in (None, "", "table") and not args.digests)) and contexts.all_ascii(rows):
+        out.write(contexts.fast_image_table(rows, quiet=quiet))
         return _report(problems, err, store=store)
     if fmt in (None, "", "table"):
-        fmt = _IMAGES_TABLE_DIGESTS if args.digests else _IMAGES_TABLE
+        fmt = contexts.IMAGES_TABLE_DIGESTS if args.digests else contexts.IMAGES_TABLE
+    from ocitool._go.template import TemplateError
+
     try:
-        out.write(render_table(fmt, rows, _IMAGES_HEADERS))
+        out.write(contexts.render_images(rows, fmt))
     except TemplateError as exc:
         err.write(f"template parsing error: {exc}\n")
         return 1
     return _report(problems, err, store=store)
-
-
-def _ascii(rows: Sequence[_ImageRow]) -> bool:
-    return all(r.repo.isascii() and r.tag.isascii() for r in rows)
-
-
-def _fast_table(rows: Sequence[_ImageRow], *, quiet: bool) -> str:
-    """The default ``docker images`` table (or ``-q``) without the template engine: the same
-    text as ``render_table`` with docker's tabwriter (minwidth 10, padding 3), for stores
-    with 100,000 images. For ASCII names only (width = length); store names are ASCII by the
-    reference grammar."""
-    if quiet:
-        return "".join(f"{render.truncate_id(r.s.id) if r.trunc else r.s.id}\n" for r in rows)
-    table = [("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")]
-    for r in rows:
-        s = r.s
-        table.append(
-            (
-                r.repo,
-                r.tag,
-                render.truncate_id(s.id) if r.trunc else s.id,
-                render.image_created_since(s.created) or "N/A",
-                render.human_size(s.size),
-            )
-        )
-    widths = [max(10, max(len(row[c]) for row in table) + 3) for c in range(4)]
-    return "".join(
-        "".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + row[4] + "\n"
-        for row in table
-    )
 
 
 def _tree(trees: Sequence[query.ImageTree]) -> str:
@@ -459,30 +216,11 @@ def _tree(trees: Sequence[query.ImageTree]) -> str:
 # -- history --------------------------------------------------------------------------------
 
 
-class _HistoryRow:
-    template_type_name = "*image.historyContext"
-
-    def __init__(self, item: HistoryResponseItem, *, trunc: bool, human: bool) -> None:
-        self.h, self.trunc, self.human = item, trunc, human
-
-    def template_fields(self) -> dict[str, Any]:
-        h = self.h
-        created_at = render.rfc3339_local(h.created)
-        created_by = h.created_by.replace("\t", " ")
-        return {
-            "Comment": h.comment,
-            "CreatedAt": created_at,
-            "CreatedBy": render.ellipsis(created_by, 45) if self.trunc else created_by,
-            "CreatedSince": render.history_created_since(h.created) if self.human else created_at,
-            "ID": render.truncate_id(h.id) if self.trunc else h.id,
-            "Size": render.human_size(h.size) if self.human else str(h.size),
-        }
-
-    def template_json(self) -> _gojson.RawJSON:
-        return _gojson.RawJSON(_gojson.dumps(dict(sorted(self.template_fields().items()))))
-
-
 def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool._go.template import TemplateError
+    from ocitool.cli.contexts import render_history
+    from ocitool.ops import query
+
     store = _store_mode(args)
     if store and args.image:
         err.write("Error: history takes one IMAGE in store mode\n")
@@ -495,7 +233,7 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             items = query.history(
                 src or args.source,
                 args.source if src is not None else args.image or "",
-                platform=_platform(args.platform),
+                platform=platform_flag(args.platform),
                 with_size=_needs_size(fmt),
             )
         except ArtifactError as exc:
@@ -512,18 +250,13 @@ def _cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def render_history(items: Sequence[HistoryResponseItem], fmt: str | None, *, trunc: bool, human: bool) -> str:
-    """``docker history`` output for ``items`` in ``fmt`` (table by default)."""
-    rows = [_HistoryRow(i, trunc=trunc, human=human) for i in items]
-    # With -H=false the CREATED column holds RFC 3339 times, and docker titles it so.
-    headers = _HISTORY_HEADERS if human else {**_HISTORY_HEADERS, "CreatedSince": "CREATED AT"}
-    return render_table(_HISTORY_TABLE if fmt in (None, "", "table") else fmt, rows, headers)
-
-
 # -- manifests, config, manifest --------------------------------------------------------------
 
 
 def _cmd_manifests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool._go import json as _gojson
+    from ocitool.ops import query
+
     fmt: str | None = args.format
     problems: list[OcitoolError] = []
     summaries = query.manifests(args.source, args.image or "", with_size=_needs_size(fmt), errors=problems)
@@ -531,6 +264,9 @@ def _cmd_manifests(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if fmt in (None, "", "json"):
         out.write(_gojson.dumps(docs, indent="    ") + "\n" if docs else "[]\n")
         return _report(problems, err, store=False)
+    from ocitool._go.values import go_generic
+    from ocitool.cli.template import Template
+
     template = Template.parse(fmt)
     for doc in docs:
         out.write(template.execute(go_generic(doc, use_number=True)) + "\n")
@@ -548,12 +284,18 @@ def _write_bytes(out: TextIO, data: bytes) -> None:
 
 
 def _cmd_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _write_bytes(out, query.raw_config(args.source, args.image or "", platform=_platform(args.platform)))
+    from ocitool.ops import query
+
+    _write_bytes(out, query.raw_config(args.source, args.image or "", platform=platform_flag(args.platform)))
     return 0
 
 
 def _cmd_manifest(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _write_bytes(out, query.raw_manifest(args.source, args.image or "", platform=_platform(args.platform)))
+    from ocitool.ops import query
+
+    _write_bytes(
+        out, query.raw_manifest(args.source, args.image or "", platform=platform_flag(args.platform))
+    )
     return 0
 
 

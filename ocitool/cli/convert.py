@@ -10,13 +10,10 @@ import argparse
 from typing import Any, TextIO
 
 from ocitool._io.output import is_stdout
-from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
+from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, platform_flag, registry_options
 from ocitool.cli.progress import progress_for
 from ocitool.cli.render import epilog
 from ocitool.compression import Compression
-from ocitool.model.platform import Platform
-from ocitool.ops.convert import convert, parse_destination
-from ocitool.ops.recompress import Codec
 
 __all__ = ["register"]
 
@@ -24,6 +21,9 @@ _COMPRESSIONS = {"gzip": Compression.GZIP, "zstd": Compression.ZSTD, "none": Com
 
 
 def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.convert import convert, parse_destination
+    from ocitool.ops.recompress import Codec
+
     compress = _COMPRESSIONS[args.compress] if args.compress else None
     if args.level is not None:
         try:
@@ -36,7 +36,7 @@ def _cmd_convert(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             args.source,
             args.destination,
             all_platforms=args.all_platforms,
-            platform=Platform.parse(args.platform) if args.platform else None,
+            platform=platform_flag(args.platform),
             compress=compress,
             level=args.level,
             tags=args.tag,

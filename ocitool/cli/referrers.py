@@ -12,7 +12,6 @@ from typing import Any, TextIO
 from ocitool._go import json as _gojson
 from ocitool.cli import EXIT_OK
 from ocitool.cli.render import epilog, human_size
-from ocitool.ops.referrers import referrers
 
 __all__ = ["register"]
 
@@ -22,6 +21,8 @@ def _annotations(annotations: dict[str, str]) -> str:
 
 
 def _cmd_referrers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.referrers import referrers
+
     found = referrers(args.source, args.image or "", artifact_type=args.artifact_type)
     if args.format == "json":
         out.write(_gojson.dumps([d.to_json() for d in found], indent="    ") + "\n")

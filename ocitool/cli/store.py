@@ -9,28 +9,27 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ocitool._go import json as _gojson
 from ocitool._io.output import STDOUT, spooled
-from ocitool.cli import EXIT_ERROR, render
+from ocitool.cli import EXIT_ERROR, platform_flag, render
 from ocitool.cli.progress import progress_bar
-from ocitool.cli.render import STORE_IMAGE, epilog, render_table
-from ocitool.engineapi.filters import PRUNE_FILTERS, ImageFilters
+from ocitool.cli.render import STORE_IMAGE, epilog
 from ocitool.errors import OcitoolError
-from ocitool.model.platform import Platform
-from ocitool.service.service import ImageService
-from ocitool.store.root import default_root
+
+if TYPE_CHECKING:
+    from ocitool.service.service import ImageService
 
 __all__ = ["register"]
 
 
 def _service(args: argparse.Namespace) -> ImageService:
+    # The service, the store and sqlite are loaded when a command runs, not for --help.
+    from ocitool.service.service import ImageService
+    from ocitool.store.root import default_root
+
     return ImageService(getattr(args, "root", None) or default_root())
-
-
-def _platform(value: str | None) -> Platform | None:
-    return Platform.parse(value) if value else None
 
 
 # -- store commands -------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def _cmd_load(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _load(args: argparse.Namespace, source: str, out: TextIO, err: TextIO) -> int:
     with progress_bar(err, quiet=args.quiet) as bar:
-        result = _service(args).load(source, platform=_platform(args.platform), progress=bar)
+        result = _service(args).load(source, platform=platform_flag(args.platform), progress=bar)
     for line in result.lines:
         out.write(line + "\n")
     return 0
@@ -116,6 +115,8 @@ def _cmd_rmi(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.engineapi import filters
+
     if not args.force:
         warning = (
             "WARNING! This will remove all images without at least one container associated to them."
@@ -129,7 +130,7 @@ def _cmd_prune(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write("Error: image prune has been cancelled\n")
             return 1
     report = _service(args).prune(
-        all_images=args.all, filters=ImageFilters.parse(args.filter, allowed=PRUNE_FILTERS)
+        all_images=args.all, filters=filters.ImageFilters.parse(args.filter, allowed=filters.PRUNE_FILTERS)
     )
     if report.images_deleted:
         out.write("Deleted Images:\n")
@@ -146,7 +147,7 @@ def _cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "ref": args.reference or "",
         "changes": args.change,
         "message": args.message or "",
-        "platform": _platform(args.platform),
+        "platform": platform_flag(args.platform),
     }
     if args.file == "-":
         image_id = service.import_image(sys.stdin.buffer, **kwargs)
@@ -209,6 +210,8 @@ def _cmd_df(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         _DfRow("Build Cache", 0, 0, 0, 0),
     ]
     fmt = args.format or _DF_TABLE
+    from ocitool.cli.template import render_table
+
     out.write(render_table(fmt, rows, _DF_HEADERS))
     return 0
 

@@ -22,8 +22,7 @@ from ocitool.errors import InvalidReferenceError, NotAnImageError
 from ocitool.formats.dir.read import SkopeoDirSource, is_skopeo_dir
 from ocitool.formats.docker.read import DockerArchiveSource, is_docker_archive
 from ocitool.formats.oci.read import OCILayoutSource, is_oci_layout
-from ocitool.formats.registry.read import open_registry_source
-from ocitool.formats.registry.reference import TRANSPORT_PREFIX
+from ocitool.formats.registry import TRANSPORT_PREFIX
 from ocitool.image.source import Source
 
 __all__ = ["REGISTRY_TRANSPORT", "TRANSPORTS", "SourceLike", "SourceSpec", "open_source", "parse_source"]
@@ -109,6 +108,8 @@ def open_source(spec: SourceSpec | SourceLike) -> Source:
     if not isinstance(spec, SourceSpec):
         spec = parse_source(spec)
     if spec.transport == REGISTRY_TRANSPORT:
+        from ocitool.formats.registry.read import open_registry_source  # the HTTP client, on use
+
         return open_registry_source(spec.path)
     path = spec.path
     try:

@@ -29,13 +29,13 @@ The cache must not lie, so:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
 import stat
+import sys
 from typing import IO, Final
-
-import platformdirs
 
 from ocitool._io.files import SectionReader
 from ocitool._io.output import atomic_write
@@ -55,7 +55,23 @@ _CHUNK: Final = 1 << 20
 
 def cache_dir() -> str:
     """Where derived facts are cached: ``$OCITOOL_CACHE_DIR`` or the user cache directory."""
-    return os.environ.get("OCITOOL_CACHE_DIR") or platformdirs.user_cache_dir("ocitool")
+    env = os.environ.get("OCITOOL_CACHE_DIR")
+    if env:
+        return env
+    return _user_cache_dir(os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=4)
+def _user_cache_dir(xdg_cache_home: str | None, home: str | None) -> str:
+    # Keyed by what it depends on, so it is asked once per run, not once per layer. On Linux it
+    # is the XDG base directory rule, which platformdirs applies too; platformdirs (with pathlib
+    # and urllib) is loaded only for the other systems' rules.
+    if sys.platform.startswith("linux") and home:
+        base = (xdg_cache_home or "").strip() or os.path.join(home, ".cache")
+        return os.path.join(base, "ocitool")
+    import platformdirs
+
+    return platformdirs.user_cache_dir("ocitool")
 
 
 def tar_unpacked_size(stream: IO[bytes], *, label: str = "", seekable: bool = False) -> int:
@@ -101,7 +117,27 @@ def _entry(key: str, size: int) -> str:
     return body + hashlib.sha256(body.encode("ascii")).hexdigest() + "\n"
 
 
+# What this process has read or written, by the entry's path and the entry file's identity: an
+# archive of many images sharing a layer reads the entry once, not once per image, and an entry
+# replaced or removed since (another process, a user) is read again.
+_MEMO: dict[str, tuple[tuple[int, int, int, int], int]] = {}
+
+
+def _identity(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def _read_entry(path: str, key: str) -> int | None:
+    ident = _identity(path)
+    if ident is None:
+        return None
+    known = _MEMO.get(path)
+    if known is not None and known[0] == ident:
+        return known[1]
     try:
         with open(path, encoding="ascii") as fh:
             text = fh.read(4096)
@@ -116,6 +152,7 @@ def _read_entry(path: str, key: str) -> int | None:
         return None
     if size < 0 or text != _entry(key, size):
         return None  # stale, edited, or another key's entry
+    _MEMO[path] = (ident, size)
     return size
 
 

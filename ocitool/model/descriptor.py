@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +67,8 @@ class Descriptor:
         data: bytes | None = None
         if doc.get("data") is not None:
             try:
+                import base64  # only descriptors with embedded data need it
+
                 data = base64.b64decode(str(doc["data"]), validate=True)
             except (binascii.Error, ValueError):
                 raise InvalidDocumentError(
@@ -95,6 +96,8 @@ class Descriptor:
         if self.annotations:
             out["annotations"] = dict(sorted(self.annotations.items()))
         if self.data is not None:
+            import base64
+
             out["data"] = base64.b64encode(self.data).decode()
         if self.platform is not None:
             out["platform"] = self.platform.to_json()

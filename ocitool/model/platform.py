@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import os
-import platform as _stdlib_platform
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -344,7 +343,7 @@ def host_platform(*, machine: str | None = None) -> Platform:
         override = os.environ.get(HOST_PLATFORM_ENV, "")
         if override:
             return normalize(_parse(override, _no_host_for_env))
-        machine = _stdlib_platform.machine()
+        machine = os.uname().machine  # what platform.machine() reads, without loading it
     arch, variant = _arch_from_machine(machine)
     return normalize(Platform("linux", arch, variant))
 

@@ -5,12 +5,14 @@ store, ``save`` images of the store into any destination ``convert`` writes.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ocitool.errors import BlobNotFoundError, InvalidConfigError, InvalidReferenceError
 from ocitool.formats.detect import open_source
 from ocitool.image.lookup import select_images
+from ocitool.image.source import Source
 from ocitool.model.config import chain_ids
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
@@ -38,74 +40,90 @@ class LoadSaveService:
     root: str
 
     def load(
-        self, source: str, *, platform: Platform | None = None, progress: ProgressCallback | None = None
+        self,
+        source: str | Source,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressCallback | None = None,
     ) -> LoadResult:
-        """``docker load``: every image of ``source`` (any format the readers read; of a
+        """``docker load``: every image of ``source`` (any format the readers read, or an opened
+        :class:`~ocitool.image.source.Source` such as a built image, left open; of a
         multi-platform index, the one for ``platform`` or the host), its layers registered
         once by chain ID, its tags set (moving a tag says so, as docker does), legacy parents
         linked. Lines as docker prints them; ``progress`` gets each new layer's bytes (phase
         ``Loading layer``, as docker's)."""
+        opened = contextlib.nullcontext(source) if isinstance(source, Source) else open_source(source)
+        with StoreRoot.open(self.root, write=True) as r, opened as src:
+            return self.load_into(r, src, platform=platform, progress=progress)
+
+    @classmethod
+    def load_into(
+        cls,
+        r: StoreRoot,
+        src: Source,
+        *,
+        platform: Platform | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> LoadResult:
+        """:meth:`load` into a root the caller holds open for writing (one that ``src`` may
+        itself read from)."""
         lines: list[str] = []
         loaded: list[str] = []
         id_lines: list[str] = []
         ref_count = 0
         parent_links: list[tuple[Digest, str]] = []
-        with StoreRoot.open(self.root, write=True) as r, open_source(source) as src:
-            for selected in select_images(src, "", platform=platform):
-                image = selected.image
-                config = image.config
-                diff_ids = list(config.rootfs.diff_ids) if config.rootfs else []
-                layers = list(image.layers)
-                if len(layers) != len(diff_ids):
-                    raise InvalidConfigError(
-                        "invalid manifest, layers length mismatch: "
-                        f"expected {len(layers)}, got {len(diff_ids)}",
-                        path=src.path,
-                    )
-                parent: Digest | None = None
-                for chain, layer in zip(chain_ids(diff_ids), layers, strict=True):
-                    if r.layers.get(chain) is None:
-                        if not layer.present:
-                            raise BlobNotFoundError(
-                                str(layer.digest), referenced_by=str(image.id), path=src.path
-                            )
-                        fh = layer.open_blob(buffered=False)
-                        if progress is not None:
-                            tracker = Tracker(
-                                progress, "Loading layer", layer.descriptor.size, layer.digest.hex[:12]
-                            )
-                            fh = CountingReader(fh, tracker)  # type: ignore[assignment]
-                        with fh:
-                            r.layers.register(
-                                fh,
-                                parent,
-                                diff_id=layer.diff_id,
-                                blob_digest=layer.digest,
-                                media_type=layer.media_type,
-                            )
-                    parent = chain
-                id = r.images.create(image.raw_config)
-                loaded.append(str(id))
-                id_lines.append(f"Loaded image ID: {id}")
-                ref_count = 0
-                for tag in selected.entry.repo_tags:
-                    ref = parse_normalized(tag)
-                    if not ref.tag or ref.digest:
-                        raise InvalidReferenceError(tag, "invalid tag")
-                    prev = r.references.get(ref)
-                    if prev is not None and prev != id:
-                        lines.append(
-                            f"The image {ref.familiar()} already exists, renaming the old one with ID {prev} "
-                            "to empty string"
+        for selected in select_images(src, "", platform=platform):
+            image = selected.image
+            config = image.config
+            diff_ids = list(config.rootfs.diff_ids) if config.rootfs else []
+            layers = list(image.layers)
+            if len(layers) != len(diff_ids):
+                raise InvalidConfigError(
+                    f"invalid manifest, layers length mismatch: expected {len(layers)}, got {len(diff_ids)}",
+                    path=src.path,
+                )
+            parent: Digest | None = None
+            for chain, layer in zip(chain_ids(diff_ids), layers, strict=True):
+                if r.layers.get(chain) is None:
+                    if not layer.present:
+                        raise BlobNotFoundError(str(layer.digest), referenced_by=str(image.id), path=src.path)
+                    fh = layer.open_blob(buffered=False)
+                    if progress is not None:
+                        tracker = Tracker(
+                            progress, "Loading layer", layer.descriptor.size, layer.digest.hex[:12]
                         )
-                    r.references.add_tag(ref, id, force=True)
-                    lines.append(f"Loaded image: {ref.familiar()}")
-                    ref_count += 1
-                parent_links.append((id, selected.entry.parent or ""))
-            ids = {str(i) for i, _ in parent_links}
-            for id, parent_id in parent_links:
-                if parent_id and parent_id in ids and parent_id != str(id):
-                    self._set_parent_checked(r, id, Digest.parse(parent_id))
+                        fh = CountingReader(fh, tracker)  # type: ignore[assignment]
+                    with fh:
+                        r.layers.register(
+                            fh,
+                            parent,
+                            diff_id=layer.diff_id,
+                            blob_digest=layer.digest,
+                            media_type=layer.media_type,
+                        )
+                parent = chain
+            id = r.images.create(image.raw_config)
+            loaded.append(str(id))
+            id_lines.append(f"Loaded image ID: {id}")
+            ref_count = 0
+            for tag in selected.entry.repo_tags:
+                ref = parse_normalized(tag)
+                if not ref.tag or ref.digest:
+                    raise InvalidReferenceError(tag, "invalid tag")
+                prev = r.references.get(ref)
+                if prev is not None and prev != id:
+                    lines.append(
+                        f"The image {ref.familiar()} already exists, renaming the old one with ID {prev} "
+                        "to empty string"
+                    )
+                r.references.add_tag(ref, id, force=True)
+                lines.append(f"Loaded image: {ref.familiar()}")
+                ref_count += 1
+            parent_links.append((id, selected.entry.parent or ""))
+        ids = {str(i) for i, _ in parent_links}
+        for id, parent_id in parent_links:
+            if parent_id and parent_id in ids and parent_id != str(id):
+                cls._set_parent_checked(r, id, Digest.parse(parent_id))
         if ref_count == 0:
             lines.extend(id_lines)
         return LoadResult(lines, loaded)

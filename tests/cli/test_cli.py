@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ocitool.cli import main
+from ocitool.cli import COMMAND_OWNERS, main
 from tests import peers
 
 F = peers.FIXTURES
@@ -261,6 +261,7 @@ def test_each_command_loads_only_its_owner_and_help_lists_every_command() -> Non
     assert set(choices.split(",")) == set(cli.COMMAND_OWNERS)
     probe = (
         "import sys, io, contextlib\n"
+        "before = set(sys.modules)  # what the interpreter's site hooks loaded is not ours\n"
         "from ocitool.cli import main\n"
         "sink = io.StringIO()\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(sink):\n"
@@ -284,11 +285,66 @@ def test_inspect_loads_only_its_own_command_module() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('ocitool.cli.', 'jsonschema', 'sqlite3'))))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == "['ocitool.cli.commands', 'ocitool.cli.render']"
+    # a --format runs a template: docker's template layer and the inspect context load, no other command
+    assert proc.stdout.strip() == (
+        "['ocitool.cli.commands', 'ocitool.cli.contexts', 'ocitool.cli.render', 'ocitool.cli.template']"
+    )
+
+
+# What start-up must not load (issue 11): the template engine, the read path, the HTTP client and
+# the codecs are loaded by the command that uses them, never by --version or --help.
+_HEAVY = (
+    "ocitool._go.template",
+    "ocitool.ops.",
+    "ocitool.analysis",
+    "ocitool.engineapi",
+    "ocitool.formats.registry.client",
+    "ocitool.service",
+    "ocitool.store",
+    "oras",
+    "requests",
+    "zstandard",
+    "isal",
+    "tarfile",
+    "jsonschema",
+    "cryptography",
+)
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], *([cmd, "--help"] for cmd in COMMAND_OWNERS)])
+def test_start_up_loads_nothing_heavy(argv: list[str]) -> None:
+    code = (
+        "import sys, io, contextlib\n"
+        "before = set(sys.modules)  # what the interpreter's site hooks loaded is not ours\n"
+        "from ocitool.cli import main\n"
+        "sink = io.StringIO()\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(sink):\n"
+        "    main(sys.argv[1:], stdout=sink, stderr=sink)\n"
+        "assert sink.getvalue(), 'no output'\n"
+        f"heavy = {_HEAVY!r}\n"
+        "print(' '.join(sorted(m for m in set(sys.modules) - before if m.startswith(heavy))))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+    loaded = proc.stdout.split()
+    # --version names the gzip implementation, so it may import isal; progress events are light
+    version = argv == ["--version"]
+    allowed = {"ocitool.ops.progress"}
+    assert [m for m in loaded if m not in allowed and not (version and m.split(".")[0] == "isal")] == []
+
+
+def test_images_of_an_uncompressed_archive_loads_no_codec_nor_template() -> None:
+    code = (
+        "import sys, io; before = set(sys.modules); from ocitool.cli import main; "
+        f"main(['images', {TWO!r}], stdout=io.StringIO()); "
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith(('ocitool._go.template', "
+        "'zstandard', 'isal', 'lzma', 'bz2', 'tarfile', 'ocitool.formats.registry.client', 'oras'))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
 
 
 def test_typed_config_has_a_zero_for_every_field_in_order() -> None:
-    from ocitool.cli.commands import _CONFIG_ZERO
+    from ocitool.cli.contexts import _CONFIG_ZERO
     from ocitool.model.config import OCI_CONFIG_FIELDS
 
     assert tuple(_CONFIG_ZERO) == OCI_CONFIG_FIELDS

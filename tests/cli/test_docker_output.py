@@ -49,6 +49,10 @@ def _image(root: Path, tag: str, created: str, *, health: bool) -> dict[str, Any
     layer = buf.getvalue()
     layer_digest = _blob(root, layer)
     run: dict[str, Any] = {"Cmd": ["/bin/hello"]}
+    if tag == "dated":
+        # control characters as the v28 client's Go (1.22+) writes them: \b and \f short, the
+        # rest as \u00XX; <, > and & escaped by {{json}}'s encoder only when HTML escaping is on
+        run["Labels"] = {"ctl": "a\bb\fc\x01d\te<f>&g\u2028h"}
     if health:
         run["Healthcheck"] = {
             "Test": ["CMD", "/bin/hello", "--health"],
@@ -139,6 +143,8 @@ def _ocitool(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 # (command, options, image): docker runs ``[image] COMMAND OPTIONS [IMAGE]`` against the
 # stub; ocitool runs ``COMMAND OPTIONS LAYOUT [IMAGE]``.
 _FORMATS = (
+    "{{json .Config.Labels}}",
+    "{{.Config.Labels}}",
     "{{.Config.Healthcheck}}",
     "{{json .Config.Healthcheck}}",
     "{{.GraphDriver}}",

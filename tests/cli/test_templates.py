@@ -37,7 +37,7 @@ from ocitool._go.values import (
     JSONNumber,
     go_generic,
 )
-from ocitool.cli.render import (
+from ocitool.cli.template import (
     TabWriter,
     Template,
     is_table_format,

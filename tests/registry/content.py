@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ocitool.formats.registry import RegistryClient, map_bounded
+from ocitool.formats.registry.client import RegistryClient, map_bounded
 from ocitool.model import mediatypes as mt
 
 

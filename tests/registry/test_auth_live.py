@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ocitool.errors import RegistryAuthError, RegistryError
-from ocitool.formats.registry import PushOutcome, RegistryClient
+from ocitool.formats.registry.client import PushOutcome, RegistryClient
 from ocitool.model import mediatypes as mt
 from tests.registry import content, servers
 from tests.registry.conftest import (

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ocitool.errors import DigestMismatchError, RegistryNotFoundError, SizeMismatchError
-from ocitool.formats.registry import PushOutcome, RegistryClient
+from ocitool.formats.registry.client import PushOutcome, RegistryClient
 from ocitool.model import mediatypes as mt
 from ocitool.model.digest import digest_bytes
 from tests.peers import FIXTURES, skopeo
@@ -188,7 +188,7 @@ def test_tags_are_listed_across_pages(client: RegistryClient) -> None:
 
 
 def test_concurrent_pushes_share_one_client(client: RegistryClient) -> None:
-    from ocitool.formats.registry import map_bounded
+    from ocitool.formats.registry.client import map_bounded
 
     blobs = [content.Blob(os.urandom(20000 + i)) for i in range(12)]
     outcomes = map_bounded(lambda b: client.push_blob("dist/parallel", b.digest, len(b.data), b.data), blobs)

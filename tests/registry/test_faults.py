@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from ocitool.errors import DigestMismatchError, RegistryError
-from ocitool.formats.registry import PushOutcome, RegistryClient, RetryPolicy
+from ocitool.formats.registry.client import PushOutcome, RegistryClient
+from ocitool.formats.registry.transport import RetryPolicy
 from ocitool.model import mediatypes as mt
 from tests.registry import content, servers
 from tests.registry.servers import Fault

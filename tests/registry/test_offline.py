@@ -23,17 +23,18 @@ from ocitool.errors import (
     RegistryNotFoundError,
     RegistryProtocolError,
 )
-from ocitool.formats.registry import Credentials, parse_creds, parse_registry_reference
 from ocitool.formats.registry import referrers as refs
 from ocitool.formats.registry.auth import (
     Authorizer,
+    Credentials,
     TokenResponse,
     auth_file_paths,
     find_credentials,
     parse_challenges,
+    parse_creds,
     repository_scope,
 )
-from ocitool.formats.registry.reference import api_host, is_loopback
+from ocitool.formats.registry.reference import api_host, is_loopback, parse_registry_reference
 from ocitool.formats.registry.transport import Budget, RetryPolicy, tls_settings
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest
@@ -184,7 +185,7 @@ def test_repository_keys_and_hub_names(isolated_env: dict[str, str]) -> None:
 def test_a_client_for_a_reference_looks_credentials_up_for_its_repository(
     isolated_env: dict[str, str],
 ) -> None:
-    from ocitool.formats.registry import RegistryClient
+    from ocitool.formats.registry.client import RegistryClient
 
     env = isolated_env
     _write(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ocitool.formats.registry import RegistryClient
+from ocitool.formats.registry.client import RegistryClient
 from ocitool.formats.registry.referrers import fallback_tag
 from ocitool.model import mediatypes as mt
 from tests.registry import content, servers

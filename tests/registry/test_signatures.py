@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import ocitool
 from ocitool.cli import main
-from ocitool.formats.registry import RegistryClient
+from ocitool.formats.registry.client import RegistryClient
 from ocitool.formats.registry.referrers import fallback_tag
 from ocitool.model import mediatypes as mt
 from tests.peers import FIXTURES, skopeo

@@ -386,16 +386,16 @@ def test_cli_exit_codes_and_messages(
 
 @pytest.mark.oracle("docker-cli", recorded=True)
 def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageService]) -> None:
-    from ocitool.cli.commands import _IMAGES_HEADERS, _IMAGES_TABLE, _fast_table, _image_rows
-    from ocitool.cli.render import render_table
+    from ocitool.cli.contexts import IMAGES_HEADERS, IMAGES_TABLE, fast_image_table, image_rows
+    from ocitool.cli.template import render_table
 
     _root, svc = loaded
     svc.tag("ocitool-fixture/base:1.0", "a-rather-long-registry.example.com:5000/some/very/long/name:tag-1")
     svc.load(UNTAGGED)
     for trunc in (True, False):
-        rows = _image_rows(svc.images(all_images=True), trunc=trunc)
-        assert _fast_table(rows, quiet=False) == render_table(_IMAGES_TABLE, rows, _IMAGES_HEADERS)
-        assert _fast_table(rows, quiet=True) == render_table("{{.ID}}", rows, _IMAGES_HEADERS)
+        rows = image_rows(svc.images(all_images=True), trunc=trunc)
+        assert fast_image_table(rows, quiet=False) == render_table(IMAGES_TABLE, rows, IMAGES_HEADERS)
+        assert fast_image_table(rows, quiet=True) == render_table("{{.ID}}", rows, IMAGES_HEADERS)
     # Independently of both renderers: the table's columns start where their headers do, and its
     # rows carry what docker 20.10 listed after loading the same archives (fixtures/expected/)
     recorded = [
@@ -404,8 +404,8 @@ def test_fast_table_is_the_template_engines_table(loaded: tuple[Path, ImageServi
         for r in peers.expected(rel)["docker"]["docker_images_cli"]
     ]
     for trunc in (True, False):
-        rows = _image_rows(svc.images(all_images=True), trunc=trunc)
-        header, *lines = _fast_table(rows, quiet=False).splitlines()
+        rows = image_rows(svc.images(all_images=True), trunc=trunc)
+        header, *lines = fast_image_table(rows, quiet=False).splitlines()
         names = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
         starts = [header.index(n) for n in names]
         assert header.split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]

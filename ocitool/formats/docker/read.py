@@ -148,6 +148,9 @@ class DockerArchiveSource(Source):
         self.path = path
         self._layout = LayoutBlobs(view) if is_oci_layout(view) else None
         self.blobs: MappedBlobs = MappedBlobs(view, fallback=self._layout)
+        # Each layer member's descriptor, learnt once: images of one archive share layers, and a
+        # compressed member is hashed to learn its digest.
+        self._member_descriptors: dict[tuple[str, str | None], Descriptor] = {}
 
     def close(self) -> None:
         self.view.close()
@@ -325,6 +328,14 @@ class DockerArchiveSource(Source):
     def _member_descriptor(self, member: str, diff_id: Any, *, where: str) -> Descriptor:
         """The descriptor of a stored layer member: uncompressed members are their diff ID;
         compressed ones (which Docker also loads) are hashed to learn their digest."""
+        key = (member, diff_id if isinstance(diff_id, str) else None)
+        known = self._member_descriptors.get(key)
+        if known is None:
+            known = self._learn_member_descriptor(member, diff_id, where=where)
+            self._member_descriptors[key] = known
+        return known
+
+    def _learn_member_descriptor(self, member: str, diff_id: Any, *, where: str) -> Descriptor:
         size = self.view.size(member)
         compression = sniff(self.view.read_head(member, SNIFF_SIZE))
         media_type = _LAYER_MEDIA_TYPE.get(compression, mt.DOCKER_LAYER_GZIP)

@@ -1,40 +1,14 @@
 """Registries as a transport: ``docker://`` references, credentials and the distribution API.
 
-:class:`~ocitool.formats.registry.client.RegistryClient` speaks to one registry; oras-py
-(and requests under it) is imported on first use, never by importing this package.
+Import the modules themselves (``ocitool.formats.registry.client`` for
+:class:`~ocitool.formats.registry.client.RegistryClient`, ``.reference``, ``.auth``, ...). This
+package holds only the transport's prefix and imports nothing, so that a command recognising a
+``docker://`` argument does not pay for the HTTP client, TLS and oras-py: they are loaded on use.
 """
 
-from __future__ import annotations
+from typing import Final
 
-from ocitool.formats.registry.auth import Credentials, find_credentials, parse_creds
-from ocitool.formats.registry.blobs import BlobReader
-from ocitool.formats.registry.client import (
-    DEFAULT_CONCURRENCY,
-    FetchedManifest,
-    ManifestInfo,
-    PushedManifest,
-    PushOutcome,
-    Referrers,
-    RegistryClient,
-    map_bounded,
-)
-from ocitool.formats.registry.reference import RegistryReference, parse_registry_reference
-from ocitool.formats.registry.transport import RetryPolicy
+__all__ = ["TRANSPORT_PREFIX"]
 
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "BlobReader",
-    "Credentials",
-    "FetchedManifest",
-    "ManifestInfo",
-    "PushOutcome",
-    "PushedManifest",
-    "Referrers",
-    "RegistryClient",
-    "RegistryReference",
-    "RetryPolicy",
-    "find_credentials",
-    "map_bounded",
-    "parse_creds",
-    "parse_registry_reference",
-]
+TRANSPORT_PREFIX: Final = "docker://"
+"""What starts a registry reference on the command line, as in skopeo."""

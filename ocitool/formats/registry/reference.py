@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from ocitool.errors import InvalidReferenceError
+from ocitool.formats.registry import TRANSPORT_PREFIX
 from ocitool.model.digest import Digest
 from ocitool.model.reference import DEFAULT_DOMAIN, parse_normalized
 
@@ -26,7 +27,6 @@ __all__ = [
     "parse_registry_reference",
 ]
 
-TRANSPORT_PREFIX: Final = "docker://"
 # Docker Hub's name in references is docker.io; its API lives on another host
 # (moby registry.DefaultV2Registry).
 DOCKER_HUB_API_HOST: Final = "registry-1.docker.io"

@@ -49,7 +49,7 @@ from typing import IO, Final
 
 from ocitool._go import path as gopath
 from ocitool._go import strings as gostrings
-from ocitool._io.tarindex import SafeTarInfo
+from ocitool._io.safetar import SafeTarInfo
 from ocitool.errors import BuildContextError, InvalidArchiveError
 from ocitool.ops.build import dockerignore
 

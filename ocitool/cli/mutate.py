@@ -1,0 +1,345 @@
+"""crane's verbs: ``append``, ``mutate``, ``flatten``, ``rebase`` (:mod:`ocitool.ops.builder.verbs`).
+
+SOURCE and DEST are any transport convert reads and writes, ``store:NAME`` for an image of the
+``--root`` store (as a source and as a destination), and, for ``append``'s SOURCE, ``scratch``
+(write ``./scratch`` for a file of that name). Each verb prints the digest of what it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
+from ocitool.cli.render import SOURCE_IMAGE, epilog
+from ocitool.errors import ImageRequiredError, InvalidReferenceError, PlatformNotFoundError
+from ocitool.formats.detect import REGISTRY_TRANSPORT, open_source, parse_source
+from ocitool.formats.registry.read import open_registry_source
+from ocitool.image.lookup import find_entries, is_platform_image, select_one
+from ocitool.image.source import ImageIndex, Source, SourceImage
+from ocitool.model.platform import Platform, new_matcher
+from ocitool.model.reference import parse_normalized
+from ocitool.ops.builder.image import BuiltImage
+from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, over_index, rebase
+from ocitool.ops.convert import convert
+
+__all__ = ["register"]
+
+_STORE = "store:"
+_SCRATCH = "scratch"
+
+_GRAMMAR = """\
+SOURCE and DEST: any transport (docker-archive:PATH[:NAME], oci:DIR[:REF], oci-archive:PATH[:REF],
+docker://HOST/REPO[:TAG], a path for SOURCE), store:NAME for the --root store, and for append's
+SOURCE the keyword scratch (./scratch names a file). An index gives the image of --platform (else
+the host's); --all-platforms transforms every platform's image and rebuilds the index."""
+
+
+@dataclass
+class _Run:
+    """What one command opened: sources, and the store root when DEST is the store."""
+
+    args: argparse.Namespace
+    stack: contextlib.ExitStack
+    root: Any = None  # StoreRoot held for writing (DEST store:NAME)
+    names: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def platform(self) -> Platform | None:
+        return Platform.parse(self.args.platform) if self.args.platform else None
+
+    def _store_root(self, *, write: bool) -> Any:
+        from ocitool.store.root import StoreRoot, default_root
+
+        if self.root is not None:
+            return self.root
+        path = getattr(self.args, "root", None) or default_root()
+        r = self.stack.enter_context(StoreRoot.open(path, write=write))
+        if write:
+            self.root = r
+        return r
+
+    def open(self, text: str, *, image: str = "") -> tuple[SourceImage | ImageIndex, str]:
+        """The image (or, with --all-platforms, the image or index) ``text`` names, and the
+        name the base annotation records."""
+        source: Source
+        if text.startswith(_STORE):
+            from ocitool.store.lookup import get_image
+            from ocitool.store.source import StoreSource
+
+            name = text[len(_STORE) :]
+            r = self._store_root(write=self.args.destination.startswith(_STORE))
+            image_id = get_image(r.images, r.references, name)
+            source = self.stack.enter_context(StoreSource(r, selection=[(image_id, [])]))
+            selector, label = "", name
+        else:
+            spec = parse_source(text)
+            if spec.transport == REGISTRY_TRANSPORT:
+                source = self.stack.enter_context(
+                    open_registry_source(spec.path, registry_options(self.args, "src"))
+                )
+                label = spec.path.removeprefix("docker://")
+            else:
+                source = self.stack.enter_context(open_source(spec))
+                label = text
+            selector = image or spec.image
+        if self.args.all_platforms:
+            entries = find_entries(source, selector)
+            nodes = {e.node.digest: e.node for e in entries if e.node is not None}
+            if len(nodes) > 1:
+                raise ImageRequiredError([str(d) for d in nodes], path=source.path)
+            if nodes:
+                return next(iter(nodes.values())), label
+        return select_one(source, selector, platform=self.platform).image, label
+
+    def write(self, built: BuiltImage, out: TextIO) -> None:
+        dest = self.args.destination
+        with built:
+            if dest.startswith(_STORE):
+                from ocitool.service.loadsave import LoadSaveService
+
+                name = dest[len(_STORE) :]
+                ref = parse_normalized(name)
+                if ref.digest or not name:
+                    raise InvalidReferenceError(name, "a store destination needs a name with a tag")
+                built.named(ref.with_default_tag().familiar())
+                LoadSaveService.load_into(self._store_root(write=True), built, platform=self.platform)
+                out.write(f"{built.digest} {ref.with_default_tag().familiar()}\n")
+                return
+            result = convert(
+                built, dest, all_platforms=True, dest_registry=registry_options(self.args, "dest")
+            )
+            for image in result.images:
+                out.write(f"{image.digest}\n")
+
+
+def _run(args: argparse.Namespace, out: TextIO, body: Callable[[_Run], BuiltImage]) -> int:
+    with contextlib.ExitStack() as stack:
+        run = _Run(args, stack)
+        built = body(run)
+        run.write(built, out)
+    return EXIT_OK
+
+
+def _each(run: _Run, node: SourceImage | ImageIndex, verb: Callable[[SourceImage], BuiltImage]) -> BuiltImage:
+    if isinstance(node, ImageIndex):
+        return over_index(node, verb)
+    return verb(node)
+
+
+# -- append ------------------------------------------------------------------------------------
+
+
+def _cmd_append(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def body(run: _Run) -> BuiltImage:
+        if args.source == _SCRATCH:
+            return append(None, args.layers, platform=run.platform)
+        node, label = run.open(args.source, image=args.image)
+        return _each(
+            run,
+            node,
+            lambda img: append(
+                img, args.layers, set_base_annotations=args.set_base_image_annotations, base_name=label
+            ),
+        )
+
+    return _run(args, out, body)
+
+
+# -- mutate ------------------------------------------------------------------------------------
+
+
+def _pairs(values: list[str], flag: str, *, empty_ok: bool) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise UsageError(f"ocitool mutate: {flag} {value!r}: expected KEY=VALUE")
+        if not val and not empty_ok:
+            raise UsageError(f"ocitool mutate: {flag} {key!r}: the value is empty")
+        out.pop(key, None)
+        out[key] = val
+    return out
+
+
+def _words(value: str | None, flag: str) -> list[str] | None:
+    """A JSON array of strings, or crane's comma-separated form."""
+    if value is None:
+        return None
+    if value.lstrip().startswith("["):
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"ocitool mutate: {flag}: not a JSON array: {exc.msg}") from None
+        if not isinstance(doc, list) or not all(isinstance(w, str) for w in doc):
+            raise UsageError(f"ocitool mutate: {flag}: a JSON array of strings is expected")
+        return doc
+    return value.split(",")
+
+
+def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    env = _pairs(args.env, "--env", empty_ok=True)
+    mutation = Mutation(
+        env=[f"{k}={v}" for k, v in env.items()],
+        labels=_pairs(args.label, "--label", empty_ok=False),
+        annotations=_pairs(args.annotation, "--annotation", empty_ok=False),
+        user=args.user,
+        workdir=args.workdir,
+        exposed_ports=[p for value in args.exposed_ports for p in value.split(",") if p],
+        entrypoint=_words(args.entrypoint, "--entrypoint"),
+        cmd=_words(args.cmd, "--cmd"),
+        platform=Platform.parse(args.set_platform) if args.set_platform else None,
+    )
+
+    def body(run: _Run) -> BuiltImage:
+        node, _ = run.open(args.source, image=args.image)
+        return _each(run, node, lambda img: mutate(img, mutation))
+
+    return _run(args, out, body)
+
+
+# -- flatten -----------------------------------------------------------------------------------
+
+
+def _cmd_flatten(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def body(run: _Run) -> BuiltImage:
+        node, _ = run.open(args.source, image=args.image)
+        return _each(run, node, lambda img: flatten(img))
+
+    return _run(args, out, body)
+
+
+# -- rebase ------------------------------------------------------------------------------------
+
+
+def _cmd_rebase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def body(run: _Run) -> BuiltImage:
+        node, _ = run.open(args.source, image=args.image)
+        old_node, _ = run.open(args.old_base)
+        new_node, new_label = run.open(args.new_base)
+
+        def pick(base: SourceImage | ImageIndex, img: SourceImage) -> SourceImage:
+            if isinstance(base, SourceImage):
+                return base
+            matcher = new_matcher(img.platform)
+            for candidate in base.images():
+                if is_platform_image(candidate) and matcher.match(candidate.platform):
+                    return candidate
+            raise PlatformNotFoundError(str(img.platform), [str(c.platform) for c in base.images()])
+
+        return _each(
+            run,
+            node,
+            lambda img: rebase(img, pick(old_node, img), pick(new_node, img), new_base_name=new_label),
+        )
+
+    return _run(args, out, body)
+
+
+# -- registration ------------------------------------------------------------------------------
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    plat = p.add_mutually_exclusive_group()
+    plat.add_argument("--platform", help="of an index, the image of this platform (os/arch[/variant])")
+    plat.add_argument(
+        "--all-platforms", action="store_true", help="transform every platform's image, rebuild the index"
+    )
+    p.add_argument("--image", default="", metavar="IMAGE", help="the image of a multi-image SOURCE")
+    add_registry_flags(p, sides=True)
+
+
+def register(sub: Any) -> None:
+    """Add ``append``, ``mutate``, ``flatten`` and ``rebase``."""
+    p = sub.add_parser(
+        "append",
+        help="add layers (directories or tars) to an image or to scratch",
+        description="One layer per LAYER (a directory, or a tar, plain or compressed), one history "
+        "entry each; the layers are written reproducibly (see the README).",
+        **epilog(
+            "append --platform linux/arm64 scratch oci:./out:app ./rootfs",
+            "append docker-archive:base.tar:base:1 store:app:1 ./app.tar.gz",
+            "append --set-base-image-annotations oci:./base:1 docker://127.0.0.1:5000/app:1 ./dist",
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
+        ),
+    )
+    _common(p)
+    p.add_argument(
+        "--set-base-image-annotations",
+        action="store_true",
+        help="write org.opencontainers.image.base.digest and .name",
+    )
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("destination", metavar="DEST")
+    p.add_argument("layers", metavar="LAYER", nargs="+")
+    p.set_defaults(handler=_cmd_append)
+
+    p = sub.add_parser(
+        "mutate",
+        help="edit an image's config and annotations (crane mutate)",
+        description="Layers and history are untouched. --entrypoint clears Cmd; --entrypoint and --cmd "
+        'take a JSON array (["/bin/sh","-c"]) or a comma-separated list.',
+        **epilog(
+            "mutate --env PATH=/app/bin --label org.example.team=infra oci:./in:1 oci:./out:1",
+            "mutate --entrypoint '[\"/app\"]' --cmd=--serve store:app:1 store:app:2",
+            "mutate --all-platforms --annotation org.example.id=1 oci-archive:multi.tar oci:./multi",
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
+        ),
+    )
+    _common(p)
+    p.add_argument("-e", "--env", action="append", default=[], metavar="K=V", help="set a variable")
+    p.add_argument("-l", "--label", action="append", default=[], metavar="K=V", help="set a label")
+    p.add_argument("-a", "--annotation", action="append", default=[], metavar="K=V", help="set an annotation")
+    p.add_argument("-u", "--user", help="set the user")
+    p.add_argument("-w", "--workdir", help="set the working directory")
+    p.add_argument(
+        "--exposed-ports",
+        action="append",
+        default=[],
+        metavar="PORT[/PROTO]",
+        help="expose ports (comma list)",
+    )
+    p.add_argument("--entrypoint", help="set the entrypoint (clears Cmd)")
+    p.add_argument("--cmd", help="set Cmd")
+    p.add_argument("--set-platform", metavar="OS/ARCH[/VARIANT]", help="set the config's platform")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("destination", metavar="DEST")
+    p.set_defaults(handler=_cmd_mutate)
+
+    p = sub.add_parser(
+        "flatten",
+        help="squash an image's layers into one (crane flatten)",
+        description="One layer of the merged filesystem, whiteouts applied; one history entry "
+        "'ocitool flatten <old manifest digest>' with the old history as its comment.",
+        **epilog(
+            "flatten oci:./in:1 oci:./flat:1",
+            "flatten --all-platforms oci-archive:multi.tar oci-archive:flat.tar",
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
+        ),
+    )
+    _common(p)
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("destination", metavar="DEST")
+    p.set_defaults(handler=_cmd_flatten)
+
+    p = sub.add_parser(
+        "rebase",
+        help="move an image onto a new base (crane rebase)",
+        description="OLD's layers must be SOURCE's bottom layers (by diff ID), else nothing is "
+        "written. NEW's layers and history replace them; the base annotations name NEW.",
+        **epilog(
+            "rebase --old-base oci:./base:1 --new-base oci:./base:2 oci:./app:1 oci:./app:2",
+            "rebase --old-base store:base:1 --new-base store:base:2 store:app:1 store:app:2",
+            grammar=f"{SOURCE_IMAGE}\n\n{_GRAMMAR}",
+        ),
+    )
+    _common(p)
+    p.add_argument("--old-base", required=True, metavar="OLD", help="the base SOURCE was built on")
+    p.add_argument("--new-base", required=True, metavar="NEW", help="the base to put under it")
+    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("destination", metavar="DEST")
+    p.set_defaults(handler=_cmd_rebase)
