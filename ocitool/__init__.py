@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from ocitool.model.platform import Platform, host_platform, normalize, only, only_platform_with_fallback
     from ocitool.model.reference import Reference, parse_normalized
     from ocitool.model.timestamp import Timestamp
+    from ocitool.ops.attestations import Attestations, AttestationStatement, attestations
     from ocitool.ops.builder.image import BuiltImage, ImageBuilder, IndexBuilder
     from ocitool.ops.builder.layers import FileSpec
     from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, rebase
@@ -159,6 +160,8 @@ __all__ = [
     "AmbiguousImageError",
     "Analysis",
     "ArtifactError",
+    "AttestationStatement",
+    "Attestations",
     "BaseMismatchError",
     "BlobNotFoundError",
     "BuiltImage",
@@ -245,6 +248,7 @@ __all__ = [
     "VerifyingReader",
     "analyze",
     "append",
+    "attestations",
     "chain_id",
     "chain_ids",
     "convert",

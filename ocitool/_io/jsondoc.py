@@ -32,11 +32,12 @@ def _depth_ok(doc: Any) -> bool:
     return True
 
 
-def load_json(data: bytes, *, path: str) -> Any:
-    """Parse ``data`` (a document read from ``path``). Raises InvalidDocumentError."""
-    if len(data) > MAX_DOCUMENT_SIZE:
+def load_json(data: bytes, *, path: str, max_size: int = MAX_DOCUMENT_SIZE) -> Any:
+    """Parse ``data`` (a document read from ``path``, at most ``max_size`` bytes). Raises
+    InvalidDocumentError."""
+    if len(data) > max_size:
         raise InvalidDocumentError(
-            f"JSON document is {len(data)} bytes, over the {MAX_DOCUMENT_SIZE}-byte limit", path=path
+            f"JSON document is {len(data)} bytes, over the {max_size}-byte limit", path=path
         )
     try:
         doc = json.loads(data)

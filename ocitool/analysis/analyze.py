@@ -22,7 +22,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from ocitool._go import json as _gojson
 from ocitool.analysis.filetree import (
@@ -35,8 +35,9 @@ from ocitool.analysis.filetree import (
 )
 from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image import lookup
-from ocitool.image.source import Layer, Source, SourceImage
+from ocitool.image.source import Layer, Selected, Source, SourceImage
 from ocitool.model.platform import Platform
+from ocitool.ops.attestations import AttestationSummary, summarize
 from ocitool.ops.progress import CountingReader, ProgressCallback, layer_tracker
 
 __all__ = [
@@ -109,6 +110,7 @@ class Analysis:
     labels: dict[str, str]
     layer_entries: list[list[FileInfo]] = field(repr=False, default_factory=list)
     final_files: dict[str, FileInfo] = field(repr=False, default_factory=dict)
+    attestations: AttestationSummary | None = None  # BuildKit's, from the index holding the image
 
     def largest(self, n: int = 20) -> list[FileInfo]:
         """The ``n`` largest non-directory entries of the final root filesystem."""
@@ -134,6 +136,7 @@ class Analysis:
                 "platform": self.platform,
                 "source": self.source,
             },
+            **({"attestations": self.attestations.to_json()} if self.attestations is not None else {}),
         }
 
     def json_text(self) -> str:
@@ -285,24 +288,17 @@ def analyze(
     """Analyse the image ``image`` (default: the only one) of SOURCE (a string in skopeo's grammar,
     a path, or an opened Source). Raises the readers' errors (ImageNotFoundError, PlatformNotFoundError,
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
+    options = {"hash_contents": hash_contents, "workers": workers, "progress": progress, "verify": verify}
     if isinstance(source, Source):
-        img = select_one(source, image, platform)
-        return analyze_image(
-            img,
-            source=source.path,
-            hash_contents=hash_contents,
-            workers=workers,
-            progress=progress,
-            verify=verify,
-        )
+        return _analyze_selected(lookup.select_one(source, image, platform=platform), source.path, **options)
     spec = parse_source(source)
     with open_source(spec) as src:
-        img = select_one(src, image or spec.image, platform)
-        return analyze_image(
-            img,
-            source=os.fspath(source),
-            hash_contents=hash_contents,
-            workers=workers,
-            progress=progress,
-            verify=verify,
-        )
+        selected = lookup.select_one(src, image or spec.image, platform=platform)
+        return _analyze_selected(selected, os.fspath(source), **options)
+
+
+def _analyze_selected(selected: Selected, source: str, **options: Any) -> Analysis:
+    """Analyse the selected image, with the attestations its index holds for it."""
+    result = analyze_image(selected.image, source=source, **options)
+    result.attestations = summarize(selected.entry.node, selected.image)
+    return result

@@ -312,6 +312,7 @@ def render_html(a: Analysis, results: Sequence[RuleResult] = (), *, top: int = 2
         for e in a.inefficient[:top]
     )
     failed = any(r.status is RuleStatus.FAILED for r in results)
+    attestations = _attestations_html(a)
     verdict = ("FAIL" if failed else "PASS") if results else "analysis"
     rules_table = (
         "<h2>Rules</h2><table id='rules'><tr><th>Rule</th><th>Configured</th><th>Result</th>"
@@ -343,6 +344,7 @@ td:first-child{{white-space:nowrap}}
 <span>User wasted: <b id="user-wasted">{_percent(a.user_wasted_percent)}</b></span>
 </div>
 {rules_table}
+{attestations}
 <h2>Layer sizes</h2>
 {_bar_chart(a)}
 <h2>Layers</h2>
@@ -354,6 +356,20 @@ td:first-child{{white-space:nowrap}}
 <table id="inefficient"><tr><th>Count</th><th>Wasted</th><th>Path</th></tr>{ineff_rows}</table>
 </body></html>
 """
+
+
+def _attestations_html(a: Analysis) -> str:
+    """The image's BuildKit attestations (count, predicate types, verified), when it has any."""
+    att = a.attestations
+    if att is None or (att.count == 0 and not att.error):
+        return ""
+    esc = html.escape
+    state = "digests verified" if att.verified else f"not verified: {esc(att.error)}"
+    types = "".join(f"<li><code>{esc(t)}</code></li>" for t in att.predicate_types)
+    return (
+        f'<h2>Attestations</h2><p id="attestations" data-count="{att.count}">{att.count} in-toto '
+        f"statement(s), {state}</p><ul>{types}</ul>"
+    )
 
 
 def _compact(value: object) -> str:

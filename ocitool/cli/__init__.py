@@ -63,6 +63,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "referrers": "referrers",
     **dict.fromkeys(("sign", "verify-signature", "generate-key-pair"), "sign"),
     **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
+    "attestations": "attest",
     **dict.fromkeys(("load", "save", "squash", "tag", "rmi", "image", "import", "system"), "store"),
 }
 _COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMAND_OWNERS.values()))
@@ -94,6 +95,7 @@ READ_COMMANDS = (
     "referrers",
     "sign",
     "verify-signature",
+    "attestations",
 )
 
 

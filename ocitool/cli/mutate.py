@@ -12,20 +12,18 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, registry_options
+from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, platform_flag, registry_options
 from ocitool.cli.render import SOURCE_IMAGE, epilog
 from ocitool.errors import ImageRequiredError, InvalidReferenceError, PlatformNotFoundError
-from ocitool.formats.detect import REGISTRY_TRANSPORT, open_source, parse_source
-from ocitool.formats.registry.read import open_registry_source
-from ocitool.image.lookup import find_entries, is_platform_image, select_one
-from ocitool.image.source import ImageIndex, Source, SourceImage
-from ocitool.model.platform import Platform, new_matcher
-from ocitool.model.reference import parse_normalized
-from ocitool.ops.builder.image import BuiltImage
-from ocitool.ops.builder.verbs import Mutation, append, flatten, mutate, over_index, rebase
-from ocitool.ops.convert import convert
+
+if TYPE_CHECKING:
+    from ocitool.image.source import ImageIndex, Source, SourceImage
+    from ocitool.model.platform import Platform
+    from ocitool.ops.builder.image import BuiltImage
+
+# The read path, the builder and convert are imported by the handlers: --help loads none of them.
 
 __all__ = ["register"]
 
@@ -50,7 +48,7 @@ class _Run:
 
     @property
     def platform(self) -> Platform | None:
-        return Platform.parse(self.args.platform) if self.args.platform else None
+        return platform_flag(self.args.platform)
 
     def _store_root(self, *, write: bool) -> Any:
         from ocitool.store.root import StoreRoot, default_root
@@ -66,6 +64,9 @@ class _Run:
     def open(self, text: str, *, image: str = "") -> tuple[SourceImage | ImageIndex, str]:
         """The image (or, with --all-platforms, the image or index) ``text`` names, and the
         name the base annotation records."""
+        from ocitool.formats.detect import REGISTRY_TRANSPORT, open_source, parse_source
+        from ocitool.image.lookup import find_entries, select_one
+
         source: Source
         if text.startswith(_STORE):
             from ocitool.store.lookup import get_image
@@ -79,6 +80,8 @@ class _Run:
         else:
             spec = parse_source(text)
             if spec.transport == REGISTRY_TRANSPORT:
+                from ocitool.formats.registry.read import open_registry_source
+
                 source = self.stack.enter_context(
                     open_registry_source(spec.path, registry_options(self.args, "src"))
                 )
@@ -97,6 +100,9 @@ class _Run:
         return select_one(source, selector, platform=self.platform).image, label
 
     def write(self, built: BuiltImage, out: TextIO) -> None:
+        from ocitool.model.reference import parse_normalized
+        from ocitool.ops.convert import convert
+
         dest = self.args.destination
         with built:
             if dest.startswith(_STORE):
@@ -126,6 +132,9 @@ def _run(args: argparse.Namespace, out: TextIO, body: Callable[[_Run], BuiltImag
 
 
 def _each(run: _Run, node: SourceImage | ImageIndex, verb: Callable[[SourceImage], BuiltImage]) -> BuiltImage:
+    from ocitool.image.source import ImageIndex
+    from ocitool.ops.builder.verbs import over_index
+
     if isinstance(node, ImageIndex):
         return over_index(node, verb)
     return verb(node)
@@ -135,6 +144,8 @@ def _each(run: _Run, node: SourceImage | ImageIndex, verb: Callable[[SourceImage
 
 
 def _cmd_append(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.builder.verbs import append
+
     def body(run: _Run) -> BuiltImage:
         if args.source == _SCRATCH:
             return append(None, args.layers, platform=run.platform)
@@ -182,6 +193,8 @@ def _words(value: str | None, flag: str) -> list[str] | None:
 
 
 def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.builder.verbs import Mutation, mutate
+
     env = _pairs(args.env, "--env", empty_ok=True)
     mutation = Mutation(
         env=[f"{k}={v}" for k, v in env.items()],
@@ -192,7 +205,7 @@ def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         exposed_ports=[p for value in args.exposed_ports for p in value.split(",") if p],
         entrypoint=_words(args.entrypoint, "--entrypoint"),
         cmd=_words(args.cmd, "--cmd"),
-        platform=Platform.parse(args.set_platform) if args.set_platform else None,
+        platform=platform_flag(args.set_platform),
     )
 
     def body(run: _Run) -> BuiltImage:
@@ -206,6 +219,8 @@ def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_flatten(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.ops.builder.verbs import flatten
+
     def body(run: _Run) -> BuiltImage:
         node, _ = run.open(args.source, image=args.image)
         return _each(run, node, lambda img: flatten(img))
@@ -217,6 +232,11 @@ def _cmd_flatten(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_rebase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ocitool.image.lookup import is_platform_image
+    from ocitool.image.source import SourceImage
+    from ocitool.model.platform import new_matcher
+    from ocitool.ops.builder.verbs import rebase
+
     def body(run: _Run) -> BuiltImage:
         node, _ = run.open(args.source, image=args.image)
         old_node, _ = run.open(args.old_base)

@@ -34,7 +34,6 @@ import hashlib
 import io
 import os
 import stat
-import sys
 from typing import IO, Final
 
 from ocitool._io.files import SectionReader
@@ -44,6 +43,7 @@ from ocitool.compression import Compression
 from ocitool.errors import DigestMismatchError
 from ocitool.image.source import Layer
 from ocitool.model.digest import Digest, VerifyingReader
+from ocitool.model.platform import runs_on_linux
 
 __all__ = ["cache_dir", "tar_unpacked_size", "unpacked_size"]
 
@@ -66,7 +66,7 @@ def _user_cache_dir(xdg_cache_home: str | None, home: str | None) -> str:
     # Keyed by what it depends on, so it is asked once per run, not once per layer. On Linux it
     # is the XDG base directory rule, which platformdirs applies too; platformdirs (with pathlib
     # and urllib) is loaded only for the other systems' rules.
-    if sys.platform.startswith("linux") and home:
+    if runs_on_linux() and home:
         base = (xdg_cache_home or "").strip() or os.path.join(home, ".cache")
         return os.path.join(base, "ocitool")
     import platformdirs

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, overload, runtime_checkable
@@ -45,6 +46,7 @@ __all__ = [
     "host_architecture",
     "host_os",
     "host_platform",
+    "runs_on_linux",
     "matches",
     "new_matcher",
     "normalize",
@@ -346,6 +348,12 @@ def host_platform(*, machine: str | None = None) -> Platform:
         machine = os.uname().machine  # what platform.machine() reads, without loading it
     arch, variant = _arch_from_machine(machine)
     return normalize(Platform("linux", arch, variant))
+
+
+def runs_on_linux() -> bool:
+    """Whether this process runs on Linux (``sys.platform``), for the host's own conventions
+    (the XDG directories); images' platforms are :func:`host_platform`'s business."""
+    return sys.platform.startswith("linux")
 
 
 def host_os() -> str:
