@@ -108,6 +108,8 @@ if TYPE_CHECKING:
         raw_manifest,
     )
     from ocitool.ops.rootfs import MergedEntry, iter_merged, merged_tar
+    from ocitool.ops.sign import SignedImage, generate_key_pair, sign
+    from ocitool.ops.signatures import SignatureCheck, SignatureReport, verify_signature
     from ocitool.ops.unpack import UnpackResult, export, unpack
     from ocitool.ops.validate import ValidationIssue, ValidationReport, validate
     from ocitool.ops.verify import Problem, VerifyReport, verify
@@ -232,6 +234,9 @@ __all__ = [
     "RootFS",
     "RuleResult",
     "RuleStatus",
+    "SignatureCheck",
+    "SignatureReport",
+    "SignedImage",
     "SizeMismatchError",
     "Source",
     "SourceImage",
@@ -259,6 +264,7 @@ __all__ = [
     "docker_root_images",
     "export",
     "flatten",
+    "generate_key_pair",
     "history",
     "host_platform",
     "image_tree",
@@ -281,7 +287,9 @@ __all__ = [
     "raw_manifest",
     "rebase",
     "run_ci",
+    "sign",
     "unpack",
     "validate",
     "verify",
+    "verify_signature",
 ]

@@ -83,6 +83,7 @@ COMMAND_OWNERS: dict[str, str] = {
     **dict.fromkeys(("convert", "copy"), "convert"),
     **dict.fromkeys(("analyze", "diff"), "analyze"),
     "referrers": "referrers",
+    **dict.fromkeys(("sign", "verify-signature", "generate-key-pair"), "sign"),
     **dict.fromkeys(("append", "mutate", "flatten", "rebase"), "mutate"),
     "attestations": "attest",
     "build": "build",
@@ -116,6 +117,8 @@ READ_COMMANDS = (
     "unpack",
     "export",
     "referrers",
+    "sign",
+    "verify-signature",
     "attestations",
 )
 

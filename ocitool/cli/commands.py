@@ -91,6 +91,12 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return 125
     fmt: str | None = args.format
     errors: list[OcitoolError] = []
+    verify_key = None
+    if args.verify_key:  # Identity's signatures checked with this key (cryptography loads only then)
+        from ocitool.ops.signing.keys import load_public_key
+
+        with open(args.verify_key, "rb") as fh:
+            verify_key = load_public_key(fh.read(1 << 20), path=args.verify_key)
     with _store(args) as src:
         results = query.inspect(
             src or args.source,
@@ -99,6 +105,7 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             all_platforms=args.all_platforms,
             with_size=_needs_size(fmt),
             errors=errors,
+            verify_key=verify_key,
         )
     docs = [r.to_json() for r in results]
     if fmt in (None, "", "json"):
@@ -311,6 +318,7 @@ def register(sub: Any) -> None:
     plat.add_argument("--platform", help="the image of this platform (os/arch[/variant])")
     plat.add_argument("--all-platforms", action="store_true", help="one element per platform image")
     p.add_argument("-f", "--format", help="json (default) or a Go template")
+    p.add_argument("--verify-key", metavar="PUB", help="verify the signatures Identity lists with this key")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="*")
     p.set_defaults(handler=_cmd_inspect)

@@ -94,6 +94,8 @@ class InspectResponse:
     metadata: Metadata
     graph_driver: dict[str, Any] = field(default_factory=lambda: {"Data": None, "Name": ""})
     descriptor: Descriptor | None = None
+    # moby's ``Identity`` (API 1.53+): {"Signature": [SignatureIdentity...], ...}; None omits it.
+    identity: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -120,6 +122,8 @@ class InspectResponse:
         out["Metadata"] = self.metadata.to_json()
         if self.descriptor is not None:
             out["Descriptor"] = self.descriptor.to_json()
+        if self.identity is not None:
+            out["Identity"] = self.identity
         return out
 
 

@@ -100,6 +100,7 @@ def find_entries(source: Source, image: str = "") -> list[Entry]:
     raise ImageNotFoundError(image, path=source.path)
 
 
+_COSIGN_SIGNATURE_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
 _EMPTY_CONFIG_MAX = 16
 """A config this small is read to see whether it is ``{}`` (an artifact's); real image configs
 are far larger, so images never pay a read here."""
@@ -107,13 +108,15 @@ are far larger, so images never pay a read here."""
 
 def artifact_type(image: SourceImage) -> str | None:
     """What makes ``image``'s manifest an artifact (its ``artifactType``, its config's media
-    type, or ``{} config``), or None for an image manifest. Reads the config only when it is
-    a few bytes long."""
+    type, ``{} config``, or cosign signature layers: a ``.sig``), or None for an image
+    manifest. Reads the config only when it is a few bytes long."""
     manifest = image.manifest
     if manifest.artifact_type:
         return manifest.artifact_type
     if not manifest.is_image:
         return manifest.config.media_type
+    if manifest.layers and all(layer.media_type == _COSIGN_SIGNATURE_LAYER for layer in manifest.layers):
+        return _COSIGN_SIGNATURE_LAYER  # a cosign .sig "image": signatures, nothing to run
     config = manifest.config
     small = config.size <= _EMPTY_CONFIG_MAX and image.blobs.has(config.digest)
     if small and image.raw_config.strip() in (b"{}", b""):

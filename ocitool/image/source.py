@@ -584,6 +584,10 @@ class Source(ABC):
     transport: str
     path: str
     blobs: Blobs
+    signature_layout: str | None = None
+    """Where the signatures of this source's images are kept when the source cannot hold them
+    itself: an OCI layout directory (a store's). None: in the source, or nowhere."""
+    signatures_writable: bool = True
 
     @abstractmethod
     def _load_entries(self) -> list[Entry]:

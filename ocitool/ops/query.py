@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ocitool.engineapi.filters import ImageFilters, filter_images
 from ocitool.engineapi.summary import (
@@ -44,6 +44,10 @@ from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import find_entries, select_images, select_one
 from ocitool.image.source import Entry, Selected, Source
 from ocitool.model.platform import Platform
+
+if TYPE_CHECKING:
+    from ocitool.ops.signing.keyless import KeylessPolicy
+    from ocitool.ops.signing.keys import PublicKey
 
 __all__ = [
     "ImageTree",
@@ -115,6 +119,23 @@ def _broken_entry(entry: Entry, cause: OcitoolError) -> ImageReadError:
     return ImageReadError(entry.repo_tags or entry.ref_names, str(entry.descriptor.digest), cause)
 
 
+def _inspect_one(
+    selected: Selected,
+    *,
+    source: Source,
+    with_size: bool,
+    identity: bool,
+    key: PublicKey | KeylessPolicy | None,
+) -> InspectResponse:
+    resp = inspect_image(selected, source=source, with_size=with_size)
+    if not identity or source.transport == "docker-archive":  # a docker-archive holds no signature
+        return resp
+    from ocitool.ops.signatures import image_identity
+
+    found = image_identity(source, selected, key=key)
+    return replace(resp, identity=found) if found is not None else resp
+
+
 def inspect(
     source: SourceArg,
     images: str | Sequence[str] = (),
@@ -123,22 +144,31 @@ def inspect(
     all_platforms: bool = False,
     with_size: bool = True,
     errors: list[OcitoolError] | None = None,
+    identity: bool | None = None,
+    verify_key: PublicKey | KeylessPolicy | None = None,
 ) -> list[InspectResponse]:
     """``docker image inspect`` for each named image (all images when none are named).
 
     Without ``errors`` the first failure raises; with it, failures (an unknown name, an
     unreadable config) are appended there and the other images are still returned, as
     ``docker image inspect`` prints what it found and reports the rest.
+
+    ``identity`` adds moby's ``Identity`` (the image's signatures; see
+    :func:`ocitool.ops.signatures.image_identity`), checked with ``verify_key`` when given. By
+    default it is looked up in local sources, and in registries only with ``verify_key`` (it
+    costs requests there).
     """
     out: list[InspectResponse] = []
     with opened(source) as (src, suffix):
         names = _strings(images) or [suffix]
+        wanted = identity if identity is not None else (src.transport != "docker" or verify_key is not None)
+        build = partial(_inspect_one, source=src, with_size=with_size, identity=wanted, key=verify_key)
         for name in names:
             try:
                 chosen = select_images(
                     src, name, platform=platform, all_platforms=all_platforms, errors=errors
                 )
-                out.extend(_each(chosen, partial(inspect_image, source=src, with_size=with_size), errors))
+                out.extend(_each(chosen, build, errors))
             except OcitoolError as exc:
                 if errors is None:
                     raise

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -229,6 +230,10 @@ class StoreSource(Source):
         self.selection = selection
         self._images: dict[Digest, StoreImage] = {}
         self._entries: dict[Digest, StoreEntry] = {}
+        # Signatures live in an OCI layout beside the image store, so `images` never lists them;
+        # a Docker data root is read-only.
+        self.signature_layout = os.path.join(view.path, "signatures")
+        self.signatures_writable = not view.layers.readonly
 
     def _image(self, id: Digest) -> StoreImage:
         image = self._images.get(id)

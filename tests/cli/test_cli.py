@@ -255,8 +255,8 @@ def test_each_command_loads_only_its_owner_and_help_lists_every_command() -> Non
     listed = subprocess.run(
         [sys.executable, "-m", "ocitool", "--help"], capture_output=True, text=True, check=True
     ).stdout
-    [choices] = re.findall(r"^\s+\{([a-z,]+)\}", listed, re.M) or [
-        ",".join(re.findall(r"^    ([a-z]+)\s", listed, re.M))
+    [choices] = re.findall(r"^\s+\{([a-z,-]+)\}", listed, re.M) or [
+        ",".join(re.findall(r"^    ([a-z-]+)\s", listed, re.M))
     ]
     assert set(choices.split(",")) == set(cli.COMMAND_OWNERS)
     probe = (
