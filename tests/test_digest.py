@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,7 +15,7 @@ from ocitool.errors import (
     SizeMismatchError,
     UnsupportedAlgorithmError,
 )
-from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream
+from ocitool.model.digest import Digest, VerifyingReader, digest_bytes, digest_stream, verified_digest
 
 EMPTY = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -106,3 +107,33 @@ def test_verifying_reader_rejects_long_and_short_content() -> None:
         VerifyingReader(io.BytesIO(b"12345"), digest_bytes(b"1234"), 4).read(10)
     with pytest.raises(SizeMismatchError):
         VerifyingReader(io.BytesIO(b"123"), digest_bytes(b"123"), 4).read()
+
+
+def test_verified_digest_sees_through_buffers_and_a_lying_source_still_fails(tmp_path: Path) -> None:
+    from ocitool.errors import DigestMismatchError
+    from ocitool.formats.oci.write import OCIDirWriter
+
+    good = b"layer bytes" * 1000
+    digest = digest_bytes(good)
+    assert verified_digest(io.BytesIO(good)) is None
+    reader = VerifyingReader(io.BytesIO(good), digest, len(good))
+    assert verified_digest(reader) == digest
+    assert verified_digest(io.BufferedReader(io.BytesIO(good))) is None
+
+    # a self-verifying source is copied without a second hash, and its own check still stops a
+    # wrong blob: nothing is published under the digest
+    bad = bytearray(good)
+    bad[5] ^= 1
+    with OCIDirWriter(str(tmp_path / "layout")) as writer:
+        with pytest.raises(DigestMismatchError):
+            writer.put_copy(
+                digest,
+                len(good),
+                lambda: VerifyingReader(io.BytesIO(bytes(bad)), digest, len(good)),
+                where="test",
+            )
+        assert not writer.has(digest)
+        writer.put_copy(
+            digest, len(good), lambda: VerifyingReader(io.BytesIO(good), digest, len(good)), where="t"
+        )
+        assert writer.has(digest)

@@ -36,6 +36,7 @@ __all__ = [
     "VerifyingReader",
     "digest_bytes",
     "digest_stream",
+    "verified_digest",
 ]
 
 SHA256: Final = "sha256"
@@ -147,6 +148,20 @@ def digest_stream(stream: IO[bytes], algorithm: str = SHA256) -> tuple[Digest, i
     return d.digest(), d.size
 
 
+def verified_digest(stream: object) -> Digest | None:
+    """The digest a self-verifying reader checks as it is read to its end (its
+    ``verified_digest``), looking through buffered wrappers (``raw``); None for a plain stream.
+    A copy from such a reader need not hash the bytes a second time."""
+    for _ in range(4):
+        found = getattr(stream, "verified_digest", None)
+        if isinstance(found, Digest):
+            return found
+        stream = getattr(stream, "raw", None)
+        if stream is None:
+            break
+    return None
+
+
 class VerifyingReader:
     """Wrap a stream; hash what passes through; check digest and size at EOF.
 
@@ -164,6 +179,11 @@ class VerifyingReader:
         self._path = path
         self._digester = expected.hasher()
         self._done = False
+
+    @property
+    def verified_digest(self) -> Digest:
+        """What this reader checks at EOF (see :func:`verified_digest`)."""
+        return self._expected
 
     def read(self, n: int = -1) -> bytes:
         if self._done:

@@ -47,7 +47,7 @@ from ocitool._io.tarwriter import TarWriter, sorted_members
 from ocitool.errors import DigestMismatchError, InvalidDocumentError, NotAnImageError
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
-from ocitool.model.digest import Digest, Digester, digest_bytes
+from ocitool.model.digest import Digest, Digester, digest_bytes, verified_digest
 
 __all__ = [
     "OCI_LAYOUT_FILE",
@@ -88,6 +88,14 @@ def index_json(manifests: Sequence[Descriptor], annotations: dict[str, str] | No
 def _copy_verified(
     src: IO[bytes], dst: IO[bytes], digest: Digest, size: int, *, where: str, progress: Progress | None
 ) -> None:
+    if verified_digest(src) == digest:
+        # The source checks this digest (and size) itself at its end, raising before the last
+        # read returns: hashing again would only cost a second pass over the bytes.
+        while chunk := src.read(_CHUNK):
+            dst.write(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        return
     d = Digester(digest.algorithm)
     while chunk := src.read(_CHUNK):
         d.update(chunk)

@@ -133,6 +133,11 @@ class BlobReader(io.RawIOBase):
     def location(self) -> str:
         return f"docker://{self._transport.registry}/{self._repository}@{self._digest}"
 
+    @property
+    def verified_digest(self) -> Digest:
+        """What this reader checks when it reaches the end (see model.digest.verified_digest)."""
+        return self._digest
+
     def _open(self, offset: int) -> requests.Response:
         self._opened_at = offset
         headers = {"Accept-Encoding": "identity"}

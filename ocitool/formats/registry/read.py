@@ -46,6 +46,12 @@ class _ForwardReader(io.RawIOBase):
         self._raw = raw
         self._pos = 0
 
+    @property
+    def verified_digest(self) -> Digest | None:
+        """The digest the blob stream checks at its end (forward seeks hash what they skip)."""
+        found = getattr(self._raw, "verified_digest", None)
+        return found if isinstance(found, Digest) else None
+
     def readable(self) -> bool:
         return True
 
