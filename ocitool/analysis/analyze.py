@@ -39,6 +39,7 @@ from ocitool.image.source import Layer, Selected, Source, SourceImage
 from ocitool.model.platform import Platform
 from ocitool.ops.attestations import AttestationSummary, summarize
 from ocitool.ops.progress import CountingReader, ProgressCallback, layer_tracker
+from ocitool.ops.signatures import SignatureSummary, signature_summary
 
 __all__ = [
     "Analysis",
@@ -111,6 +112,7 @@ class Analysis:
     layer_entries: list[list[FileInfo]] = field(repr=False, default_factory=list)
     final_files: dict[str, FileInfo] = field(repr=False, default_factory=dict)
     attestations: AttestationSummary | None = None  # BuildKit's, from the index holding the image
+    signatures: SignatureSummary | None = None  # cosign's, found where inspect's Identity looks
 
     def largest(self, n: int = 20) -> list[FileInfo]:
         """The ``n`` largest non-directory entries of the final root filesystem."""
@@ -137,6 +139,7 @@ class Analysis:
                 "source": self.source,
             },
             **({"attestations": self.attestations.to_json()} if self.attestations is not None else {}),
+            **({"signatures": self.signatures.to_json()} if self.signatures is not None else {}),
         }
 
     def json_text(self) -> str:
@@ -290,15 +293,18 @@ def analyze(
     BlobNotFoundError, InvalidArchiveError, NotAnImageError, ...)."""
     options = {"hash_contents": hash_contents, "workers": workers, "progress": progress, "verify": verify}
     if isinstance(source, Source):
-        return _analyze_selected(lookup.select_one(source, image, platform=platform), source.path, **options)
+        selected = lookup.select_one(source, image, platform=platform)
+        return _analyze_selected(source, selected, source.path, **options)
     spec = parse_source(source)
     with open_source(spec) as src:
         selected = lookup.select_one(src, image or spec.image, platform=platform)
-        return _analyze_selected(selected, os.fspath(source), **options)
+        return _analyze_selected(src, selected, os.fspath(source), **options)
 
 
-def _analyze_selected(selected: Selected, source: str, **options: Any) -> Analysis:
-    """Analyse the selected image, with the attestations its index holds for it."""
+def _analyze_selected(src: Source, selected: Selected, source: str, **options: Any) -> Analysis:
+    """Analyse the selected image, with the attestations its index holds for it and the
+    signatures the source holds for it."""
     result = analyze_image(selected.image, source=source, **options)
     result.attestations = summarize(selected.entry.node, selected.image)
+    result.signatures = signature_summary(src, selected)
     return result

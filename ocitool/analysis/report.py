@@ -312,7 +312,7 @@ def render_html(a: Analysis, results: Sequence[RuleResult] = (), *, top: int = 2
         for e in a.inefficient[:top]
     )
     failed = any(r.status is RuleStatus.FAILED for r in results)
-    attestations = _attestations_html(a)
+    attestations = _attestations_html(a) + _signatures_html(a)
     verdict = ("FAIL" if failed else "PASS") if results else "analysis"
     rules_table = (
         "<h2>Rules</h2><table id='rules'><tr><th>Rule</th><th>Configured</th><th>Result</th>"
@@ -356,6 +356,20 @@ td:first-child{{white-space:nowrap}}
 <table id="inefficient"><tr><th>Count</th><th>Wasted</th><th>Path</th></tr>{ineff_rows}</table>
 </body></html>
 """
+
+
+def _signatures_html(a: Analysis) -> str:
+    """The image's cosign signatures (count, forms; not verified here), when it has any."""
+    sig = a.signatures
+    if sig is None or (sig.count == 0 and not sig.error):
+        return ""
+    esc = html.escape
+    state = f"lookup failed: {esc(sig.error)}" if sig.error else "not verified (use verify-signature --key)"
+    forms = "".join(f"<li><code>{esc(f)}</code></li>" for f in sig.forms)
+    return (
+        f'<h2>Signatures</h2><p id="signatures" data-count="{sig.count}">{sig.count} signature(s), '
+        f"{state}</p><ul>{forms}</ul>"
+    )
 
 
 def _attestations_html(a: Analysis) -> str:

@@ -61,12 +61,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUNDLE_ARTIFACT_TYPE",
+    "FoundSignature",
     "KIND_ANNOTATION",
     "KIND_SIGS",
     "SIMPLE_SIGNING_MEDIA_TYPE",
-    "FoundSignature",
     "SignatureCheck",
     "SignatureReport",
+    "SignatureSummary",
     "SigningTarget",
     "dir_signatures",
     "find_signatures",
@@ -75,6 +76,7 @@ __all__ = [
     "opened_for_signatures",
     "reference_names",
     "sig_tag",
+    "signature_summary",
     "signing_target",
     "verify_signature",
 ]
@@ -604,13 +606,51 @@ def _attestation_of(entry: Entry, image: SourceImage) -> Digest | None:
     if not isinstance(node, ImageIndex):
         return None
     for desc in node.index.manifests:
-        if desc.annotations.get(
-            mt.ANNOTATION_DOCKER_REFERENCE_TYPE
-        ) == mt.ATTESTATION_MANIFEST and desc.annotations.get(mt.ANNOTATION_DOCKER_REFERENCE_DIGEST) == str(
-            image.digest
-        ):
+        notes = desc.annotations
+        if notes.get(mt.ANNOTATION_DOCKER_REFERENCE_TYPE) != mt.ATTESTATION_MANIFEST:
+            continue
+        # buildx reads the first reference annotation present
+        named = next((notes[k] for k in mt.ANNOTATION_DOCKER_REFERENCE_DIGESTS if k in notes), None)
+        if named == str(image.digest):
             return desc.digest
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureSummary:
+    """What ``analyze`` reports of an image's signatures, as :func:`image_identity` finds them
+    (on the image manifest, its attestation manifest and the index it was chosen from): how
+    many, their forms (``simplesigning-v1``, ``bundle-v0.3``), and ``verified`` (always false
+    here: analyze takes no key; ``verify-signature`` checks them). ``error`` says why the
+    lookup failed, if it did."""
+
+    count: int
+    forms: tuple[str, ...]
+    unreadable: int = 0
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "count": self.count,
+            "types": list(self.forms),
+            "unreadable": self.unreadable,
+            "verified": False,
+        }
+        if self.error:
+            doc["error"] = self.error
+        return doc
+
+
+def signature_summary(source: Source, selected: Selected) -> SignatureSummary:
+    """The signatures of the selected image (see :class:`SignatureSummary`). Never raises for
+    the source's signatures: a failed lookup is the summary's ``error``."""
+    try:
+        identity = image_identity(source, selected)
+    except OcitoolError as exc:
+        return SignatureSummary(0, (), error=str(exc))
+    found = identity["Signature"] if identity else []
+    forms = tuple(sorted({s["SignatureType"] for s in found if "SignatureType" in s}))
+    return SignatureSummary(len(found), forms, unreadable=sum(1 for s in found if "Error" in s))
 
 
 def image_identity(

@@ -393,3 +393,28 @@ def test_recursive_sign_of_an_index_layout(tmp_path: Path, pkcs8_key: tuple[Path
     signatures = json.loads(out)[0]["Identity"]["Signature"]
     assert len(signatures) == 2 and all("Error" not in s for s in signatures)
     assert run_cli("verify-signature", "--key", str(pub), str(layout))[0] == 0
+
+
+@pytest.mark.oracle("umoci")
+def test_analyze_reports_signatures(tmp_path: Path, pkcs8_key: tuple[Path, Path, Any]) -> None:
+    _, _, key = pkcs8_key
+    layout, _ = umoci_layout(tmp_path)
+    assert ocitool.analyze(f"oci:{layout}:v1").to_json()["signatures"] == {
+        "count": 0,
+        "types": [],
+        "unreadable": 0,
+        "verified": False,
+    }
+    ocitool.sign(f"oci:{layout}:v1", key=key, reference="example.com/app")
+    ocitool.sign(f"oci:{layout}:v1", key=key, fmt="bundle")
+    analysis = ocitool.analyze(f"oci:{layout}:v1")
+    assert analysis.to_json()["signatures"] == {
+        "count": 2,
+        "types": ["bundle-v0.3", "simplesigning-v1"],
+        "unreadable": 0,
+        "verified": False,
+    }
+    from ocitool.analysis.report import render_html
+
+    page = render_html(analysis, [])
+    assert '<p id="signatures" data-count="2">2 signature(s), not verified' in page
