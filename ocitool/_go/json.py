@@ -76,6 +76,13 @@ def dumps(value: Any, *, indent: str | None = None, escape_html: bool = True, so
 
 
 def _encode(value: Any, out: list[str], indent: str | None, level: str, esc: bool, sort_keys: bool) -> None:
+    kind = type(value)
+    if kind is str:  # the common leaves first, by exact type (isinstance on ABCs is slow)
+        out.append(quote(value, escape_html=esc))
+        return
+    if kind is int:
+        out.append(str(value))
+        return
     if value is None:
         out.append("null")
     elif value is True:
@@ -88,7 +95,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: str, esc: boo
         out.append(_float(value))
     elif isinstance(value, str):
         out.append(quote(value, escape_html=esc))
-    elif isinstance(value, Mapping):
+    elif kind is dict or isinstance(value, Mapping):
         items = sorted(value.items()) if sort_keys else list(value.items())
         if not items:
             out.append("{}")
@@ -106,7 +113,7 @@ def _encode(value: Any, out: list[str], indent: str | None, level: str, esc: boo
         if indent is not None:
             out.append("\n" + level)
         out.append("}")
-    elif isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
+    elif kind is list or (isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))):
         if not value:
             out.append("[]")
             return

@@ -34,6 +34,7 @@ import hashlib
 import io
 import os
 import stat
+import weakref
 from typing import IO, Final
 
 from ocitool._io.files import SectionReader
@@ -194,8 +195,24 @@ def _file_key(fh: IO[bytes]) -> str | None:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{offset}:{length}"
 
 
+# Each open source's answers, by blob digest: the images of one archive share layers, and one
+# lookup per layer and run is enough (a source's blobs do not change while it is open).
+_BY_SOURCE: weakref.WeakKeyDictionary[object, dict[Digest, int]] = weakref.WeakKeyDictionary()
+
+
 def unpacked_size(layer: Layer) -> int:
     """The layer's overlay2 size (see module docstring). Raises BlobNotFoundError when absent."""
+    try:
+        known = _BY_SOURCE.setdefault(layer.blobs, {})
+    except TypeError:  # blobs that cannot be weakly referenced: no per-source memo
+        known = {}
+    size = known.get(layer.digest)
+    if size is None:
+        size = known[layer.digest] = _unpacked_size(layer)
+    return size
+
+
+def _unpacked_size(layer: Layer) -> int:
     if layer.compression is Compression.NONE:
         with layer.open_blob(buffered=False) as fh:
             key = _file_key(fh)
