@@ -339,7 +339,11 @@ class _Converter:
     def run_jobs(self) -> None:
         total = sum(desc.size for _, desc, _ in self.jobs.values())
         self.progress.phase("layers", total)
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocitool-convert")
+        # Every layer gets a reader at once (up to 4 per worker): the deflate pool, ``workers``
+        # wide, bounds the CPU, and a large layer no longer waits for two others to finish
+        # before it starts (566 MB in 3 layers on 2 cores: 4.3 s -> 3.3 s).
+        readers = max(self.workers, min(len(self.jobs), 4 * self.workers))
+        pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="ocitool-convert")
         self.block_pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocitool-deflate")
         futures: list[Future[None]] = []
         try:
