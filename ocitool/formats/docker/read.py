@@ -87,6 +87,14 @@ class MappedBlobs(Blobs):
         self.documents[digest] = data
         return digest
 
+    def read_document(self, desc: Descriptor, *, referenced_by: str) -> bytes:
+        # A document held here was hashed when it was added (synthesised, or read to learn its
+        # digest): it is its digest's bytes, and is not read and hashed again.
+        held = self.documents.get(desc.digest) if desc.data is None else None
+        if held is not None and len(held) == desc.size:
+            return held
+        return super().read_document(desc, referenced_by=referenced_by)
+
     def has(self, digest: Digest) -> bool:
         if digest in self.documents:
             return True
@@ -258,6 +266,7 @@ class DockerArchiveSource(Source):
         raw_config = self.view.read(config_name)
         config_digest = digest_bytes(raw_config)
         self.blobs.add_member(config_digest, config_name)
+        self.blobs.documents.setdefault(config_digest, raw_config)  # hashed just now
 
         real = oci_manifests.get(config_digest)
         if real is None and self._layout is not None:
