@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import IO, Final
 
+from ocitool._io.files import read_full
 from ocitool._io.tarwriter import TarWriter, sorted_members, source_date_epoch
 from ocitool.compression import SNIFF_SIZE, Compression, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError, LayerInputError
@@ -137,12 +138,12 @@ class LayerMaker:
     def from_tar(self, stream: IO[bytes], *, where: str) -> LayerBlob:
         """A layer holding the tar ``stream`` (plain or compressed) as it is (``stream`` is
         read to its end, not closed). Raises LayerInputError when it is no tar."""
-        head = _read_full(stream, SNIFF_SIZE)
+        head = read_full(stream, SNIFF_SIZE)
         compression = sniff(head)
         out = self._next_path()
         plain = open_decompressed(_Prefixed(head, stream), compression, path=where)  # type: ignore[arg-type]
         try:
-            first = _read_full(plain, 512)
+            first = read_full(plain, 512)
             if first.strip(b"\0") and not is_tar_header(first):
                 raise LayerInputError("not a tar archive", path=where)
             try:
@@ -215,17 +216,6 @@ class LayerMaker:
     def from_files(self, files: Mapping[str, bytes | FileSpec]) -> LayerBlob:
         """A layer of in-memory files: ``{path: bytes | FileSpec}``; parents added."""
         return self._write_tar(_file_entries(files), self._next_path())
-
-
-def _read_full(stream: IO[bytes], n: int) -> bytes:
-    parts: list[bytes] = []
-    while n > 0:
-        chunk = stream.read(n)
-        if not chunk:
-            break
-        parts.append(chunk)
-        n -= len(chunk)
-    return b"".join(parts)
 
 
 class _Prefixed(io.RawIOBase):
