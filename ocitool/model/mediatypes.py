@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ocitool.compression import LayerCompression  # what a media type declares; re-exported
+from ocitool.compression import Compression, LayerCompression  # LayerCompression re-exported
 
 __all__ = [
     "ANNOTATION_CONTAINERD_IMAGE_NAME",
@@ -29,7 +29,9 @@ __all__ = [
     "OCI_CONFIG",
     "OCI_EMPTY",
     "OCI_INDEX",
+    "OCI_FOREIGN_LAYER_TYPES",
     "OCI_LAYER",
+    "OCI_LAYER_TYPES",
     "OCI_LAYER_GZIP",
     "OCI_LAYER_NONDISTRIBUTABLE",
     "OCI_LAYER_NONDISTRIBUTABLE_GZIP",
@@ -115,6 +117,19 @@ def is_manifest(media_type: str) -> bool:
 
 def is_config(media_type: str) -> bool:
     return media_type in _CONFIGS
+
+
+# The OCI layer media type for a stream compressed as the key says (what a writer declares).
+OCI_LAYER_TYPES: Final = {
+    Compression.NONE: OCI_LAYER,
+    Compression.GZIP: OCI_LAYER_GZIP,
+    Compression.ZSTD: OCI_LAYER_ZSTD,
+}
+OCI_FOREIGN_LAYER_TYPES: Final = {
+    Compression.NONE: OCI_LAYER_NONDISTRIBUTABLE,
+    Compression.GZIP: OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+    Compression.ZSTD: OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+}
 
 
 def is_layer(media_type: str) -> bool:

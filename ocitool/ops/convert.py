@@ -76,16 +76,6 @@ __all__ = [
 DESTINATION_TRANSPORTS: Final = ("oci", "oci-archive", "docker-archive", REGISTRY_TRANSPORT)
 _CHUNK: Final = 1 << 20
 _ZSTD_CHUNKED_PREFIX: Final = "io.github.containers.zstd-chunked."
-_OCI_LAYER_TYPES: Final = {
-    Compression.NONE: mt.OCI_LAYER,
-    Compression.GZIP: mt.OCI_LAYER_GZIP,
-    Compression.ZSTD: mt.OCI_LAYER_ZSTD,
-}
-_OCI_FOREIGN_TYPES: Final = {
-    Compression.NONE: mt.OCI_LAYER_NONDISTRIBUTABLE,
-    Compression.GZIP: mt.OCI_LAYER_NONDISTRIBUTABLE_GZIP,
-    Compression.ZSTD: mt.OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
-}
 
 
 @dataclass(frozen=True)
@@ -446,7 +436,9 @@ class _Converter:
                 continue
             if mt.is_layer(desc.media_type) and (to_oci or out.digest != desc.digest):
                 # The media type says what the stored bytes are (a Docker label may not).
-                table = _OCI_FOREIGN_TYPES if mt.is_foreign_layer(desc.media_type) else _OCI_LAYER_TYPES
+                table = (
+                    mt.OCI_FOREIGN_LAYER_TYPES if mt.is_foreign_layer(desc.media_type) else mt.OCI_LAYER_TYPES
+                )
                 layer_doc["mediaType"] = table.get(out.compression, desc.media_type)
             if out.digest != desc.digest:
                 changed = True

@@ -48,11 +48,6 @@ __all__ = [
 ]
 
 _CHUNK: Final = 1 << 20
-MEDIA_TYPES: Final = {
-    Compression.NONE: mt.OCI_LAYER,
-    Compression.GZIP: mt.OCI_LAYER_GZIP,
-    Compression.ZSTD: mt.OCI_LAYER_ZSTD,
-}
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,7 @@ class LayerMaker:
             result.digest,
             result.size,
             result.diff_id,
-            MEDIA_TYPES[self.codec.compression],
+            mt.OCI_LAYER_TYPES[self.codec.compression],
             annotations,
         )
 
