@@ -90,9 +90,15 @@ def _igzip() -> Any:
         return None
 
 
+@functools.cache
 def have_isal() -> bool:
-    """Whether ISA-L does gzip here (imports isal on the first call)."""
-    return _igzip() is not None
+    """Whether ISA-L does gzip here. Imports only isal's C codec module: ``--version`` asks, and
+    ``igzip`` would bring ``gzip``, ``shutil`` and the other codecs with it (issue 11)."""
+    try:  # pragma: no cover - depends on what is installed
+        from isal import isal_zlib  # noqa: F401 - imported to see that the wheel loads
+    except ImportError:  # pragma: no cover
+        return False
+    return True
 
 
 @functools.cache

@@ -21,6 +21,7 @@ ROOT = Path(ocitool.__file__).parent
 # Lowest first: a module may import from its own layer and the layers before it, never after.
 # "ocitool" is the package itself, the curated public API; "cli" includes ``__main__``.
 LAYERS = (
+    "_record",
     "errors",
     "_go",
     "compression",

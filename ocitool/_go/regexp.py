@@ -21,8 +21,9 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
+
+from ocitool._record import record
 
 __all__ = ["MAX_STATES", "Regexp", "RegexpSyntaxError", "compile"]
 
@@ -79,7 +80,7 @@ def _fold(c: str) -> set[str]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Set:
     """A set of code points: sorted disjoint ranges, maybe negated, maybe case-folded, plus
     Unicode categories."""
@@ -118,29 +119,29 @@ def _normalize(ranges: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Char:
     pred: _Set
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Cat:
     items: tuple[_Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Alt:
     branches: tuple[_Node, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Rep:
     node: _Node
     lo: int
     hi: int  # -1: unbounded
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Assert:
     kind: str  # bot eot bol eol wb nwb
 
@@ -148,7 +149,7 @@ class _Assert:
 _Node = _Char | _Cat | _Alt | _Rep | _Assert
 
 
-@dataclass
+@record
 class _Flags:
     i: bool = False
     m: bool = False

@@ -13,11 +13,11 @@ import io
 import os
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Final
 
 from ocitool._io.files import FileView, SectionReader, normalize_name
 from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, MAX_LONG_HEADER, scan_tar
+from ocitool._record import record
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError
 
@@ -30,7 +30,7 @@ _SYMLINK: Final = b"2"
 _HARDLINK: Final = b"1"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Member:
     """Where one tar member's data lies."""
 

@@ -21,10 +21,10 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ocitool._go import json as _gojson
+from ocitool._record import field, record
 from ocitool.analysis.filetree import (
     FileInfo,
     FileTree,
@@ -52,7 +52,7 @@ __all__ = [
 _SHELL_PREFIX = "/bin/sh -c "
 
 
-@dataclass
+@record
 class LayerStats:
     """One layer's figures. ``size`` is dive's ``sizeBytes`` (sum of tar header sizes)."""
 
@@ -93,7 +93,7 @@ class LayerStats:
         }
 
 
-@dataclass
+@record
 class Analysis:
     """The analysis of one image; ``to_json`` uses dive's names for dive's numbers."""
 

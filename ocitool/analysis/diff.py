@@ -10,9 +10,9 @@ User, WorkingDir, ExposedPorts and Volumes. Shared layers are the diff IDs both 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from ocitool._go import json as _gojson
+from ocitool._record import field, record
 from ocitool.analysis.analyze import read_layers, select_one
 from ocitool.analysis.filetree import FileInfo, MergedFS
 from ocitool.formats.detect import SourceLike, open_source, parse_source
@@ -23,7 +23,7 @@ from ocitool.model.platform import Platform
 __all__ = ["ConfigChange", "FileChange", "ImageDiff", "diff", "diff_images", "merged_rootfs"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileChange:
     """``kind`` is ``added``, ``removed`` or ``changed``; ``path`` is absolute."""
 
@@ -41,7 +41,7 @@ class FileChange:
         return {"path": self.path, "change": self.kind, "old": side(self.old), "new": side(self.new)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConfigChange:
     field: str
     old: object
@@ -51,7 +51,7 @@ class ConfigChange:
         return {"field": self.field, "old": self.old, "new": self.new}
 
 
-@dataclass
+@record
 class ImageDiff:
     left: str
     right: str

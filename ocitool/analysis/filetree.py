@@ -20,11 +20,11 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import IO, Final
 
 from ocitool._go import path as gopath
 from ocitool._io.tarscan import TarReader
+from ocitool._record import field, record
 
 __all__ = [
     "FileInfo",
@@ -61,7 +61,7 @@ _DIR: Final = b"5"
 _FIFO: Final = b"6"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FileInfo:
     """One tar entry as dive records it (``filetree.FileInfo``) plus a content digest.
 
@@ -262,7 +262,7 @@ class FileNode:
         return new
 
 
-@dataclass
+@record
 class FileTree:
     """dive's per-layer ``FileTree``: ``file_size`` is the sum of the layer's header sizes."""
 
@@ -328,7 +328,7 @@ class FileTree:
                 yield node
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InefficientPath:
     """dive's ``EfficiencyData``: a path seen in several layers (or removed after being added)."""
 

@@ -29,9 +29,9 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+from ocitool._record import field, record
 from ocitool.analysis.analyze import Analysis, analyze
 from ocitool.errors import InvalidDocumentError, InvalidPlatformError
 from ocitool.formats.detect import SourceLike
@@ -95,7 +95,7 @@ class RuleStatus(enum.Enum):
     SKIPPED = "SKIP"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """One offending item: an in-image path (with the layer it is in), or none for image-wide."""
 
@@ -104,7 +104,7 @@ class Finding:
     layer: int | None = None
 
 
-@dataclass
+@record
 class RuleResult:
     key: str
     configuration: str
@@ -382,7 +382,7 @@ def _platform_ok(want: Platform, have: Platform) -> bool:
     return not want.variant or want.variant == have.variant
 
 
-@dataclass
+@record
 class CiResult:
     """The outcome of :func:`run_ci`: the analysis, each rule's result, and the rules file used."""
 

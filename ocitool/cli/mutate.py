@@ -11,9 +11,9 @@ import argparse
 import contextlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ocitool._record import field, record
 from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, platform_flag, registry_options
 from ocitool.cli.render import SOURCE_IMAGE, epilog
 from ocitool.errors import ImageRequiredError, InvalidReferenceError, PlatformNotFoundError
@@ -37,7 +37,7 @@ SOURCE the keyword scratch (./scratch names a file). An index gives the image of
 the host's); --all-platforms transforms every platform's image and rebuilds the index."""
 
 
-@dataclass
+@record
 class _Run:
     """What one command opened: sources, and the store root when DEST is the store."""
 

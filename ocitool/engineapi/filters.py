@@ -9,10 +9,10 @@ moby's ``Images`` listing rules over :class:`~ocitool.engineapi.summary.Summary`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from typing import Final
 
 from ocitool._go import path as gopath
+from ocitool._record import record, replace
 from ocitool.engineapi.summary import Summary
 from ocitool.engineapi.timetypes import get_timestamp
 from ocitool.errors import InvalidReferenceError
@@ -26,7 +26,7 @@ PRUNE_FILTERS: Final = ("dangling", "label", "label!", "until")
 """The keys ``docker image prune --filter`` accepts (moby's ``imagesAcceptedFilters``)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageFilters:
     """Parsed ``--filter key=value`` arguments. Each key may repeat; ``not_labels`` holds the
     ``label!`` values (prune only)."""

@@ -6,15 +6,15 @@ in the Go struct's field order and ``omitempty`` rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from ocitool._record import record
 from ocitool.engineapi.summary import Summary
 
 __all__ = ["DeleteResponse", "DiskUsage", "PruneReport"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DeleteResponse:
     """``image.DeleteResponse``: one ``Untagged`` or ``Deleted`` line of ``docker rmi``."""
 
@@ -30,7 +30,7 @@ class DeleteResponse:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PruneReport:
     """``image.PruneReport``."""
 
@@ -44,7 +44,7 @@ class PruneReport:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiskUsage:
     """``types.DiskUsage`` as far as images go (no containers, volumes or build cache here)."""
 

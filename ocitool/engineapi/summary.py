@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ocitool._record import field, record
 from ocitool.errors import InvalidConfigError, InvalidDocumentError
 from ocitool.image.layersize import unpacked_size
 from ocitool.image.lookup import is_platform_image
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RootFS:
     type: str
     layers: list[str]
@@ -63,7 +63,7 @@ class RootFS:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Metadata:
     last_tag_time: Timestamp = field(default_factory=Timestamp.zero)
 
@@ -72,7 +72,7 @@ class Metadata:
         return {"LastTagTime": self.last_tag_time.rfc3339nano()}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InspectResponse:
     """``GET /images/{name}/json`` as Engine v28 answers it (API 1.50)."""
 
@@ -127,7 +127,7 @@ class InspectResponse:
         return out
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Summary:
     """One row of ``GET /images/json`` (Engine v28)."""
 
@@ -158,7 +158,7 @@ class Summary:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HistoryResponseItem:
     """One step of ``GET /images/{name}/history``, newest first."""
 
@@ -180,7 +180,7 @@ class HistoryResponseItem:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ManifestSummary:
     """One manifest of an image (``InspectResponse.Manifests``), Engine v28."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from typing import Final
 
 from ocitool._io.files import DirView, FileView
 from ocitool._io.tarindex import TarView
+from ocitool._record import record
 from ocitool.compression import SNIFF_SIZE, Compression, describe, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidReferenceError, NotAnImageError
 from ocitool.formats.dir.read import SkopeoDirSource, is_skopeo_dir
@@ -36,7 +36,7 @@ SourceLike = str | os.PathLike[str]
 """A SOURCE as the user gives it: a string in skopeo's grammar, or a path (``pathlib.Path``)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SourceSpec:
     """A parsed SOURCE: transport ('' to detect), path, and the image suffix ('' for none)."""
 

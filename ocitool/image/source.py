@@ -16,11 +16,11 @@ import contextlib
 import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import IO
 
 from ocitool._io.files import FileView
+from ocitool._record import field, record
 from ocitool.compression import SNIFF_SIZE, Compression, open_decompressed, sniff
 from ocitool.errors import (
     BlobNotFoundError,
@@ -532,7 +532,7 @@ def open_descriptor(
     raise UnsupportedMediaTypeError(media_type, path=blobs.label, digest=str(desc.digest))
 
 
-@dataclass
+@record
 class Entry:
     """One top-level image or index in a source, with the names the source gives it.
 
@@ -566,7 +566,7 @@ class Entry:
         return []
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selected:
     """An image chosen from a source, with the entry (names, parent) it belongs to."""
 

@@ -29,16 +29,16 @@ wins outright, where Go would merge two objects into one struct.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ocitool import _record
 from ocitool._go import json as _gojson
 from ocitool._go.strings import simple_lower, simple_upper
 from ocitool._io.jsondoc import load_json
+from ocitool._record import field, record
 from ocitool.errors import InvalidConfigError, InvalidDigestError, InvalidDocumentError
 from ocitool.model.digest import Digest, digest_bytes
 from ocitool.model.platform import Platform, host_architecture, host_os
@@ -129,7 +129,7 @@ def _check_finite(doc: Any, *, path: str | None) -> None:
             stack.extend(node)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Ctx:
     """What error reporting needs while decoding one document."""
 
@@ -272,7 +272,7 @@ def _d_diff_ids(ctx: _Ctx, value: Any, pointer: str) -> list[Digest]:
 # --- HealthConfig --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HealthConfig:
     """``container.HealthConfig`` (= docker-image-spec ``HealthcheckConfig``).
 
@@ -656,7 +656,7 @@ def chain_id(diff_ids: Iterable[Digest | str]) -> Digest | None:
     return ids[-1] if ids else None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class RootFS:
     """moby's ``image.RootFS``: ``type`` (``layers``) and the layers' DiffIDs, bottom first.
 
@@ -714,7 +714,7 @@ def _d_rootfs(ctx: _Ctx, value: Any, pointer: str) -> RootFS | None:
 # --- History -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class History:
     """One ``history`` entry (moby's ``image.History`` = ``ocispec.History``).
 
@@ -834,7 +834,7 @@ _IMAGE_FIELDS: Final = _Fields(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ChildConfig:
     """``image.ChildConfig``: what a commit or build step adds to a parent image.
 
@@ -849,7 +849,7 @@ class ChildConfig:
     config: ContainerConfig | None = None
 
 
-@dataclass(kw_only=True, slots=True)
+@record(kw_only=True, slots=True)
 class ImageConfig:
     """moby's ``image.Image``: an image config with every legacy ``V1Image`` field.
 
@@ -1066,7 +1066,7 @@ class ImageConfig:
             author=child.author,
             created=entry.created,
             rootfs=rootfs,
-            history=[*(dataclasses.replace(h, unknown=dict(h.unknown)) for h in self.history), entry],
+            history=[*(_record.replace(h, unknown=dict(h.unknown)) for h in self.history), entry],
             os_features=list(self.os_features),
             os_version=self.os_version,
         )
@@ -1075,11 +1075,11 @@ class ImageConfig:
         """``image.Clone``: a copy whose rootfs is cloned, V1 ``id`` is ``str(id)`` and
         :attr:`id` is ``id``. Like moby, ``raw`` is carried over unchanged."""
         new_id = Digest.parse(id)
-        return dataclasses.replace(
+        return _record.replace(
             self,
             v1_id=str(new_id),
             rootfs=self.rootfs.clone() if self.rootfs is not None else None,
-            history=[dataclasses.replace(h, unknown=dict(h.unknown)) for h in self.history],
+            history=[_record.replace(h, unknown=dict(h.unknown)) for h in self.history],
             os_features=list(self.os_features),
             unknown=dict(self.unknown),
             computed_id=new_id,

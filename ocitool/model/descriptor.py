@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import binascii
-from dataclasses import dataclass, field
 from typing import Any
 
+from ocitool._record import field, record
 from ocitool.errors import InvalidDocumentError, OcitoolError
 from ocitool.model.digest import Digest
 from ocitool.model.platform import Platform
@@ -13,7 +13,7 @@ from ocitool.model.platform import Platform
 __all__ = ["Descriptor"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Descriptor:
     """A typed pointer to content: media type, digest and size, plus optional metadata.
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import IO, Final
 
+from ocitool._record import record
 from ocitool.errors import (
     DigestMismatchError,
     InvalidDigestError,
@@ -48,7 +48,7 @@ _HEX: Final = re.compile(r"^[a-f0-9]+$")
 _CHUNK: Final = 1 << 20
 
 
-@dataclass(frozen=True, order=True, slots=True)
+@record(frozen=True, order=True, slots=True)
 class Digest:
     """A parsed, validated digest. ``str(d)`` is ``algorithm:encoded``."""
 

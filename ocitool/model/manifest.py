@@ -8,11 +8,11 @@ digest of those bytes. Parsing checks structure and raises
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from ocitool._io.jsondoc import expect_dict, load_json
+from ocitool._record import field, record
 from ocitool.errors import InvalidDocumentError, UnsupportedMediaTypeError
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
@@ -54,7 +54,7 @@ def _open(
     return doc, declared
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Manifest:
     """An image manifest (OCI image manifest or Docker schema2 manifest), or an OCI artifact."""
 
@@ -97,7 +97,7 @@ class Manifest:
         return mt.is_config(self.config.media_type)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Index:
     """An image index (OCI) or manifest list (Docker). ``manifests: null`` reads as empty."""
 

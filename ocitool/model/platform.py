@@ -25,12 +25,12 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol, TypeVar, overload, runtime_checkable
 
 from ocitool._go import path as gopath
 from ocitool._go import strconv as gostrconv
 from ocitool._go import strings as gostrings
+from ocitool._record import field, record, replace
 from ocitool.errors import InvalidPlatformError
 
 __all__ = [
@@ -66,7 +66,7 @@ _T = TypeVar("_T")
 HOST_PLATFORM_ENV: Final = "OCITOOL_HOST_PLATFORM"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Platform:
     """An OCI platform. JSON keys and their order follow ``ocispec.Platform``."""
 

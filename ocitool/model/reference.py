@@ -9,9 +9,9 @@ rule (as ``reference.ParseNormalizedNamed``), :meth:`Reference.familiar` undoes 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from typing import Final
 
+from ocitool._record import record, replace
 from ocitool.errors import InvalidReferenceError
 
 __all__ = ["DEFAULT_DOMAIN", "Reference", "parse_normalized", "try_parse_normalized"]
@@ -35,7 +35,7 @@ _REFERENCE: Final = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
 _HEX64: Final = re.compile(r"^[a-f0-9]{64}$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Reference:
     """A fully qualified reference: ``domain/path[:tag][@digest]``."""
 

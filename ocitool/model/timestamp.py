@@ -23,9 +23,9 @@ import calendar
 import datetime as _dt
 import re
 import time
-from dataclasses import dataclass
 from typing import Final
 
+from ocitool._record import record
 from ocitool.errors import InvalidDocumentError
 
 __all__ = ["Timestamp"]
@@ -89,7 +89,7 @@ def _fraction(nanos: int) -> str:
     return "." + f"{nanos:09d}".rstrip("0")
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@record(frozen=True, slots=True, eq=False)
 class Timestamp:
     """An instant with nanosecond precision and the UTC offset it was written with.
 

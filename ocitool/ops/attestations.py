@@ -36,12 +36,12 @@ import binascii
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ocitool._go.values import GoMap, GoSlice, GoStruct, go_generic, json_value
 from ocitool._io.jsondoc import expect_dict, load_json
 from ocitool._io.output import output_dir
+from ocitool._record import field, record
 from ocitool.errors import (
     DigestMismatchError,
     InvalidDigestError,
@@ -91,7 +91,7 @@ def is_in_toto(media_type: str) -> bool:
     return media_type == IN_TOTO_MEDIA_TYPE or _DSSE_MEDIA_TYPE.fullmatch(media_type) is not None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AttestationStatement:
     """One in-toto statement of an attestation manifest, read and checked.
 
@@ -127,7 +127,7 @@ class AttestationStatement:
         return "other"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Attestations:
     """The attestations of one image or index (see the module docstring).
 
@@ -407,7 +407,7 @@ def attestations_of(
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AttestationSummary:
     """What ``analyze`` reports of one image's attestations: how many statements, their
     predicate types, the attestation manifests holding them, and whether every statement

@@ -35,10 +35,10 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from ocitool._go import json as _gojson
+from ocitool._record import field, record
 from ocitool.compression import Compression, open_decompressed
 from ocitool.errors import (
     DigestMismatchError,
@@ -78,7 +78,7 @@ _CHUNK: Final = 1 << 20
 _ZSTD_CHUNKED_PREFIX: Final = "io.github.containers.zstd-chunked."
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Destination:
     """A parsed DESTINATION: transport, path, and the REF (OCI) or NAME (docker) suffix."""
 
@@ -121,7 +121,7 @@ def _docker_name(name: str) -> str:
 ConvertProgress = Progress
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConvertedImage:
     """One top-level output: the manifest or index written, its image IDs and its names."""
 
@@ -131,7 +131,7 @@ class ConvertedImage:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ConvertResult:
     """What :func:`convert` wrote."""
 
@@ -139,7 +139,7 @@ class ConvertResult:
     images: tuple[ConvertedImage, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Name:
     """One name of an output image: a full reference (``io.containerd.image.name``) and/or an
     OCI ref name."""
@@ -172,14 +172,14 @@ def _name_from_tag(tag: str) -> _Name:
     return _Name(full=str(ref), ref_name=ref.tag)
 
 
-@dataclass
+@record
 class _Item:
     node: SourceImage | ImageIndex
     names: list[_Name] = field(default_factory=list)
     chosen: SourceImage | None = None  # for docker output of an index: the image that gets the tags
 
 
-@dataclass
+@record
 class _LayerOut:
     digest: Digest
     size: int

@@ -10,16 +10,16 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import IO, Any
 
+from ocitool._record import record
 from ocitool.compression import Compression
 from ocitool.image.source import Layer
 
 __all__ = ["CountingReader", "Progress", "ProgressCallback", "Tracker", "layer_tracker"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Progress:
     """``done`` of ``total`` bytes in ``phase`` (what is being done: ``layers``, ``writing``,
     ``extracting``...) of ``item`` (a layer's short digest; ``""`` for the whole operation).

@@ -23,10 +23,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from ocitool._record import record, replace
 from ocitool.engineapi.filters import ImageFilters, filter_images
 from ocitool.engineapi.summary import (
     HistoryResponseItem,
@@ -229,7 +229,7 @@ def raw_manifest(source: SourceArg, image: str = "", *, platform: Platform | Non
         return _one(src, name, platform).image.raw_manifest
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageTree:
     """One top-level image or index, as ``docker images --tree`` shows it: its names, its
     digest, and a ManifestSummary per manifest below it."""

@@ -34,12 +34,12 @@ import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
 from typing import IO, Any, Final
 
 import zstandard
 
 from ocitool._io.files import read_full
+from ocitool._record import record
 from ocitool.compression import DEFAULT_LEVELS, Compression, gzip_implementation
 from ocitool.model.digest import Digest, Digester
 
@@ -67,7 +67,7 @@ _PROBES: Final = 8
 _GZIP_HEADER: Final = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Codec:
     """A target compression and its level (None: the default for that compression).
 
@@ -126,7 +126,7 @@ def _deflate_block(block: bytes, zdict: bytes, impl: str, level: int, last: bool
     return bytes(obj.compress(block) + obj.flush(mod.Z_FINISH if last else mod.Z_SYNC_FLUSH))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RecompressResult:
     """What was written: the blob's digest and size, and the uncompressed digest and size."""
 

@@ -29,10 +29,10 @@ import io
 import posixpath
 import tarfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS, TarMember, TarReader
+from ocitool._record import field, record
 from ocitool.errors import InvalidArchiveError, OcitoolError
 from ocitool.image.source import Layer
 from ocitool.ops.progress import ProgressCallback, Tracker, layer_tracker
@@ -55,7 +55,7 @@ _DEVICES: Final = (b"3", b"4", b"6")  # character and block devices, FIFOs
 InodeKey = tuple[int, int]  # (layer index, member ordinal) of the member that made the object
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Node:
     info: TarMember | None = None  # a directory's header (None: implied, never written)
     inode: InodeKey | None = None  # non-directories: the object this name is a link to
@@ -69,7 +69,7 @@ class _Node:
         return self.children is not None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MergedEntry:
     """One member of the merged filesystem, in output order.
 

@@ -33,13 +33,13 @@ import datetime as dt
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from ocitool._go import json as gojson
 from ocitool._io.files import DirView
 from ocitool._io.output import atomic_write
+from ocitool._record import record
 from ocitool.errors import (
     InvalidDigestError,
     InvalidDocumentError,
@@ -77,7 +77,7 @@ _BUNDLE_PREDICATE_ANNOTATION: Final = "dev.sigstore.bundle.predicateType"
 _CREATED_ANNOTATION: Final = "org.opencontainers.image.created"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignedImage:
     """One signature written: the signed manifest ``digest``, the ``docker_reference`` the
     payload claims (simple signing), the ``form`` (``simplesigning-v1``/``bundle-v0.3``), and

@@ -33,9 +33,9 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final
 
+from ocitool._record import field, record, replace
 from ocitool.errors import (
     InvalidReferenceError,
     NotAnImageError,
@@ -102,7 +102,7 @@ def sig_tag(digest: Digest) -> str:
     return f"{digest.algorithm}-{digest.encoded}.sig"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FoundSignature:
     """One signature as found: its ``form`` (``simplesigning-v1`` or ``bundle-v0.3``), where it
     is (``where``: the file, tag or blob, for people), and its content: ``simple`` (a ``.sig``
@@ -122,7 +122,7 @@ class FoundSignature:
         return (self.form, self.bundle or b"", self.where if self.bundle is None else "")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SigningTarget:
     """What a signature of an image signs: the manifest (or index) ``descriptor`` and the names
     the source gives the image (``names``: repo tags, then ref names), from which a
@@ -441,7 +441,7 @@ def dir_signatures(path: str) -> tuple[Digest, list[FoundSignature]]:
 # -- verifying ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignatureCheck:
     """One signature found and what its verification said."""
 
@@ -449,7 +449,7 @@ class SignatureCheck:
     result: VerifyResult
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignatureReport:
     """All the signatures of one image (``digest``, named ``name``) and their checks. ``ok``
     when at least one verified."""
@@ -616,7 +616,7 @@ def _attestation_of(entry: Entry, image: SourceImage) -> Digest | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignatureSummary:
     """What ``analyze`` reports of an image's signatures, as :func:`image_identity` finds them
     (on the image manifest, its attestation manifest and the index it was chosen from): how

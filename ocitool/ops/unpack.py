@@ -22,11 +22,11 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 from ocitool._io.output import output_dir, output_file
 from ocitool._io.tarscan import DEFAULT_MAX_MEMBERS
+from ocitool._record import field, record
 from ocitool.errors import InvalidArchiveError
 from ocitool.formats.detect import SourceLike, open_source, parse_source
 from ocitool.image.lookup import select_one
@@ -41,7 +41,7 @@ _BUFFER: Final = 1 << 20
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-@dataclass
+@record
 class UnpackResult:
     """What ``unpack`` did: the image, how many entries were written, what was skipped."""
 

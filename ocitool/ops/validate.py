@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
 from ocitool._io.jsondoc import load_json
 from ocitool._io.schemas import schema_dir
+from ocitool._record import field, record
 from ocitool.errors import InvalidDocumentError, OcitoolError
 from ocitool.formats.detect import SourceLike, open_source
 from ocitool.image.source import ImageIndex, Source, SourceImage
@@ -55,7 +55,7 @@ SCHEMAS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ValidationIssue:
     """One schema violation: the file, the JSON pointer of the field, the schema, the reason."""
 
@@ -71,7 +71,7 @@ class ValidationIssue:
         return f"{self.file}: {self.pointer or '/'}: {self.message} ({self.schema})"
 
 
-@dataclass
+@record
 class ValidationReport:
     """The result of :func:`validate`; ``ok`` only without errors."""
 

@@ -23,12 +23,12 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import IO, Any, Final
 
 from ocitool._io.files import normalize_name
 from ocitool._io.jsondoc import load_json
 from ocitool._io.tarscan import BLOCK_SIZE, TarEnd, scan_tar
+from ocitool._record import field, record
 from ocitool.compression import Compression, open_decompressed
 from ocitool.errors import (
     BlobNotFoundError,
@@ -53,7 +53,7 @@ _CHUNK: Final = 1 << 20
 _THREADED_MIN: Final = 8 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Problem:
     """One integrity fault. ``kind`` is one of: missing-blob, size-mismatch, digest-mismatch,
     diff-id-mismatch, unreadable-layer, unterminated-tar, invalid-document, inconsistent."""
@@ -76,7 +76,7 @@ class Problem:
         return f"{self.kind}: {self.digest}{by}: {self.message}"
 
 
-@dataclass
+@record
 class VerifyReport:
     """The result of :func:`verify`: ``ok`` only when ``problems`` is empty."""
 
@@ -103,7 +103,7 @@ class VerifyReport:
         }
 
 
-@dataclass
+@record
 class _Job:
     blobs: Blobs
     digest: Digest

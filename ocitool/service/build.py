@@ -32,11 +32,11 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from ocitool._go import strconv as gostrconv
 from ocitool._io.output import remove_tree, staging_dir
 from ocitool._io.tarwriter import source_date_epoch
+from ocitool._record import field, record
 from ocitool.errors import (
     BuildContextError,
     DockerfileError,
@@ -63,7 +63,7 @@ from ocitool.store.source import StoreSource
 __all__ = ["BuildResult", "BuildService", "build", "compare_configs"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class BuildResult:
     """A finished build: the image ID, the names it was tagged with, the steps that came from
     the cache (by number), and the conversion when ``output`` was given."""
@@ -97,7 +97,7 @@ def _short(id: str) -> str:
     return id.removeprefix("sha256:")[:12]
 
 
-@dataclass
+@record
 class _Stage:
     image_id: str = ""  # "" for scratch
     busted: bool = False
@@ -106,7 +106,7 @@ class _Stage:
     dirs: set[str] = field(default_factory=lambda: {"", "/"})  # working dirs known to exist
 
 
-@dataclass
+@record
 class _Executor:
     """Runs each evaluated step on the store (an :class:`EvaluationObserver`)."""
 

@@ -8,8 +8,8 @@ Each call holds the root's exclusive lock while it deletes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 
+from ocitool._record import record, replace
 from ocitool.engineapi.filters import ImageFilters, match_kv
 from ocitool.engineapi.responses import DeleteResponse, PruneReport
 from ocitool.engineapi.timetypes import get_timestamp
@@ -23,7 +23,7 @@ from ocitool.store.root import StoreRoot
 __all__ = ["DeleteService", "RmiResult"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RmiResult:
     """What ``rmi`` did for one argument: its records, or the error that stopped it."""
 

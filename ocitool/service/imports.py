@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import IO
 
+from ocitool._record import replace
 from ocitool.errors import InvalidConfigError
 from ocitool.model.config import DOCKER_VERSION, ChildConfig, ContainerConfig, History, ImageConfig, RootFS
 from ocitool.model.digest import Digest

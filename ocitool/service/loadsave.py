@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ocitool._record import record
 from ocitool.errors import BlobNotFoundError, InvalidConfigError, InvalidReferenceError
 from ocitool.formats.detect import open_source
 from ocitool.image.lookup import select_images
@@ -26,7 +26,7 @@ from ocitool.store.source import StoreSource
 __all__ = ["LoadResult", "LoadSaveService"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LoadResult:
     """``docker load``: the lines it prints and the IDs loaded, in order."""
 

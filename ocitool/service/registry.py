@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Final
 
 from ocitool._io.output import OutputFile, pending_file, remove_tree, staging_dir
+from ocitool._record import record
 from ocitool.compression import Compression
 from ocitool.errors import (
     BlobNotFoundError,
@@ -96,7 +96,7 @@ def registry_reference(ref: Reference) -> RegistryReference:
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PullResult:
     """What ``docker pull`` reports: the reference pulled (normalised; ``latest`` added),
     whether that tag was added (``default_tag``), the manifest (or index) digest, the image ID,
@@ -116,7 +116,7 @@ class PullResult:
         return f"Status: {what} {self.reference.familiar()}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PushResult:
     """What ``docker push`` reports per tag: the tag, the manifest digest and its size."""
 

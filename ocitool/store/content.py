@@ -25,10 +25,10 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 from ocitool._io.output import atomic_write, pending_file
+from ocitool._record import record
 from ocitool.compression import Compression, open_decompressed, sniff
 from ocitool.errors import BlobNotFoundError, DigestMismatchError
 from ocitool.image.layersize import tar_unpacked_size
@@ -43,7 +43,7 @@ __all__ = ["LayerInfo", "LayerStore", "StoreBlobs", "read_layerdb_entry"]
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerInfo:
     """One layer of the store: moby's layer ``Metadata`` plus where its blob is."""
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from ocitool._record import record
 from ocitool.errors import (
     AmbiguousImageError,
     BlobNotFoundError,
@@ -36,7 +36,7 @@ __all__ = ["ImageRow", "ImageStore"]
 _HEX = frozenset("0123456789abcdef")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageRow:
     """What the index knows of an image without parsing its config."""
 

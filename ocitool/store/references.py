@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 
 from ocitool._go import json as _gojson
 from ocitool._io.output import atomic_write
+from ocitool._record import replace
 from ocitool.errors import InvalidDocumentError, InvalidReferenceError, ReferenceConflictError
 from ocitool.model.digest import Digest
 from ocitool.model.reference import Reference, parse_normalized

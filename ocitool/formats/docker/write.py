@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ocitool._go import json as _gojson
+from ocitool._record import field, record
 from ocitool.formats.oci.write import OCI_LAYOUT_FILE, TarLayoutWriter, blob_name, index_json
 from ocitool.model.config import chain_id
 from ocitool.model.descriptor import Descriptor
@@ -35,7 +35,7 @@ __all__ = ["DockerArchiveWriter", "DockerImage"]
 _ZERO_TIME = "1970-01-01T00:00:00Z"
 
 
-@dataclass
+@record
 class DockerImage:
     """One ``manifest.json`` entry: the config blob, the layer descriptors (blobs put in the
     writer, or foreign layers that may be absent), the diff IDs and the tags (familiar form)."""

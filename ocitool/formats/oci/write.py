@@ -27,7 +27,6 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import IO, Any, Final
 
 from ocitool._go import json as _gojson
@@ -44,6 +43,7 @@ from ocitool._io.output import (
     staging_for,
 )
 from ocitool._io.tarwriter import TarWriter, sorted_members
+from ocitool._record import record
 from ocitool.errors import DigestMismatchError, InvalidDocumentError, NotAnImageError
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
@@ -107,7 +107,7 @@ def _copy_verified(
         raise DigestMismatchError(str(digest), str(actual), path=where)
 
 
-@dataclass
+@record
 class _Blob:
     size: int
     staged: str | None = None

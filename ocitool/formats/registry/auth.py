@@ -34,10 +34,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ocitool._io.jsondoc import load_json
+from ocitool._record import field, record
 from ocitool.errors import InvalidCredentialsError, InvalidDocumentError, RegistryAuthError
 
 __all__ = [
@@ -69,7 +69,7 @@ Scope = tuple[str, ...]
 """Resource scopes, ``("repository:library/alpine:pull",)``, as the token spec writes them."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Credentials:
     """A user name and password, or an identity (refresh) token; ``source`` says where they came
     from (a file path or ``docker-credential-NAME``) for messages. Secrets stay out of ``repr``."""
@@ -334,7 +334,7 @@ _TOKEN68: Final = re.compile(r"\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)")
 _PARAM: Final = re.compile(r'\s*([A-Za-z0-9!#$%&\'*+.^_`|~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*,?')
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Challenge:
     """One ``WWW-Authenticate`` challenge: ``scheme`` lower-cased, parameters by lower-case name."""
 
@@ -372,7 +372,7 @@ def parse_challenges(header: str) -> list[Challenge]:
 # ----------------------------------------------------------------------------- tokens
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TokenResponse:
     """What a token endpoint answered: ``status`` and its JSON body (None when not JSON)."""
 
@@ -386,7 +386,7 @@ TokenFetch = Callable[
 """``fetch(method, url, query_params, headers, form) -> TokenResponse``: the transport's HTTP."""
 
 
-@dataclass
+@record
 class _Token:
     value: str = field(repr=False)
     expires: float

@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from enum import Enum
 from typing import IO, TYPE_CHECKING, Any, Final, TypeVar
 
 from ocitool._io.jsondoc import MAX_DOCUMENT_SIZE, expect_dict, load_json
+from ocitool._record import record
 from ocitool.errors import (
     DigestMismatchError,
     InvalidDocumentError,
@@ -85,7 +85,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FetchedManifest:
     """A manifest or index as the registry holds it: exact bytes, media type, digest."""
 
@@ -98,7 +98,7 @@ class FetchedManifest:
         return len(self.raw)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ManifestInfo:
     """What a manifest HEAD tells: digest, size and media type, without the body."""
 
@@ -107,7 +107,7 @@ class ManifestInfo:
     media_type: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PushedManifest:
     """A pushed manifest's digest, and how its subject's referrers were recorded:
     ``"api"`` (the registry answered ``OCI-Subject``), ``"tag"`` (the fallback index was
@@ -125,7 +125,7 @@ class PushOutcome(Enum):
     UPLOADED = "uploaded"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Referrers:
     """The referrers of a digest; ``via_api`` False when read from the fallback tag."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ocitool._record import record
 
 if TYPE_CHECKING:
     from ocitool.formats.registry.auth import Credentials
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["RegistryOptions", "current_registry_options", "using_registry_options"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegistryOptions:
     """How to reach a registry, as skopeo's flags say: ``creds`` (``USER:PASSWORD``),
     ``authfile``, ``tls_verify`` (None: verify, http allowed on loopback; False: no

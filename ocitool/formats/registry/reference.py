@@ -10,9 +10,9 @@ or a digest, not both.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
 from typing import Final
 
+from ocitool._record import record, replace
 from ocitool.errors import InvalidReferenceError
 from ocitool.formats.registry import TRANSPORT_PREFIX
 from ocitool.model.digest import Digest
@@ -32,7 +32,7 @@ __all__ = [
 DOCKER_HUB_API_HOST: Final = "registry-1.docker.io"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RegistryReference:
     """An image in a registry: ``registry`` (``host[:port]``, ``docker.io`` for Docker Hub),
     ``repository`` (``library/alpine``), and a ``tag`` or a ``digest``."""

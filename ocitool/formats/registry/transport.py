@@ -38,10 +38,10 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Container, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlencode, urljoin
 
+from ocitool._record import record
 from ocitool.errors import (
     RegistryAuthError,
     RegistryError,
@@ -62,7 +62,7 @@ _ERROR_BODY_LIMIT: Final = 64 << 10
 _CERTS_D: Final = ("/etc/containers/certs.d", "/etc/docker/certs.d")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RetryPolicy:
     """How hard to try: ``attempts`` tries and ``budget`` seconds (waits included) per operation."""
 
@@ -97,7 +97,7 @@ class Budget:
         return wait
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TLSSettings:
     """TLS trust beyond the system's: ``ca_pem``, extra CA certificates (PEM, concatenated)
     trusted beside the default ones, and ``cert``, a client certificate and key file."""

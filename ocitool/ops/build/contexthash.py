@@ -44,12 +44,12 @@ import pwd
 import stat
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import IO, Final
 
 from ocitool._go import path as gopath
 from ocitool._go import strings as gostrings
 from ocitool._io.safetar import SafeTarInfo
+from ocitool._record import record
 from ocitool.errors import BuildContextError, InvalidArchiveError
 from ocitool.ops.build import dockerignore
 
@@ -79,7 +79,7 @@ _TYPE_BITS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TarHeader:
     """The fields of a tar header that ``tarsum.v1`` hashes. ``typeflag`` is the one-character
     tar type (``0`` file, ``1`` hard link, ``2`` symlink, ``3``/``4`` devices, ``5`` directory,
@@ -148,7 +148,7 @@ def contains_wildcards(name: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ContextEntry:
     """One entry of the context tar: its header and its ``tarsum.v1`` sum (hex)."""
 

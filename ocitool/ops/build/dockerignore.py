@@ -31,13 +31,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from ocitool._go import bufio as gobufio
 from ocitool._go import path as gopath
 from ocitool._go import regexp as goregexp
 from ocitool._go import strings as gostrings
+from ocitool._record import record
 from ocitool.errors import BuildContextError
 
 __all__ = [
@@ -88,7 +88,7 @@ def read_all(data: bytes, *, path: str | None = None) -> list[str]:
 # ----------------------------------------------------------------------- patterns
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Pattern:
     text: str  # cleaned, without the '!'
     exclusion: bool
@@ -288,7 +288,7 @@ def removed_by_daemon(excludes: Sequence[str], dockerfile: str = "Dockerfile") -
     return [name for name in (".dockerignore", dockerfile) if _matches(name, excludes, True)]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class WalkEntry:
     """A file the CLI sends: its slash path relative to the context, and its ``lstat``."""
 

@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any, Final, Protocol
 
 from ocitool._go import path as gopath
 from ocitool._go import strconv as gostrconv
 from ocitool._go import strings as gostrings
 from ocitool._go import time as gotime
+from ocitool._record import field, record, replace
 from ocitool.errors import BuildContextError, DockerfileError, InvalidPlatformError
 from ocitool.model.config import ContainerConfig
 from ocitool.model.platform import Platform
@@ -116,7 +116,7 @@ class SourceHasher(Protocol):
     def source_hashes(self, source: str) -> list[str]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class HistoryEntry:
     """One history entry: ``empty_layer`` is None where only the file system can tell
     (``WORKDIR`` makes a layer when its directory is new)."""
@@ -126,7 +126,7 @@ class HistoryEntry:
     empty_layer: bool | None = True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class BaseImage:
     """A ``FROM`` image the caller supplies: its config (None: none at all), history, OS."""
 
@@ -135,7 +135,7 @@ class BaseImage:
     os: str = "linux"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Commit:
     """What one dispatched instruction commits: the ``container_config`` (the config with the
     ``#(nop)`` command the cache compares), the image config after it, and its history entry."""
@@ -146,7 +146,7 @@ class Commit:
     history: HistoryEntry
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Step:
     """``Step N/M : text``: a meta ``ARG``, a ``FROM`` (whose ``commits`` are its base's
     ``ONBUILD`` triggers) or an instruction (one commit)."""
@@ -163,7 +163,7 @@ class Step:
         return f"Step {self.number}/{self.total} : {self.text}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StageResult:
     """A finished stage: its name (``""`` without ``AS``), the expanded ``FROM`` name, the final
     config, the whole history (the base's first) and the OS."""
@@ -175,7 +175,7 @@ class StageResult:
     os: str = "linux"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Evaluation:
     """All steps in order, each stage's result (the last is the image), and the warnings the
     builder prints (empty continuation lines, unused build args)."""
@@ -371,7 +371,7 @@ def _normalize_workdir(current: str, requested: str) -> str:
     return gopath.join("/", current, requested)
 
 
-@dataclass
+@record
 class _State:
     """moby's ``dispatchState`` of the stage being built."""
 
@@ -386,7 +386,7 @@ class _State:
     parent: ContainerConfig | None = None  # the config of the image the next step builds on
 
 
-@dataclass
+@record
 class _Build:
     dockerfile: Dockerfile
     context: SourceHasher | None

@@ -34,11 +34,11 @@ import shutil
 import stat
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import IO, Final
 
 from ocitool._go import path as gopath
 from ocitool._io.tarwriter import TarWriter
+from ocitool._record import field, record
 from ocitool.errors import BuildContextError
 from ocitool.ops.build import dockerignore
 from ocitool.ops.build.contexthash import StageSource
@@ -54,7 +54,7 @@ _DEVICE_TYPES: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Identity:
     """The owner ``COPY``/``ADD`` give what they copy (``--chown``; 0:0 without it)."""
 
@@ -159,7 +159,7 @@ def is_archive(path: str) -> bool:
         return False
 
 
-@dataclass
+@record
 class WorkTree:
     """A stage's root file system at ``root`` (root-owned files need a root process) and the
     paths the current step changed (``changed``, relative, for :meth:`write_layer`)."""

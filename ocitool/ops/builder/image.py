@@ -26,12 +26,12 @@ import tempfile
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, Any
 
 from ocitool._go import json as _gojson
 from ocitool._io.output import remove_tree, staging_dir
 from ocitool._io.tarwriter import source_date_epoch
+from ocitool._record import record
 from ocitool.compression import Compression
 from ocitool.errors import BlobNotFoundError, InvalidConfigError
 from ocitool.formats.detect import SourceLike, SourceSpec, open_source
@@ -208,7 +208,7 @@ def _epoch(created: Timestamp | int | None) -> Timestamp:
     return Timestamp.from_unix(source_date_epoch() if created is None else created)
 
 
-@dataclass
+@record
 class _LayerRef:
     blobs: Blobs
     descriptor: Descriptor

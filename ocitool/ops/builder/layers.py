@@ -29,11 +29,11 @@ import tarfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import IO, Final
 
 from ocitool._io.files import read_full
 from ocitool._io.tarwriter import TarWriter, sorted_members, source_date_epoch
+from ocitool._record import field, record
 from ocitool.compression import SNIFF_SIZE, Compression, is_tar_header, open_decompressed, sniff
 from ocitool.errors import InvalidArchiveError, LayerInputError
 from ocitool.model import mediatypes as mt
@@ -50,7 +50,7 @@ __all__ = [
 _CHUNK: Final = 1 << 20
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FileSpec:
     """One entry of an in-memory layer.
 
@@ -73,7 +73,7 @@ class FileSpec:
     mtime: int | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerBlob:
     """A layer written to ``path``: its blob digest and size, diff ID, media type and the
     annotations its descriptor gets (the gzip implementation, so equal annotations mean equal
@@ -235,7 +235,7 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
-@dataclass
+@record
 class _Entry:
     name: str
     kind: bytes

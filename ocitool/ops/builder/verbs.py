@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ocitool._go import json as _gojson
+from ocitool._record import field, record
 from ocitool.errors import BaseMismatchError
 from ocitool.image.lookup import is_attestation
 from ocitool.image.source import ImageIndex, SourceImage
@@ -91,7 +91,7 @@ def _base_annotations(base: SourceImage, name: str) -> dict[str, str]:
     return out
 
 
-@dataclass
+@record
 class Mutation:
     """crane mutate's edits. ``env`` and ``labels`` are ``K=V`` pairs (a mapping or strings);
     None leaves a field as it is."""

@@ -10,8 +10,9 @@ typed error naming the file. Nothing recurses on input: callers walk one level a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Final
+
+from ocitool._record import record
 
 __all__ = [
     "BOOLEAN",
@@ -68,7 +69,7 @@ def _name(tag: int) -> str:
     return _NAMES.get(tag, f"tag 0x{tag:02x}")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Tlv:
     """One DER element: its tag octet, its content octets and its whole encoding (``raw``)."""
 

@@ -20,12 +20,12 @@ cosign 3 stores an image's bundle as an OCI 1.1 referrer whose ``artifactType`` 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
 
 from ocitool._go import json as gojson
+from ocitool._record import record
 from ocitool.errors import SignatureError, SignatureVerificationError
 from ocitool.model.digest import Digest
 from ocitool.ops.signing import keys
@@ -64,7 +64,7 @@ _HASH_NAMES: Final = {"SHA2_256": "sha256", "SHA2_384": "sha384", "SHA2_512": "s
 _FORM: Final = SignatureForm.BUNDLE_V03
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MessageSignature:
     """A signature over an artifact known by its digest (``algorithm``: sha256/sha384/sha512)."""
 
@@ -73,7 +73,7 @@ class MessageSignature:
     signature: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Bundle:
     """A parsed bundle. Exactly one of ``envelope`` and ``message_signature`` is set; at most
     one of ``certificate`` and ``public_key_hint`` (``chain``: the intermediates after the leaf,

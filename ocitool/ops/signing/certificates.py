@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
@@ -30,6 +29,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from ocitool._record import record
 from ocitool.errors import InvalidKeyError, SignatureError, SignatureVerificationError
 from ocitool.ops.signing import _der
 from ocitool.ops.signing.keys import PublicKey, pem_blocks, public_key_from_der
@@ -134,7 +134,7 @@ def load_certificates(data: bytes, *, path: str = "<certificates>") -> list[x509
     return certs
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CertificatePool:
     """Trusted certificates: ``roots`` (trust anchors) and ``intermediates``."""
 

@@ -13,10 +13,10 @@ image manifest digest and whose ``predicateType`` is ``https://sigstore.dev/cosi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from ocitool._go import json as gojson
+from ocitool._record import record
 from ocitool.errors import SignatureVerificationError
 from ocitool.model.digest import Digest
 from ocitool.ops.signing import keys
@@ -53,7 +53,7 @@ def pae(payload_type: str, payload: bytes) -> bytes:
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class EnvelopeSignature:
     """One signature of an envelope: the raw signature bytes and the optional key ID."""
 
@@ -61,7 +61,7 @@ class EnvelopeSignature:
     keyid: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Envelope:
     """A DSSE envelope (``payload`` decoded)."""
 
@@ -121,7 +121,7 @@ def verify_envelope(envelope: Envelope, key: keys.PublicKey, *, path: str | None
     )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Subject:
     """A statement subject: an optional name and its digests (algorithm -> lowercase hex)."""
 
@@ -129,7 +129,7 @@ class Subject:
     digest: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Statement:
     """An in-toto statement: its ``_type``, subjects, predicate type and predicate (raw JSON)."""
 

@@ -27,7 +27,6 @@ import datetime as dt
 import hashlib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from ocitool._record import record
 from ocitool.errors import (
     InvalidKeyError,
     SignatureError,
@@ -106,7 +106,7 @@ _GO_NAMES: Final = {NameOID.POSTAL_CODE: "POSTALCODE", NameOID.SERIAL_NUMBER: "S
 _ENTRY_FORM: Final = "rekor-entry"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RekorKey:
     """A transparency log's public key. ``log_id`` is SHA-256 of its DER SubjectPublicKeyInfo
     (Rekor's log ID); ``valid_from``/``valid_until`` bound the integrated times it may vouch for
@@ -139,7 +139,7 @@ class RekorKey:
         return cls.from_key(public_key_from_der(block.body, path=path), uri=uri)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TrustedTime:
     """What the caller trusts to date a signature: Rekor keys (for SETs) and TSA certificates
     (for RFC 3161 timestamps). Empty: nothing dates a signature."""
@@ -148,7 +148,7 @@ class TrustedTime:
     tsa: CertificatePool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class KeylessPolicy:
     """A keyless verification's trust: the Fulcio roots (and intermediates) and the identity that
     must have signed: ``identity`` (a SAN) and ``issuer`` (the OIDC issuer)."""
@@ -158,7 +158,7 @@ class KeylessPolicy:
     issuer: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LogEntry:
     """A Rekor entry as a signature carries it. ``body`` is the canonicalized entry (JSON bytes);
     ``signed_entry_timestamp`` the SET, None when the entry has only an inclusion proof."""
@@ -477,7 +477,7 @@ def verify_keyless(
     return check_identity(cert, policy, path=path)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Signer:
     """Who must have made a signature: the ``key`` that checks it, and ``verifier_der``, what a
     log entry must name (the certificate's DER, or the key's SubjectPublicKeyInfo); for keyless

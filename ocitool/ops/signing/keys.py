@@ -34,7 +34,6 @@ import hashlib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import nacl.exceptions
@@ -48,6 +47,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ocitool._go import json as gojson
 from ocitool._io.output import atomic_write
+from ocitool._record import record
 from ocitool.errors import InvalidKeyError, KeyDecryptionError, SignatureError, UnsupportedSignatureError
 from ocitool.ops.signing import _der
 from ocitool.ops.signing._common import HASHES, b64decode, b64encode, load_document
@@ -106,7 +106,7 @@ _ED25519PH: Final = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PemBlock:
     """One PEM block: its type, its RFC 1421 headers (``Proc-Type``...) and its decoded body.
     ``text`` is the whole block as it appeared (``cryptography`` re-reads legacy encrypted keys)."""
@@ -361,7 +361,7 @@ def key_hint(key: PublicKey) -> str:
     return b64encode(hashlib.sha256(public_key_der(key)).digest())
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class KeyPair:
     """A generated key pair: ``private_pem`` is cosign's encrypted PEM, ``public_pem`` the PEM
     public key."""

@@ -20,10 +20,10 @@ go-containerregistry names it (``index.docker.io/library/alpine`` for Docker Hub
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ocitool._go import json as gojson
+from ocitool._record import field, record
 from ocitool.errors import (
     InvalidDigestError,
     InvalidReferenceError,
@@ -50,7 +50,7 @@ _FORM: Final = SignatureForm.SIMPLE_SIGNING.value
 _GGCR_DOCKER_HUB: Final = "index.docker.io"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SimpleSigningPayload:
     """A parsed payload: the claimed ``docker_reference``, the signed ``manifest_digest`` and
     the ``optional`` annotations (None when the payload says ``null``)."""

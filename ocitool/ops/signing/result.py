@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from ocitool._record import field, record
 from ocitool.errors import SignatureError, SignatureVerificationError, UnsupportedSignatureError
 
 __all__ = [
@@ -76,7 +76,7 @@ _DESCRIPTIONS: Final = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignedTime:
     """A verified signing time: ``kind`` is ``Tlog`` (a Rekor SET's integrated time) or
     ``TimestampAuthority`` (an RFC 3161 timestamp); ``uri`` names the log or authority when
@@ -87,7 +87,7 @@ class SignedTime:
     uri: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SignerSummary:
     """A Fulcio certificate's identity (sigstore-go's ``certificate.Summary``): the issuing CA's
     name, the subject alternative name (URI, else email, else Fulcio's otherName), the OIDC
@@ -110,7 +110,7 @@ class SignerSummary:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class VerifyResult:
     """One signature's verification. ``ok`` when ``failure`` is None; ``message`` says what was
     checked or what failed, in one line.

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ocitool._record import record
 from ocitool.errors import SignatureError, SignatureVerificationError, UnsupportedSignatureError
 from ocitool.ops.signing import _der
 from ocitool.ops.signing.certificates import (
@@ -74,7 +74,7 @@ _RSA_SIGS: Final[dict[str, type[hashes.HashAlgorithm] | None]] = {
 _ED25519: Final = "1.3.101.112"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TimestampToken:
     """The parts of a timestamp token that verification uses (nothing here is verified yet)."""
 

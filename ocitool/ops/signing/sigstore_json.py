@@ -15,10 +15,10 @@ Files are numbered from 1 (``signature-1``, ``signature-2``, ...), with no gaps.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Final
 
 from ocitool._go import json as gojson
+from ocitool._record import field, record
 from ocitool.errors import SignatureError, UnsupportedSignatureError
 from ocitool.ops.signing._common import b64encode, load_document
 from ocitool.ops.signing.payload import MEDIA_TYPE
@@ -39,7 +39,7 @@ _FORM: Final = "sigstore-json"
 _MAX_SIZE: Final = 4 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SigstoreSignature:
     """A ``sigstore-json`` signature: the MIME type, the payload and the annotations."""
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cryptography import x509
 
+from ocitool._record import field, record
 from ocitool.errors import SignatureError, SignatureVerificationError
 from ocitool.model.digest import Digest
 from ocitool.ops.signing import keys
@@ -60,7 +60,7 @@ RFC3161_ANNOTATION: Final = "dev.sigstore.cosign/rfc3161timestamp"
 _FORM: Final = SignatureForm.SIMPLE_SIGNING
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SimpleSignature:
     """A simple signing signature as stored: the payload bytes and the annotations (the ``.sig``
     layer's, or a ``signature-N`` file's)."""

@@ -12,9 +12,9 @@ their own validity, checked at the signing time.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Final
 
+from ocitool._record import record
 from ocitool.errors import InvalidKeyError, SignatureError
 from ocitool.ops.signing._common import Doc, load_document
 from ocitool.ops.signing.certificates import CertificatePool, certificate_from_der
@@ -27,7 +27,7 @@ MEDIA_TYPE: Final = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 _FORM: Final = "trusted-root"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TrustedRoot:
     """The trusted material: Fulcio CAs, Rekor keys, timestamp authorities (None when none)."""
 

@@ -17,8 +17,7 @@ a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
+from ocitool._record import record, replace
 from ocitool.errors import DockerfileSyntaxError
 from ocitool.ops.build.dockerfile._lexer import read_lines
 from ocitool.ops.build.dockerfile._parser import Node, dump, parse_line
@@ -27,7 +26,7 @@ from ocitool.ops.build.dockerfile.instructions import Arg, Instruction, Stage, i
 __all__ = ["Ast", "Dockerfile", "Node", "dump", "parse", "parse_ast", "parse_trigger"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Ast:
     """moby's ``parser.Result``: the untyped nodes, the escape token, the directives read
     (lower-cased name to value) and the warnings to print (empty continuation lines)."""
@@ -39,7 +38,7 @@ class Ast:
     warnings: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Dockerfile:
     """A parsed Dockerfile: ``meta_args`` (the ``ARG``\\ s before the first ``FROM``), the
     ``stages`` in order, and what :class:`Ast` also says."""

@@ -25,11 +25,11 @@ undecodable bytes travel as ``surrogateescape`` code points (:mod:`ocitool._go.s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
 
 from ocitool._go import bufio as gobufio
 from ocitool._go import strings as gostrings
+from ocitool._record import record
 from ocitool.errors import DockerfileSyntaxError
 
 __all__ = ["LexResult", "LogicalLine", "read_lines"]
@@ -43,7 +43,7 @@ _KNOWN_DIRECTIVES: Final = frozenset({"escape", "syntax"})
 _ESCAPE_TOKENS: Final = ("\\", "`")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LogicalLine:
     """One instruction's text with its continuations joined (moby's ``Node.Original``), and the
     1-based numbers of its first and last physical lines (comments inside it included)."""
@@ -53,7 +53,7 @@ class LogicalLine:
     end_line: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class LexResult:
     """The logical lines of a Dockerfile, the escape token in force, the directives read
     (lower-cased name to value) and moby's warnings (empty continuation lines).

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from ocitool._go import strconv as gostrconv
 from ocitool._go import strings as gostrings
+from ocitool._record import record, replace
 from ocitool.errors import DockerfileSyntaxError
 
 __all__ = ["Node", "dump", "parse_line"]
@@ -40,7 +40,7 @@ _WS: Final = re.compile(r"[\t\v\f\r ]+")
 _NOT_STRING_ARRAY: Final = "when using JSON array syntax, arrays must be comprised of strings only"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Node:
     """One instruction as moby's parser produces it.
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Final, Self
 
 from ocitool._go import strconv as gostrconv
 from ocitool._go import strings as gostrings
 from ocitool._go import time as gotime
+from ocitool._record import field, record, replace
 from ocitool.errors import DockerfileSyntaxError
 from ocitool.ops.build.dockerfile._parser import Node
 
@@ -75,7 +75,7 @@ class _FlagError(Exception):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class KeyValue:
     """A ``KEY=value`` pair of ``ENV`` or ``LABEL``; ``str()`` is ``KEY=value`` as moby writes it."""
 
@@ -86,7 +86,7 @@ class KeyValue:
         return f"{self.key}={self.value}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ArgDef:
     """One ``ARG`` name with its default (``None`` when it has none)."""
 
@@ -97,7 +97,7 @@ class ArgDef:
         return self.key if self.value is None else f"{self.key}={self.value}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Instruction:
     """Fields every instruction has: ``name`` (lower case), ``code`` (the trimmed text),
     ``line``/``end_line`` (1-based; 0 for instructions made from build options)."""
@@ -120,7 +120,7 @@ def _expand_pairs(pairs: tuple[KeyValue, ...], word: WordExpander) -> tuple[KeyV
     return tuple(KeyValue(word(p.key), word(p.value)) for p in pairs)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Env(Instruction):
     """``ENV``: pairs in order (both ``ENV K V`` and ``ENV K=V ...``)."""
 
@@ -130,7 +130,7 @@ class Env(Instruction):
         return replace(self, pairs=_expand_pairs(self.pairs, word))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Label(Instruction):
     """``LABEL``: pairs in order. ``expands`` is False for labels from build options."""
 
@@ -147,12 +147,12 @@ class Label(Instruction):
         return cls(name="label", code=f"LABEL {kv}", line=0, end_line=0, pairs=(kv,), expands=False)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Maintainer(Instruction):
     maintainer: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _SourcesAndDest(Instruction):
     """Sources and destination (moby's ``SourcesAndDest``) and the ``--chown``/``--chmod``
     flags of ``ADD`` and ``COPY``; ``chmod`` is refused by the classic builder at dispatch."""
@@ -168,19 +168,19 @@ class _SourcesAndDest(Instruction):
         return replace(self, chown=chown, sources=tuple(words[:-1]), dest=words[-1])
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Add(_SourcesAndDest):
     """``ADD`` (local sources; URLs need the network)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Copy(_SourcesAndDest):
     """``COPY``; ``from_`` is ``--from`` (a stage name or index, or an image), never expanded."""
 
     from_: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Onbuild(Instruction):
     """``ONBUILD``: ``expression`` is the trigger as stored in the image (the original text
     without the ``ONBUILD`` word), ``trigger`` the trigger's command (upper case)."""
@@ -189,7 +189,7 @@ class Onbuild(Instruction):
     trigger: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Workdir(Instruction):
     path: str = ""
 
@@ -197,7 +197,7 @@ class Workdir(Instruction):
         return replace(self, path=word(self.path))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _ShellDependent(Instruction):
     """``cmd`` the words (exec form) or the one shell-form string; ``prepend_shell`` whether
     the stage's shell goes in front (shell form)."""
@@ -206,7 +206,7 @@ class _ShellDependent(Instruction):
     prepend_shell: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Run(_ShellDependent):
     """``RUN``: parsed so that a builder can refuse it by line; ``flags_used`` names the flags
     given (``mount``), ``mounts`` the raw ``--mount`` values (their CSV syntax is not checked:
@@ -216,17 +216,17 @@ class Run(_ShellDependent):
     mounts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Cmd(_ShellDependent):
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Entrypoint(_ShellDependent):
     """``ENTRYPOINT``; ``cmd`` is None for ``ENTRYPOINT []`` (moby's emptyAsNil)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Healthcheck(Instruction):
     """``HEALTHCHECK``: ``test`` is ``("NONE",)``, ``("CMD", ...)`` or ``("CMD-SHELL", cmd)``;
     durations in nanoseconds (0 = inherit the default), ``retries`` 0 = default."""
@@ -238,14 +238,14 @@ class Healthcheck(Instruction):
     retries: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Expose(Instruction):
     """``EXPOSE``: ports as written, sorted by moby's parser (before substitution)."""
 
     ports: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class User(Instruction):
     user: str = ""
 
@@ -253,7 +253,7 @@ class User(Instruction):
         return replace(self, user=word(self.user))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Volume(Instruction):
     volumes: tuple[str, ...] = ()
 
@@ -261,7 +261,7 @@ class Volume(Instruction):
         return replace(self, volumes=tuple(word(v) for v in self.volumes))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StopSignal(Instruction):
     signal: str = ""
 
@@ -269,7 +269,7 @@ class StopSignal(Instruction):
         return replace(self, signal=word(self.signal))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Arg(Instruction):
     args: tuple[ArgDef, ...] = ()
 
@@ -280,12 +280,12 @@ class Arg(Instruction):
         )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Shell(Instruction):
     shell: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Stage:
     """A ``FROM`` and the instructions up to the next: ``name`` is the lower-cased ``AS`` name
     (``""`` without one), ``base_name`` and ``platform`` as written (expanded when the stage
