@@ -119,6 +119,14 @@ if TYPE_CHECKING:
     from ocitool.service.loadsave import LoadResult
     from ocitool.service.registry import PullResult, PushResult, pull, push
     from ocitool.service.service import ImageService
+    from ocitool.service.verbs import (
+        VerbOptions,
+        WrittenImage,
+        append_image,
+        flatten_image,
+        mutate_image,
+        rebase_image,
+    )
     from ocitool.store.backend import FSBackend, MemoryBackend, StoreBackend
     from ocitool.store.content import LayerStore
     from ocitool.store.images import ImageStore
@@ -249,10 +257,13 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "ValidationIssue",
     "ValidationReport",
+    "VerbOptions",
     "VerifyReport",
     "VerifyingReader",
+    "WrittenImage",
     "analyze",
     "append",
+    "append_image",
     "attestations",
     "build",
     "chain_id",
@@ -264,6 +275,7 @@ __all__ = [
     "docker_root_images",
     "export",
     "flatten",
+    "flatten_image",
     "generate_key_pair",
     "history",
     "host_platform",
@@ -274,6 +286,7 @@ __all__ = [
     "manifests",
     "merged_tar",
     "mutate",
+    "mutate_image",
     "normalize",
     "only",
     "only_platform_with_fallback",
@@ -286,6 +299,7 @@ __all__ = [
     "raw_config",
     "raw_manifest",
     "rebase",
+    "rebase_image",
     "run_ci",
     "sign",
     "unpack",

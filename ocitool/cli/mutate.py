@@ -8,26 +8,20 @@ SOURCE and DEST are any transport convert reads and writes, ``store:NAME`` for a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ocitool._record import field, record
 from ocitool.cli import EXIT_OK, UsageError, add_registry_flags, platform_flag, registry_options
 from ocitool.cli.render import SOURCE_IMAGE, epilog
-from ocitool.errors import ImageRequiredError, InvalidReferenceError, PlatformNotFoundError
 
 if TYPE_CHECKING:
-    from ocitool.image.source import ImageIndex, Source, SourceImage
-    from ocitool.model.platform import Platform
-    from ocitool.ops.builder.image import BuiltImage
+    from ocitool.service.verbs import VerbOptions, WrittenImage
 
-# The read path, the builder and convert are imported by the handlers: --help loads none of them.
+# The service (and with it the read path, the builder and convert) is imported by the handlers:
+# --help loads none of it.
 
 __all__ = ["register"]
 
-_STORE = "store:"
 _SCRATCH = "scratch"
 
 _GRAMMAR = """\
@@ -37,128 +31,39 @@ SOURCE the keyword scratch (./scratch names a file). An index gives the image of
 the host's); --all-platforms transforms every platform's image and rebuilds the index."""
 
 
-@record
-class _Run:
-    """What one command opened: sources, and the store root when DEST is the store."""
+def _options(args: argparse.Namespace) -> VerbOptions:
+    from ocitool.service.verbs import VerbOptions
 
-    args: argparse.Namespace
-    stack: contextlib.ExitStack
-    root: Any = None  # StoreRoot held for writing (DEST store:NAME)
-    names: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def platform(self) -> Platform | None:
-        return platform_flag(self.args.platform)
-
-    def _store_root(self, *, write: bool) -> Any:
-        from ocitool.store.root import StoreRoot, default_root
-
-        if self.root is not None:
-            return self.root
-        path = getattr(self.args, "root", None) or default_root()
-        r = self.stack.enter_context(StoreRoot.open(path, write=write))
-        if write:
-            self.root = r
-        return r
-
-    def open(self, text: str, *, image: str = "") -> tuple[SourceImage | ImageIndex, str]:
-        """The image (or, with --all-platforms, the image or index) ``text`` names, and the
-        name the base annotation records."""
-        from ocitool.formats.detect import REGISTRY_TRANSPORT, open_source, parse_source
-        from ocitool.image.lookup import find_entries, select_one
-
-        source: Source
-        if text.startswith(_STORE):
-            from ocitool.store.lookup import get_image
-            from ocitool.store.source import StoreSource
-
-            name = text[len(_STORE) :]
-            r = self._store_root(write=self.args.destination.startswith(_STORE))
-            image_id = get_image(r.images, r.references, name)
-            source = self.stack.enter_context(StoreSource(r, selection=[(image_id, [])]))
-            selector, label = "", name
-        else:
-            spec = parse_source(text)
-            if spec.transport == REGISTRY_TRANSPORT:
-                from ocitool.formats.registry.read import open_registry_source
-
-                source = self.stack.enter_context(
-                    open_registry_source(spec.path, registry_options(self.args, "src"))
-                )
-                label = spec.path.removeprefix("docker://")
-            else:
-                source = self.stack.enter_context(open_source(spec))
-                label = text
-            selector = image or spec.image
-        if self.args.all_platforms:
-            entries = find_entries(source, selector)
-            nodes = {e.node.digest: e.node for e in entries if e.node is not None}
-            if len(nodes) > 1:
-                raise ImageRequiredError([str(d) for d in nodes], path=source.path)
-            if nodes:
-                return next(iter(nodes.values())), label
-        return select_one(source, selector, platform=self.platform).image, label
-
-    def write(self, built: BuiltImage, out: TextIO) -> None:
-        from ocitool.model.reference import parse_normalized
-        from ocitool.ops.convert import convert
-
-        dest = self.args.destination
-        with built:
-            if dest.startswith(_STORE):
-                from ocitool.service.loadsave import LoadSaveService
-
-                name = dest[len(_STORE) :]
-                ref = parse_normalized(name)
-                if ref.digest or not name:
-                    raise InvalidReferenceError(name, "a store destination needs a name with a tag")
-                built.named(ref.with_default_tag().familiar())
-                LoadSaveService.load_into(self._store_root(write=True), built, platform=self.platform)
-                out.write(f"{built.digest} {ref.with_default_tag().familiar()}\n")
-                return
-            result = convert(
-                built, dest, all_platforms=True, dest_registry=registry_options(self.args, "dest")
-            )
-            for image in result.images:
-                out.write(f"{image.digest}\n")
+    return VerbOptions(
+        root=getattr(args, "root", None),
+        platform=platform_flag(args.platform),
+        all_platforms=args.all_platforms,
+        src_registry=registry_options(args, "src"),
+        dest_registry=registry_options(args, "dest"),
+    )
 
 
-def _run(args: argparse.Namespace, out: TextIO, body: Callable[[_Run], BuiltImage]) -> int:
-    with contextlib.ExitStack() as stack:
-        run = _Run(args, stack)
-        built = body(run)
-        run.write(built, out)
+def _print(written: list[WrittenImage], out: TextIO) -> int:
+    for w in written:
+        out.write(f"{w.digest} {w.name}\n" if w.name else f"{w.digest}\n")
     return EXIT_OK
-
-
-def _each(run: _Run, node: SourceImage | ImageIndex, verb: Callable[[SourceImage], BuiltImage]) -> BuiltImage:
-    from ocitool.image.source import ImageIndex
-    from ocitool.ops.builder.verbs import over_index
-
-    if isinstance(node, ImageIndex):
-        return over_index(node, verb)
-    return verb(node)
 
 
 # -- append ------------------------------------------------------------------------------------
 
 
 def _cmd_append(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.ops.builder.verbs import append
+    from ocitool.service.verbs import append_image
 
-    def body(run: _Run) -> BuiltImage:
-        if args.source == _SCRATCH:
-            return append(None, args.layers, platform=run.platform)
-        node, label = run.open(args.source, image=args.image)
-        return _each(
-            run,
-            node,
-            lambda img: append(
-                img, args.layers, set_base_annotations=args.set_base_image_annotations, base_name=label
-            ),
-        )
-
-    return _run(args, out, body)
+    written = append_image(
+        None if args.source == _SCRATCH else args.source,
+        args.layers,
+        args.destination,
+        image=args.image,
+        set_base_annotations=args.set_base_image_annotations,
+        options=_options(args),
+    )
+    return _print(written, out)
 
 
 # -- mutate ------------------------------------------------------------------------------------
@@ -193,7 +98,8 @@ def _words(value: str | None, flag: str) -> list[str] | None:
 
 
 def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.ops.builder.verbs import Mutation, mutate
+    from ocitool.ops.builder.verbs import Mutation
+    from ocitool.service.verbs import mutate_image
 
     env = _pairs(args.env, "--env", empty_ok=True)
     mutation = Mutation(
@@ -208,56 +114,30 @@ def _cmd_mutate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         platform=platform_flag(args.set_platform),
     )
 
-    def body(run: _Run) -> BuiltImage:
-        node, _ = run.open(args.source, image=args.image)
-        return _each(run, node, lambda img: mutate(img, mutation))
-
-    return _run(args, out, body)
+    return _print(
+        mutate_image(args.source, mutation, args.destination, image=args.image, options=_options(args)), out
+    )
 
 
 # -- flatten -----------------------------------------------------------------------------------
 
 
 def _cmd_flatten(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.ops.builder.verbs import flatten
+    from ocitool.service.verbs import flatten_image
 
-    def body(run: _Run) -> BuiltImage:
-        node, _ = run.open(args.source, image=args.image)
-        return _each(run, node, lambda img: flatten(img))
-
-    return _run(args, out, body)
+    return _print(flatten_image(args.source, args.destination, image=args.image, options=_options(args)), out)
 
 
 # -- rebase ------------------------------------------------------------------------------------
 
 
 def _cmd_rebase(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ocitool.image.lookup import is_platform_image
-    from ocitool.image.source import SourceImage
-    from ocitool.model.platform import new_matcher
-    from ocitool.ops.builder.verbs import rebase
+    from ocitool.service.verbs import rebase_image
 
-    def body(run: _Run) -> BuiltImage:
-        node, _ = run.open(args.source, image=args.image)
-        old_node, _ = run.open(args.old_base)
-        new_node, new_label = run.open(args.new_base)
-
-        def pick(base: SourceImage | ImageIndex, img: SourceImage) -> SourceImage:
-            if isinstance(base, SourceImage):
-                return base
-            matcher = new_matcher(img.platform)
-            for candidate in base.images():
-                if is_platform_image(candidate) and matcher.match(candidate.platform):
-                    return candidate
-            raise PlatformNotFoundError(str(img.platform), [str(c.platform) for c in base.images()])
-
-        return _each(
-            run,
-            node,
-            lambda img: rebase(img, pick(old_node, img), pick(new_node, img), new_base_name=new_label),
-        )
-
-    return _run(args, out, body)
+    written = rebase_image(
+        args.source, args.old_base, args.new_base, args.destination, image=args.image, options=_options(args)
+    )
+    return _print(written, out)
 
 
 # -- registration ------------------------------------------------------------------------------

@@ -255,3 +255,40 @@ def test_the_store_loads_a_built_image(tmp_path: Path) -> None:
         assert result.lines == ["Loaded image: lib:1"] and result.image_ids == [str(img.image.id)]
     (row,) = service.images()
     assert row.repo_tags == ["lib:1"]
+
+
+def test_the_verbs_by_name_from_the_library(tmp_path: Path) -> None:
+    # what the CLI calls: SOURCE/DEST strings, the store as either side, one VerbOptions
+    options = ocitool.VerbOptions(root=tmp_path / "root")
+    src = _base(tmp_path, "base", {"etc/x": b"x"})
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/bin").write_bytes(b"b")
+    (appended,) = ocitool.append_image(src, [tmp_path / "app"], "store:app:1", options=options)
+    assert appended.name == "app:1"
+    (mutated,) = ocitool.mutate_image("store:app:1", Mutation(user="u"), "store:app:2", options=options)
+    assert mutated.name == "app:2" and mutated.digest != appended.digest
+    dest = f"oci:{tmp_path / 'flat'}:1"
+    (flat,) = ocitool.flatten_image("store:app:2", dest, options=options)
+    assert flat.name == "" and _config(dest)["config"]["User"] == "u"
+    assert len(_config(dest)["rootfs"]["diff_ids"]) == 1
+    with pytest.raises(ocitool.InvalidReferenceError):
+        ocitool.flatten_image("store:app:2", f"store:app@sha256:{'0' * 64}", options=options)
+    with pytest.raises(ocitool.ImageNotFoundError):
+        ocitool.mutate_image("store:absent:1", Mutation(user="u"), dest, options=options)
+    # with --all-platforms an index base gives the image of its platform; without one for the
+    # image's platform the rebase names it, and nothing is written
+    index = IndexBuilder()
+    with ImageBuilder.from_scratch("linux/arm64") as b:
+        index.add(b.add_files({"etc/x": b"x"}).build())
+    arm = f"oci:{tmp_path / 'arm'}:1"
+    with index.build() as built:
+        ocitool.convert(built, arm, all_platforms=True)
+    with pytest.raises(ocitool.PlatformNotFoundError, match="linux/amd64"):
+        ocitool.rebase_image(
+            "store:app:1",
+            arm,
+            src,
+            f"oci:{tmp_path / 'never'}:1",
+            options=ocitool.VerbOptions(root=tmp_path / "root", all_platforms=True),
+        )
+    assert not (tmp_path / "never").exists()
