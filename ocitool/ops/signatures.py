@@ -648,7 +648,7 @@ def signature_summary(source: Source, selected: Selected) -> SignatureSummary:
         identity = image_identity(source, selected)
     except OcitoolError as exc:
         return SignatureSummary(0, (), error=str(exc))
-    found = identity["Signature"] if identity else []
+    found = identity.get("Signature", []) if identity else []
     forms = tuple(sorted({s["SignatureType"] for s in found if "SignatureType" in s}))
     return SignatureSummary(len(found), forms, unreadable=sum(1 for s in found if "Error" in s))
 
@@ -660,17 +660,38 @@ def image_identity(
     key: PublicKey | KeylessPolicy | None = None,
     trusted_time: TrustedTime | None = None,
 ) -> dict[str, Any] | None:
-    """moby's ``Identity`` of an inspected image (``{"Signature": [...]}``), or None when it has
-    no signature. Signatures are looked up, as moby does, on the image manifest and on its
-    platform's attestation manifest, and also on the index the image was chosen from (what
-    ``cosign sign`` signs by default). With ``key`` each is verified; without, each says so in
-    ``Warnings``. Raises RegistryError."""
+    """moby's ``Identity`` of an inspected image (``{"Signature": [...], "Pull": [...]}``, in
+    moby's field order, each omitted when empty), or None when it has neither.
+
+    Signatures are looked up, as moby does, on the image manifest and on its platform's
+    attestation manifest, and also on the index the image was chosen from (what ``cosign sign``
+    signs by default). With ``key`` each is verified; without, each says so in ``Warnings``.
+    ``Pull`` lists the repositories a store recorded for the image
+    (:meth:`~ocitool.image.source.Source.pull_identity`: ``pull`` and ``push``), as
+    ``{"Repository": ...}``. ``Build`` is never set: see the README. Raises RegistryError."""
+    out: dict[str, Any] = {}
+    signatures = _signature_identities(source, selected, key, trusted_time)
+    if signatures:
+        out["Signature"] = signatures
+    pulled = source.pull_identity(selected.image)
+    if pulled:
+        out["Pull"] = [{"Repository": repository} for repository in pulled]
+    return out or None
+
+
+def _signature_identities(
+    source: Source,
+    selected: Selected,
+    key: PublicKey | KeylessPolicy | None,
+    trusted_time: TrustedTime | None,
+) -> list[dict[str, Any]]:
+    """The ``SignatureIdentity`` of each signature of the image (see :func:`image_identity`)."""
     if source.signature_layout is not None and not os.path.isdir(source.signature_layout):
-        return None  # a store that never signed (or a Docker data root): nothing to look up
+        return []  # a store that never signed (or a Docker data root): nothing to look up
     try:
         digests = [selected.image.digest]
     except OcitoolError:
-        return None  # no manifest to be signed (a Docker data root's unpacked layers)
+        return []  # no manifest to be signed (a Docker data root's unpacked layers)
     attestation = _attestation_of(selected.entry, selected.image)
     if attestation is not None:
         digests.append(attestation)
@@ -681,4 +702,4 @@ def image_identity(
         for found in find_signatures(source, digest):
             result = _check(found, key, digest, trusted_time, None) if key is not None else None
             signatures.append(_signature_identity(found, result))
-    return {"Signature": signatures} if signatures else None
+    return signatures
