@@ -46,12 +46,13 @@ from ocitool.errors import (
 from ocitool.formats.detect import SourceLike, SourceSpec, open_source, parse_source
 from ocitool.formats.oci.read import OCILayoutSource, index_entries
 from ocitool.formats.registry.read import RegistrySource
-from ocitool.image.lookup import find_entries
+from ocitool.image.lookup import find_entries, platform_image
 from ocitool.image.source import Entry, ImageIndex, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
 from ocitool.model.manifest import Index, Manifest
+from ocitool.model.platform import Platform
 
 if TYPE_CHECKING:
     from ocitool.ops.signing.keyless import KeylessPolicy, TrustedTime
@@ -75,6 +76,7 @@ __all__ = [
     "is_skopeo_dir_path",
     "opened_for_signatures",
     "reference_names",
+    "refuse_platform_in_dir",
     "sig_tag",
     "signature_summary",
     "signing_target",
@@ -185,11 +187,15 @@ class _WithoutCompanions(Source):
         return index_entries(self.blobs, kept, label=self.path, where=self.layout.view.where("index.json"))
 
 
-def signing_target(source: Source, image: str = "") -> SigningTarget:
+def signing_target(source: Source, image: str = "", *, platform: Platform | None = None) -> SigningTarget:
     """The manifest ``image`` names in ``source`` (with no name, the one image it holds,
-    signatures and referrers aside).
+    signatures and referrers aside). With ``platform``, the manifest of that platform in the
+    index it names, chosen as ``--platform`` chooses everywhere
+    (:func:`~ocitool.image.lookup.platform_image`; a single image must match it); the target
+    keeps the index's names and has no children then.
 
-    Raises ImageNotFoundError, InvalidReferenceError (the name selects several images).
+    Raises ImageNotFoundError, InvalidReferenceError (the name selects several images),
+    PlatformNotFoundError (no image of ``platform``: it names the platform and the source).
     """
     if isinstance(source, RegistrySource):
         entries = list(source.entries)
@@ -210,6 +216,10 @@ def signing_target(source: Source, image: str = "") -> SigningTarget:
         names.extend(entry.ref_names)
     if isinstance(source, RegistrySource):
         names.insert(0, source.ref.name)
+    if platform is not None:
+        where = f"{source.transport}:{source.path}" + (f" ({image})" if image else "")
+        picked = platform_image(chosen[0], platform, path=where)
+        return SigningTarget(picked.descriptor, tuple(dict.fromkeys(names)))
     node = chosen[0].node
     children: tuple[Descriptor, ...] = ()
     if isinstance(node, ImageIndex):
@@ -520,27 +530,42 @@ def verify_signature(
     key: PublicKey | KeylessPolicy,
     trusted_time: TrustedTime | None = None,
     docker_reference: str | None = None,
+    platform: Platform | None = None,
 ) -> SignatureReport:
     """Check every signature of the image ``image`` names in ``source`` (see the module notes
     for where they are looked for) with ``key`` (a public key) or a keyless policy.
 
     ``trusted_time`` holds the Rekor keys and timestamp authorities that date keyless
     signatures; ``docker_reference``, when given, must be vouched for by each simple signing
-    payload. Returns a report listing each signature and its result (``report.ok``: at least
-    one verified; no signature found leaves ``checks`` empty). Raises for unreadable input:
-    NotAnImageError, ImageNotFoundError, InvalidReferenceError, RegistryError.
+    payload. ``platform`` checks the signatures of that platform's manifest in the index
+    ``image`` names rather than the index's (see :func:`signing_target`). Returns a report
+    listing each signature and its result (``report.ok``: at least one verified; no signature
+    found leaves ``checks`` empty). Raises for unreadable input: NotAnImageError,
+    ImageNotFoundError, InvalidReferenceError (also ``platform`` on a ``dir:`` copy, which holds
+    one manifest), PlatformNotFoundError, RegistryError.
     """
     with opened_for_signatures(source, image) as (src, name, spec):
         if src is None:
+            refuse_platform_in_dir(spec.path, platform)
             digest, found = dir_signatures(spec.path)
             label = f"dir:{spec.path}"
         else:
-            target = signing_target(src, name)
+            target = signing_target(src, name, platform=platform)
             digest = target.digest
             found = find_signatures(src, digest)
             label = target.names[0] if target.names else f"{src.transport}:{src.path}"
         checks = [SignatureCheck(f, _check(f, key, digest, trusted_time, docker_reference)) for f in found]
     return SignatureReport(digest, label, checks)
+
+
+def refuse_platform_in_dir(path: str, platform: Platform | None) -> None:
+    """A ``dir:`` copy's signatures are those of its ``manifest.json``: ``--platform`` cannot
+    pick another manifest there (InvalidReferenceError)."""
+    if platform is not None:
+        raise InvalidReferenceError(
+            f"dir:{path}",
+            f"--platform {platform}: a dir: copy's signatures sign its manifest.json alone",
+        )
 
 
 def reference_names(names: Sequence[str]) -> list[str]:
