@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError
+from ocitool.cli import EXIT_CHECK_FAILED, EXIT_OK, UsageError, platform_flag
 from ocitool.cli.render import epilog
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ def _cmd_sign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             annotations=annotations,
             recursive=args.recursive,
             fmt=fmt,
+            platform=platform_flag(args.platform),
         )
     for item in written:
         claim = f" as {item.docker_reference}" if item.docker_reference else ""
@@ -187,7 +188,12 @@ def _cmd_verify_signature(args: argparse.Namespace, out: TextIO, err: TextIO) ->
     trusted = _trusted_time(args)
     with _source(args) as (source, image):
         report = verify_signature(
-            source, image, key=verifier, trusted_time=trusted, docker_reference=args.reference
+            source,
+            image,
+            key=verifier,
+            trusted_time=trusted,
+            docker_reference=args.reference,
+            platform=platform_flag(args.platform),
         )
     if args.format == "json":
         out.write(gojson.dumps(_json(report), indent="    ") + "\n")
@@ -238,6 +244,11 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--recursive", action="store_true", help="also sign each manifest of an index")
     p.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="sign this platform's manifest of an index, not the index",
+    )
+    p.add_argument(
         "--format",
         choices=("simplesigning", "bundle"),
         default="simplesigning",
@@ -267,6 +278,11 @@ def register(sub: Any) -> None:
         "--timestamp-certificate-chain", metavar="PEM", help="timestamp authority roots: dates signatures"
     )
     p.add_argument("--reference", metavar="REF", help="the docker-reference each payload must claim")
+    p.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="check this platform's manifest of an index, not the index",
+    )
     p.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("image", metavar="IMAGE", nargs="?")

@@ -41,6 +41,7 @@ __all__ = [
     "find_entries",
     "is_attestation",
     "is_platform_image",
+    "platform_image",
     "platform_images",
     "select_images",
     "select_one",
@@ -147,6 +148,17 @@ def _candidates(entry: Entry) -> list[SourceImage]:
 def platform_images(entry: Entry) -> list[SourceImage]:
     """Every present, runnable platform image of an entry (attestations left out)."""
     return _candidates(entry)
+
+
+def platform_image(entry: Entry, platform: Platform, *, path: str) -> SourceImage:
+    """The image of ``platform`` in ``entry``, as ``--platform`` chooses one everywhere: of an
+    index, the best match with Docker's fallback; a single image must match. Raises
+    PlatformNotFoundError (naming ``platform`` and ``path``, with the platforms there),
+    ImageNotFoundError (the entry's manifest is absent), ArtifactError (artifacts only)."""
+    chosen = _choose(entry, platform=platform, all_platforms=False, path=path)
+    if not chosen:
+        raise _artifact_note(entry)
+    return chosen[0]
 
 
 def select_images(

@@ -603,6 +603,12 @@ class Source(ABC):
         :func:`~ocitool.image.lookup.select_images` apply its rules to :attr:`entries`."""
         return None
 
+    def pull_identity(self, image: SourceImage) -> list[str]:
+        """The repositories ``image`` was pulled from or pushed to, as its store
+        recorded them (moby's ``Identity.Pull``); none, the default, for a source that records
+        no such thing (every source but a store)."""
+        return []
+
     def entry_of(self, image_id: str) -> Entry | None:
         """The (first) entry holding the image whose ID is ``image_id``, or None."""
         return self._entries_by_id.get(image_id)

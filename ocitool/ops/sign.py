@@ -53,6 +53,7 @@ from ocitool.image.source import Source
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
+from ocitool.model.platform import Platform
 from ocitool.ops.query import SourceArg
 from ocitool.ops.signatures import (
     BUNDLE_ARTIFACT_TYPE,
@@ -60,6 +61,7 @@ from ocitool.ops.signatures import (
     SigningTarget,
     dir_signatures,
     opened_for_signatures,
+    refuse_platform_in_dir,
     sig_tag,
     signing_target,
 )
@@ -380,6 +382,7 @@ def sign(
     annotations: Mapping[str, str] | None = None,
     recursive: bool = False,
     fmt: str = "simplesigning",
+    platform: Platform | None = None,
 ) -> list[SignedImage]:
     """Sign the image ``image`` names in ``source`` with ``key`` and write the signature next
     to it (see the module notes); returns what was written.
@@ -388,22 +391,26 @@ def sign(
     as cosign writes it); by default the image's own name (a repo tag or a ref name naming a
     repository). ``annotations`` go into the payload's ``optional``. ``recursive`` also signs
     each manifest an index lists. ``fmt`` is ``simplesigning`` (a ``.sig``) or ``bundle`` (a
-    sigstore bundle v0.3 referrer).
+    sigstore bundle v0.3 referrer). ``platform`` signs that platform's manifest of the index
+    ``image`` names instead of the index (the payload still claims the index's name; with
+    ``recursive`` too, that manifest alone).
 
-    Raises InvalidReferenceError (a docker-archive, no repository to claim, a read-only store),
-    ImageNotFoundError, RegistryError, OutputError; nothing is written then.
+    Raises InvalidReferenceError (a docker-archive, no repository to claim, a read-only store,
+    ``platform`` on a ``dir:`` copy), ImageNotFoundError, PlatformNotFoundError (naming the
+    platform and the source), RegistryError, OutputError; nothing is written then.
     """
     if fmt not in SIGNATURE_FORMATS:
         raise ValueError(f"unknown signature format {fmt!r}: one of {', '.join(SIGNATURE_FORMATS)}")
     optional = dict(annotations) if annotations else None
     with opened_for_signatures(source, image) as (src, name, spec):
         if src is None:
+            refuse_platform_in_dir(spec.path, platform)
             if fmt != "simplesigning":
                 raise InvalidReferenceError(
                     f"dir:{spec.path}", "a dir: copy holds simple signing signatures only"
                 )
             return [_sign_dir(spec.path, key, reference, optional)]
-        target = signing_target(src, name)
+        target = signing_target(src, name, platform=platform)
         subjects = [target.descriptor, *(target.children if recursive else ())]
         dest = _destination(src)
         try:

@@ -46,12 +46,13 @@ from ocitool.errors import (
 from ocitool.formats.detect import SourceLike, SourceSpec, open_source, parse_source
 from ocitool.formats.oci.read import OCILayoutSource, index_entries
 from ocitool.formats.registry.read import RegistrySource
-from ocitool.image.lookup import find_entries
+from ocitool.image.lookup import find_entries, platform_image
 from ocitool.image.source import Entry, ImageIndex, Selected, Source, SourceImage
 from ocitool.model import mediatypes as mt
 from ocitool.model.descriptor import Descriptor
 from ocitool.model.digest import Digest, digest_bytes
 from ocitool.model.manifest import Index, Manifest
+from ocitool.model.platform import Platform
 
 if TYPE_CHECKING:
     from ocitool.ops.signing.keyless import KeylessPolicy, TrustedTime
@@ -75,6 +76,7 @@ __all__ = [
     "is_skopeo_dir_path",
     "opened_for_signatures",
     "reference_names",
+    "refuse_platform_in_dir",
     "sig_tag",
     "signature_summary",
     "signing_target",
@@ -185,11 +187,15 @@ class _WithoutCompanions(Source):
         return index_entries(self.blobs, kept, label=self.path, where=self.layout.view.where("index.json"))
 
 
-def signing_target(source: Source, image: str = "") -> SigningTarget:
+def signing_target(source: Source, image: str = "", *, platform: Platform | None = None) -> SigningTarget:
     """The manifest ``image`` names in ``source`` (with no name, the one image it holds,
-    signatures and referrers aside).
+    signatures and referrers aside). With ``platform``, the manifest of that platform in the
+    index it names, chosen as ``--platform`` chooses everywhere
+    (:func:`~ocitool.image.lookup.platform_image`; a single image must match it); the target
+    keeps the index's names and has no children then.
 
-    Raises ImageNotFoundError, InvalidReferenceError (the name selects several images).
+    Raises ImageNotFoundError, InvalidReferenceError (the name selects several images),
+    PlatformNotFoundError (no image of ``platform``: it names the platform and the source).
     """
     if isinstance(source, RegistrySource):
         entries = list(source.entries)
@@ -210,6 +216,10 @@ def signing_target(source: Source, image: str = "") -> SigningTarget:
         names.extend(entry.ref_names)
     if isinstance(source, RegistrySource):
         names.insert(0, source.ref.name)
+    if platform is not None:
+        where = f"{source.transport}:{source.path}" + (f" ({image})" if image else "")
+        picked = platform_image(chosen[0], platform, path=where)
+        return SigningTarget(picked.descriptor, tuple(dict.fromkeys(names)))
     node = chosen[0].node
     children: tuple[Descriptor, ...] = ()
     if isinstance(node, ImageIndex):
@@ -520,27 +530,42 @@ def verify_signature(
     key: PublicKey | KeylessPolicy,
     trusted_time: TrustedTime | None = None,
     docker_reference: str | None = None,
+    platform: Platform | None = None,
 ) -> SignatureReport:
     """Check every signature of the image ``image`` names in ``source`` (see the module notes
     for where they are looked for) with ``key`` (a public key) or a keyless policy.
 
     ``trusted_time`` holds the Rekor keys and timestamp authorities that date keyless
     signatures; ``docker_reference``, when given, must be vouched for by each simple signing
-    payload. Returns a report listing each signature and its result (``report.ok``: at least
-    one verified; no signature found leaves ``checks`` empty). Raises for unreadable input:
-    NotAnImageError, ImageNotFoundError, InvalidReferenceError, RegistryError.
+    payload. ``platform`` checks the signatures of that platform's manifest in the index
+    ``image`` names rather than the index's (see :func:`signing_target`). Returns a report
+    listing each signature and its result (``report.ok``: at least one verified; no signature
+    found leaves ``checks`` empty). Raises for unreadable input: NotAnImageError,
+    ImageNotFoundError, InvalidReferenceError (also ``platform`` on a ``dir:`` copy, which holds
+    one manifest), PlatformNotFoundError, RegistryError.
     """
     with opened_for_signatures(source, image) as (src, name, spec):
         if src is None:
+            refuse_platform_in_dir(spec.path, platform)
             digest, found = dir_signatures(spec.path)
             label = f"dir:{spec.path}"
         else:
-            target = signing_target(src, name)
+            target = signing_target(src, name, platform=platform)
             digest = target.digest
             found = find_signatures(src, digest)
             label = target.names[0] if target.names else f"{src.transport}:{src.path}"
         checks = [SignatureCheck(f, _check(f, key, digest, trusted_time, docker_reference)) for f in found]
     return SignatureReport(digest, label, checks)
+
+
+def refuse_platform_in_dir(path: str, platform: Platform | None) -> None:
+    """A ``dir:`` copy's signatures are those of its ``manifest.json``: ``--platform`` cannot
+    pick another manifest there (InvalidReferenceError)."""
+    if platform is not None:
+        raise InvalidReferenceError(
+            f"dir:{path}",
+            f"--platform {platform}: a dir: copy's signatures sign its manifest.json alone",
+        )
 
 
 def reference_names(names: Sequence[str]) -> list[str]:
@@ -648,7 +673,7 @@ def signature_summary(source: Source, selected: Selected) -> SignatureSummary:
         identity = image_identity(source, selected)
     except OcitoolError as exc:
         return SignatureSummary(0, (), error=str(exc))
-    found = identity["Signature"] if identity else []
+    found = identity.get("Signature", []) if identity else []
     forms = tuple(sorted({s["SignatureType"] for s in found if "SignatureType" in s}))
     return SignatureSummary(len(found), forms, unreadable=sum(1 for s in found if "Error" in s))
 
@@ -660,17 +685,38 @@ def image_identity(
     key: PublicKey | KeylessPolicy | None = None,
     trusted_time: TrustedTime | None = None,
 ) -> dict[str, Any] | None:
-    """moby's ``Identity`` of an inspected image (``{"Signature": [...]}``), or None when it has
-    no signature. Signatures are looked up, as moby does, on the image manifest and on its
-    platform's attestation manifest, and also on the index the image was chosen from (what
-    ``cosign sign`` signs by default). With ``key`` each is verified; without, each says so in
-    ``Warnings``. Raises RegistryError."""
+    """moby's ``Identity`` of an inspected image (``{"Signature": [...], "Pull": [...]}``, in
+    moby's field order, each omitted when empty), or None when it has neither.
+
+    Signatures are looked up, as moby does, on the image manifest and on its platform's
+    attestation manifest, and also on the index the image was chosen from (what ``cosign sign``
+    signs by default). With ``key`` each is verified; without, each says so in ``Warnings``.
+    ``Pull`` lists the repositories a store recorded for the image
+    (:meth:`~ocitool.image.source.Source.pull_identity`: ``pull`` and ``push``), as
+    ``{"Repository": ...}``. ``Build`` is never set: see the README. Raises RegistryError."""
+    out: dict[str, Any] = {}
+    signatures = _signature_identities(source, selected, key, trusted_time)
+    if signatures:
+        out["Signature"] = signatures
+    pulled = source.pull_identity(selected.image)
+    if pulled:
+        out["Pull"] = [{"Repository": repository} for repository in pulled]
+    return out or None
+
+
+def _signature_identities(
+    source: Source,
+    selected: Selected,
+    key: PublicKey | KeylessPolicy | None,
+    trusted_time: TrustedTime | None,
+) -> list[dict[str, Any]]:
+    """The ``SignatureIdentity`` of each signature of the image (see :func:`image_identity`)."""
     if source.signature_layout is not None and not os.path.isdir(source.signature_layout):
-        return None  # a store that never signed (or a Docker data root): nothing to look up
+        return []  # a store that never signed (or a Docker data root): nothing to look up
     try:
         digests = [selected.image.digest]
     except OcitoolError:
-        return None  # no manifest to be signed (a Docker data root's unpacked layers)
+        return []  # no manifest to be signed (a Docker data root's unpacked layers)
     attestation = _attestation_of(selected.entry, selected.image)
     if attestation is not None:
         digests.append(attestation)
@@ -681,4 +727,4 @@ def image_identity(
         for found in find_signatures(source, digest):
             result = _check(found, key, digest, trusted_time, None) if key is not None else None
             signatures.append(_signature_identity(found, result))
-    return {"Signature": signatures} if signatures else None
+    return signatures

@@ -16,6 +16,11 @@ image was pulled from or pushed to (its repository digests); then the config; th
 schema 2 manifest, written as docker writes it, under the tag. Its repository digest is
 recorded afterwards, as docker records it.
 
+Both record the repository (normalised, ``docker.io/library/alpine``: the one named, which is
+where the image comes from, not the endpoint contacted) in the image's pull identity
+(:meth:`~ocitool.store.images.ImageStore.add_pull_identity`), which ``inspect`` shows as moby's
+``Identity.Pull``: moby records the pulled repository, and after a push the pushed one too.
+
 What happens to each layer is reported through ``progress`` as
 :class:`~ocitool.ops.progress.Progress` events: a *status* event (``is_status``;
 ``phase`` is docker's status text, such as ``Pulling fs layer`` or ``Mounted from pp/base``)
@@ -192,6 +197,7 @@ class RegistryService:
                         self._register(w, layers, chains, spools, progress)
                         id = w.images.create(raw_config)
                     updated = self._record(w, ref, manifest_digest, id)
+                    w.images.add_pull_identity(id, ref.name)
             finally:
                 for spool in spools.values():
                     spool.discard()
@@ -330,8 +336,10 @@ class RegistryService:
         digest = digest_bytes(raw)
         with StoreRoot.open(self.root, write=True) as w:
             digest_ref = Reference(domain=ref.domain, path=ref.path, tag="", digest=str(digest))
-            if w.references.get(digest_ref) is None and w.images.exists(id):
-                w.references.add_digest(digest_ref, id, force=True)
+            if w.images.exists(id):
+                if w.references.get(digest_ref) is None:
+                    w.references.add_digest(digest_ref, id, force=True)
+                w.images.add_pull_identity(id, ref.name)
         return PushResult(ref, ref.tag, digest, len(raw))
 
     @staticmethod

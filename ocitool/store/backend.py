@@ -7,6 +7,11 @@ in exactly Docker's imagedb layout (``image/<driver>/imagedb`` of a data root)::
     metadata/sha256/<hex>/parent         "sha256:<hex>" of the parent image
     metadata/sha256/<hex>/lastUpdated    time.RFC3339Nano of the last tag
     metadata/sha256/<hex>/builtLocally   one byte 0x01
+    metadata/sha256/<hex>/ocitoolPullIdentity
+                                         ocitool's own: moby's ``[]PullIdentity`` as JSON, the
+                                         repositories the image was pulled from or pushed to
+                                         (Docker reads only the keys it knows: it ignores this
+                                         one, and ``rmi`` removes it with the directory)
 
 Content is re-verified on every read (moby's ``fs.get`` does the same): a file whose bytes do
 not hash to its name raises DigestMismatchError naming the file. Writes are atomic.

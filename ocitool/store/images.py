@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from typing import Final
 
 from ocitool._record import record
 from ocitool.errors import (
@@ -31,7 +32,10 @@ from ocitool.model.timestamp import Timestamp
 from ocitool.store.backend import StoreBackend
 from ocitool.store.content import LayerStore
 
-__all__ = ["ImageRow", "ImageStore"]
+__all__ = ["PULL_IDENTITY_KEY", "ImageRow", "ImageStore"]
+
+PULL_IDENTITY_KEY: Final = "ocitoolPullIdentity"
+"""The imagedb metadata key of an image's pull identity (ocitool's own; Docker ignores it)."""
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -278,6 +282,36 @@ class ImageStore:
             return self.backend.get_metadata(Digest.parse(id), "builtLocally") == b"\x01"
         except LookupError:
             return False
+
+    def pull_identity(self, id: Digest) -> list[str]:
+        """The repositories the image came from (``pull``) or went to (``push``), normalised
+        (``docker.io/library/alpine``), oldest first: moby's ``Identity.Pull``. Kept in the
+        metadata key :data:`PULL_IDENTITY_KEY` as ``[{"Repository": ...}, ...]``; an unreadable
+        record reads as none (it is only ever shown)."""
+        try:
+            doc = json.loads(self.backend.get_metadata(Digest.parse(id), PULL_IDENTITY_KEY))
+        except (LookupError, ValueError):
+            return []
+        if not isinstance(doc, list):
+            return []
+        out: list[str] = []
+        for item in doc:
+            repo = item.get("Repository") if isinstance(item, dict) else None
+            if isinstance(repo, str) and repo and repo not in out:
+                out.append(repo)
+        return out
+
+    def add_pull_identity(self, id: Digest, repository: str) -> None:
+        """Record that the image was pulled from (or pushed to) ``repository`` (a normalised
+        repository name): appended once, the order kept. Raises ImageNotFoundError."""
+        id = Digest.parse(id)
+        if self.row(id) is None:
+            raise ImageNotFoundError(str(id))
+        known = self.pull_identity(id)
+        if repository in known:
+            return
+        doc = [{"Repository": r} for r in [*known, repository]]
+        self.backend.set_metadata(id, PULL_IDENTITY_KEY, json.dumps(doc, separators=(",", ":")).encode())
 
     def children(self, id: Digest) -> list[Digest]:
         """``Store.Children``: the images whose parent is ``id`` (sorted)."""

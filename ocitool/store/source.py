@@ -299,6 +299,11 @@ class StoreSource(Source):
             return None
         return self._entry(id) if self.view.images.exists(id) else None
 
+    def pull_identity(self, image: SourceImage) -> list[str]:
+        """The repositories the store recorded for the image (see
+        :meth:`~ocitool.store.images.ImageStore.pull_identity`)."""
+        return self.view.images.pull_identity(image.id)
+
     def image_summaries(self) -> list[Summary]:
         """A Summary of every image from one query of the image index and the reference
         store: no config is parsed, no row object built per image."""

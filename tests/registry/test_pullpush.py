@@ -361,3 +361,56 @@ def test_push_of_a_loaded_image_names_its_layers_by_what_they_are(
     )
     assert ok("inspect", "--format", "{{.Id}}", f"docker://{name}").strip() == image_id
     assert ok("verify", f"docker://{name}").rstrip().endswith("OK")
+
+
+def _identity(store: Path, name: str) -> object:
+    return json.loads(ok("--root", str(store), "inspect", name))[0].get("Identity")
+
+
+def test_pull_records_the_repository_push_adds_and_rmi_forgets(
+    registry: servers.Registry, tmp_path: Path
+) -> None:
+    """moby's ``Identity.Pull``: the repository ``pull`` brought the image from, then each one a
+    ``push`` sent it to (moby: "After successful push this images also contains the pushed
+    repository location"), once each, oldest first; ``rmi`` removes the record."""
+    store, seed = tmp_path / "store", tmp_path / "seed"
+    name = f"{registry.host}/identity/{uuid.uuid4().hex[:10]}"
+    _image_with_layers(seed, tmp_path, f"{name}:1")
+    # an imported image has no identity at all: the field is omitted
+    assert _identity(seed, f"{name}:1") is None
+    ok("--root", str(seed), "push", f"{name}:1")
+    # the push is recorded on the pushing side too
+    assert _identity(seed, f"{name}:1") == {"Pull": [{"Repository": name}]}
+
+    ok("--root", str(store), "pull", f"{name}:1")
+    assert _identity(store, f"{name}:1") == {"Pull": [{"Repository": name}]}
+    # pulled again, by digest: still once
+    image_id = json.loads(ok("--root", str(store), "inspect", f"{name}:1"))[0]["Id"]
+    digest = json.loads(ok("--root", str(store), "inspect", f"{name}:1"))[0]["RepoDigests"][0]
+    ok("--root", str(store), "pull", digest)
+    assert _identity(store, image_id) == {"Pull": [{"Repository": name}]}
+
+    # pushed elsewhere: added after the pulled one, once however often it is pushed
+    ok("--root", str(store), "tag", f"{name}:1", f"{name}-copy:2")
+    ok("--root", str(store), "push", f"{name}-copy:2")
+    ok("--root", str(store), "push", f"{name}-copy:2")
+    want = {"Pull": [{"Repository": name}, {"Repository": f"{name}-copy"}]}
+    assert _identity(store, image_id) == want
+    # the record is per image, whatever name inspects it
+    assert _identity(store, f"{name}-copy:2") == want
+    hexid = image_id.split(":")[1]
+    record = store / "image" / "overlay2" / "imagedb" / "metadata" / "sha256" / hexid / "ocitoolPullIdentity"
+    assert json.loads(record.read_text()) == want["Pull"]
+
+    # the library shows the same
+    import ocitool
+
+    [resp] = ocitool.ImageService(str(store)).inspect([image_id])
+    assert resp.identity == want
+
+    # rmi removes the image and its record
+    ok("--root", str(store), "rmi", "-f", image_id)
+    assert not record.exists() and not record.parent.exists()
+    # pulled again: a fresh record, the pull alone
+    ok("--root", str(store), "pull", f"{name}-copy:2")
+    assert _identity(store, f"{name}-copy:2") == {"Pull": [{"Repository": f"{name}-copy"}]}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
 from ocitool.errors import SignatureError, SignatureVerificationError
@@ -231,7 +231,7 @@ def _cosign_bundle_check(data: bytes, public_pem: bytes, digest: str) -> None:
     doc = json.loads(data)
     assert doc["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
     public = load_pem_public_key(public_pem)
-    assert isinstance(public, ec.EllipticCurvePublicKey)
+    assert isinstance(public, (ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey))
     spki = public.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     assert (
         doc["verificationMaterial"]["publicKey"]["hint"]
@@ -251,7 +251,10 @@ def _cosign_bundle_check(data: bytes, public_pem: bytes, digest: str) -> None:
         + payload
     )
     [sig] = envelope["signatures"]
-    public.verify(base64.b64decode(sig["sig"]), message, ec.ECDSA(hashes.SHA256()))
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        public.verify(base64.b64decode(sig["sig"]), message)  # DSSE is pure Ed25519
+    else:
+        public.verify(base64.b64decode(sig["sig"]), message, ec.ECDSA(hashes.SHA256()))
     statement = json.loads(payload)
     algorithm, hex_ = digest.split(":")
     assert statement["_type"] == "https://in-toto.io/Statement/v1"

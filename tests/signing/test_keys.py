@@ -12,11 +12,12 @@ from pathlib import Path
 
 import nacl.secret
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from ocitool.errors import InvalidKeyError, KeyDecryptionError, UnsupportedSignatureError
-from ocitool.ops.signing import keys
+from ocitool.errors import InvalidKeyError, KeyDecryptionError
+from ocitool.ops.signing import ed25519ph, keys
 from tests import peers
 
 COSIGN = peers.FIXTURES / "signing" / "cosign"
@@ -50,13 +51,74 @@ def test_sec1_inside_an_encrypted_key_is_refused_as_cosign_does() -> None:
     assert info.value.pem_type == "ENCRYPTED COSIGN PRIVATE KEY"
 
 
-def test_plain_pkcs8_ed25519_loads_but_cannot_sign() -> None:
+def test_plain_pkcs8_ed25519_signs_pure_ed25519_checked_with_cryptography() -> None:
+    """cosign's own Ed25519 test key: ocitool writes pure Ed25519 (what ``cosign verify --key``
+    checks), which cryptography verifies on its own; verify takes it, and Ed25519ph over the same
+    bytes (what ``cosign sign --key`` writes by default) too."""
     key = keys.load_private_key((COSIGN / "ed25519-pkcs8.key").read_bytes())
     assert isinstance(key, ed25519.Ed25519PrivateKey)
-    with pytest.raises(UnsupportedSignatureError, match="Ed25519ph"):
-        keys.sign(key, b"x")
-    with pytest.raises(UnsupportedSignatureError):
-        keys.verify(key.public_key(), b"sig", b"x")
+    public = key.public_key()
+    signature = keys.sign(key, b"payload")
+    assert len(signature) == 64
+    public.verify(signature, b"payload")  # independent: raises when wrong
+    assert keys.verify(public, signature, b"payload")
+    prehashed = keys.sign_ed25519ph(key, b"payload")
+    assert prehashed != signature and keys.verify(public, prehashed, b"payload")
+    with pytest.raises(InvalidSignature):
+        public.verify(prehashed, b"payload")  # not pure Ed25519: the two are told apart
+    # the wrong key, a changed payload, garbage: False, never an exception
+    other = ed25519.Ed25519PrivateKey.generate().public_key()
+    for sig in (signature, prehashed):
+        assert not keys.verify(other, sig, b"payload")
+        assert not keys.verify(public, sig, b"payloaD")
+    for garbage in (b"", b"sig", signature[:63], signature + b"\0", b"\xff" * 64, bytes(64)):
+        assert not keys.verify(public, garbage, b"payload")
+
+
+# RFC 8032 section 7.3, "TEST abc" (Ed25519ph).
+_RFC8032_SECRET = "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42"
+_RFC8032_PUBLIC = "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf"
+_RFC8032_SIGNATURE = (
+    "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41"
+    "31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406"
+)
+
+
+def test_ed25519ph_matches_rfc8032_test_vector() -> None:
+    seed, public = bytes.fromhex(_RFC8032_SECRET), bytes.fromhex(_RFC8032_PUBLIC)
+    expected = bytes.fromhex(_RFC8032_SIGNATURE)
+    assert ed25519ph.sign(seed, b"abc") == expected
+    assert ed25519ph.verify(public, expected, b"abc")
+    assert ed25519ph.verify_prehashed(public, expected, hashlib.sha512(b"abc").digest())
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    assert key.public_key().public_bytes_raw() == public
+    assert keys.sign_ed25519ph(key, b"abc") == expected
+    assert keys.verify(key.public_key(), expected, b"abc")
+    # a message known by its SHA-512 digest only (a bundle's messageSignature): Ed25519ph
+    digest = hashlib.sha512(b"abc").digest()
+    assert keys.verify_digest(key.public_key(), expected, digest, "sha512")
+    assert not keys.verify_digest(key.public_key(), expected, hashlib.sha256(b"abc").digest(), "sha256")
+    assert not keys.verify_digest(key.public_key(), expected, hashlib.sha512(b"abd").digest(), "sha512")
+    # another context is another signature (dom2 carries it); a non-empty one is not cosign's
+    assert ed25519ph.sign(seed, b"abc", context=b"foo") != expected
+    assert not ed25519ph.verify(public, expected, b"abc", context=b"foo")
+    # tampered signatures and keys
+    flipped = bytes([expected[0] ^ 1]) + expected[1:]
+    assert not ed25519ph.verify(public, flipped, b"abc")
+    big_s = expected[:32] + (2**255 - 1).to_bytes(32, "little")
+    assert not ed25519ph.verify(public, big_s, b"abc")
+    assert not ed25519ph.verify(bytes(32), expected, b"abc")
+    assert not ed25519ph.verify(public[:31], expected, b"abc")
+    assert not ed25519ph.verify(public, expected[:63], b"abc")
+
+
+def test_ed25519ph_round_trips_on_random_keys() -> None:
+    for _ in range(20):
+        key = ed25519.Ed25519PrivateKey.generate()
+        message = os.urandom(100)
+        signature = ed25519ph.sign(key.private_bytes_raw(), message)
+        assert ed25519ph.verify(key.public_key().public_bytes_raw(), signature, message)
+        assert not ed25519ph.verify(key.public_key().public_bytes_raw(), signature, message + b"x")
 
 
 def _independent_decrypt(pem: bytes, password: bytes) -> bytes:

@@ -279,3 +279,27 @@ def test_docker_loads_what_ocitool_saves(docker: peers.DockerDaemon, tmp_path: P
             "Loaded image: ocitool-fixture/child:latest",
         ]
         assert set(res.image_ids) == ids
+
+
+def test_docker_ignores_the_pull_identity_kept_in_its_imagedb(docker_cli: peers.DockerDaemon) -> None:
+    """The store keeps ``Identity.Pull`` in an imagedb metadata key of its own
+    (``ocitoolPullIdentity``). Put into the real daemon's imagedb, the daemon still inspects,
+    lists, tags and removes the image, and its ``rmi`` removes the key with the image."""
+    docker = docker_cli
+    state = peers._read_state(os.environ.get("OCITOOL_DOCKERD_STATE", peers.DOCKERD_STATE_DEFAULT))
+    root, driver = state.get("OCITOOL_DOCKERD_ROOT", ""), state.get("OCITOOL_DOCKERD_DRIVER", "")
+    imagedb = Path(root) / "image" / driver / "imagedb" / "metadata" / "sha256"
+    if not root or not driver or not os.access(imagedb, os.W_OK):
+        peers.missing_peer("the private daemon's imagedb is not writable here")
+    with docker.loaded(IMPORTED):
+        before = docker.inspect("ocitool-fixture/imported:1")
+        meta = imagedb / before["Id"].split(":")[1]
+        meta.mkdir(exist_ok=True)
+        (meta / "ocitoolPullIdentity").write_bytes(b'[{"Repository":"docker.io/library/x"}]')
+        after = docker.inspect("ocitool-fixture/imported:1")
+        assert after == before and "Identity" not in after
+        assert any(i["ID"] == before["Id"] for i in docker.images())
+        docker.run("tag", "ocitool-fixture/imported:1", "ocitool-fixture/imported:pulled")
+        docker.run("rmi", "ocitool-fixture/imported:pulled")
+        docker.run("rmi", "-f", before["Id"])
+        assert not meta.exists()

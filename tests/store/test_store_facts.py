@@ -12,7 +12,7 @@ from ocitool.errors import AmbiguousImageError, ImageNotFoundError, InvalidConfi
 from ocitool.model.digest import Digest
 from ocitool.store._index import open_index
 from ocitool.store.backend import FSBackend, MemoryBackend
-from ocitool.store.images import ImageStore
+from ocitool.store.images import PULL_IDENTITY_KEY, ImageStore
 
 LAYER = "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
 
@@ -118,6 +118,27 @@ def test_last_updated_and_built_locally(store: ImageStore) -> None:
     assert not store.is_built_locally(id)
     store.set_built_locally(id)
     assert store.is_built_locally(id)
+
+
+def test_pull_identity_is_kept_once_each_in_order_and_goes_with_the_image(store: ImageStore) -> None:
+    id = store.create(b'{"comment": "pulled", "rootfs": {"type": "layers"}}')
+    assert store.pull_identity(id) == []
+    for repo in ("docker.io/library/alpine", "127.0.0.1:5000/foo", "docker.io/library/alpine"):
+        store.add_pull_identity(id, repo)
+    assert store.pull_identity(id) == ["docker.io/library/alpine", "127.0.0.1:5000/foo"]
+    assert store.backend.get_metadata(id, PULL_IDENTITY_KEY) == (
+        b'[{"Repository":"docker.io/library/alpine"},{"Repository":"127.0.0.1:5000/foo"}]'
+    )
+    with pytest.raises(ImageNotFoundError):
+        store.add_pull_identity(_sha(b"absent"), "docker.io/library/x")
+    # a damaged record reads as none (it is only ever shown), and is replaced by the next one
+    store.backend.set_metadata(id, PULL_IDENTITY_KEY, b'{"not": "a list"')
+    assert store.pull_identity(id) == []
+    store.add_pull_identity(id, "docker.io/library/x")
+    assert store.pull_identity(id) == ["docker.io/library/x"]
+    store.delete(id)
+    with pytest.raises(LookupError):
+        store.backend.get_metadata(id, PULL_IDENTITY_KEY)
 
 
 def test_map_and_len(store: ImageStore) -> None:

@@ -23,9 +23,17 @@ inspect`` prints that hash in hex. :func:`fingerprint` is that hex string (64 ch
 
 **Signature algorithms.** ECDSA signs SHA-256 for P-256 (cosign's default key), SHA-384 for P-384
 and SHA-512 for P-521 (cosign 3's defaults); verification also accepts SHA-256 for the larger
-curves (cosign 2 signed every ECDSA key with SHA-256). RSA is PKCS#1 v1.5 with SHA-256. Ed25519 keys
-load, but cosign signs with them using Ed25519ph, which ``cryptography`` does not implement:
-signing or verifying with one raises UnsupportedSignatureError.
+curves (cosign 2 signed every ECDSA key with SHA-256). RSA is PKCS#1 v1.5 with SHA-256.
+
+**Ed25519.** cosign is of two minds. ``cosign sign --key`` with an Ed25519 key signs the payload
+with Ed25519ph by default (``GetDefaultLoadOptions``: the only form Rekor's hashedrekord takes;
+``sign-blob`` without a transparency log, and cosign before 2.6.0, sign pure Ed25519), while
+``cosign verify --key`` loads an Ed25519 public key as a pure Ed25519 verifier (sigstore's
+``LoadVerifier``), and DSSE envelopes are signed pure. So :func:`sign` writes pure Ed25519
+(what ``cosign verify`` and DSSE verifiers check), and :func:`verify` accepts pure Ed25519 or
+Ed25519ph (:mod:`.ed25519ph`: SHA-512 prehash, empty context) over the same bytes, so that what
+either cosign writes verifies. :func:`verify_digest` (a message known by its digest) can only be
+Ed25519ph over a SHA-512 digest.
 """
 
 from __future__ import annotations
@@ -49,7 +57,7 @@ from ocitool._go import json as gojson
 from ocitool._io.output import atomic_write
 from ocitool._record import record
 from ocitool.errors import InvalidKeyError, KeyDecryptionError, SignatureError, UnsupportedSignatureError
-from ocitool.ops.signing import _der
+from ocitool.ops.signing import _der, ed25519ph
 from ocitool.ops.signing._common import HASHES, b64decode, b64encode, load_document
 
 __all__ = [
@@ -73,6 +81,7 @@ __all__ = [
     "public_key_der",
     "public_key_pem",
     "sign",
+    "sign_ed25519ph",
     "verify",
     "verify_digest",
 ]
@@ -100,10 +109,6 @@ _CIPHER_NAME: Final = "nacl/secretbox"
 _SALT_SIZE: Final = 32
 _MAX_KEY_FILE: Final = 1 << 20
 _BEGIN: Final = re.compile(rb"-----BEGIN ([\x20-\x2c\x2e-\x7e]*)-----\r?\n")
-_ED25519PH: Final = (
-    "Ed25519 keys are not supported: cosign signs with Ed25519ph, "
-    "which the cryptography library does not implement"
-)
 
 
 @record(frozen=True, slots=True)
@@ -392,52 +397,74 @@ def generate_key_pair(password: bytes) -> KeyPair:
     return KeyPair(private, encrypt_private_key(private, password), public_key_pem(private.public_key()))
 
 
-def _hashes_for(key: PublicKey) -> tuple[type[hashes.HashAlgorithm], ...]:
+def _hashes_for(key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> tuple[type[hashes.HashAlgorithm], ...]:
     if isinstance(key, ec.EllipticCurvePublicKey):
         return _CURVE_HASHES.get(key.curve.name, (hashes.SHA256,))
-    if isinstance(key, rsa.RSAPublicKey):
-        return (hashes.SHA256,)
-    raise UnsupportedSignatureError(_ED25519PH)
+    return (hashes.SHA256,)
 
 
 def sign(key: PrivateKey, data: bytes) -> bytes:
-    """Sign ``data``: ECDSA (ASN.1 DER signature) with the curve's hash, or RSA PKCS#1 v1.5 SHA-256.
-    Raises UnsupportedSignatureError for Ed25519 keys."""
+    """Sign ``data``: ECDSA (ASN.1 DER signature) with the curve's hash, RSA PKCS#1 v1.5 SHA-256,
+    or pure Ed25519 (see the module notes; :func:`sign_ed25519ph` writes cosign's default)."""
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        raise UnsupportedSignatureError(_ED25519PH)
+        return key.sign(data)
     algorithm = _hashes_for(key.public_key())[0]()
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(data, ec.ECDSA(algorithm))
     return key.sign(data, padding.PKCS1v15(), algorithm)
 
 
+def sign_ed25519ph(key: ed25519.Ed25519PrivateKey, data: bytes) -> bytes:
+    """The Ed25519ph signature of ``data`` (SHA-512 prehash, empty context): what ``cosign sign
+    --key`` writes with an Ed25519 key by default."""
+    return ed25519ph.sign(key.private_bytes_raw(), data)
+
+
 def _check(
-    key: PublicKey, signature: bytes, data: bytes, algorithm: hashes.HashAlgorithm | Prehashed
+    key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    signature: bytes,
+    data: bytes,
+    algorithm: hashes.HashAlgorithm | Prehashed,
 ) -> bool:
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
             key.verify(signature, data, ec.ECDSA(algorithm))
-        elif isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, data, padding.PKCS1v15(), algorithm)
         else:
-            raise UnsupportedSignatureError(_ED25519PH)
+            key.verify(signature, data, padding.PKCS1v15(), algorithm)
     except InvalidSignature:
         return False
     return True
 
 
+def _check_ed25519(key: ed25519.Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    """Pure Ed25519, else Ed25519ph, over ``data``."""
+    try:
+        key.verify(signature, data)
+        return True
+    except InvalidSignature:
+        return ed25519ph.verify(key.public_bytes_raw(), signature, data)
+
+
 def verify(key: PublicKey, signature: bytes, data: bytes) -> bool:
     """Whether ``signature`` is ``key``'s signature over ``data`` (see the module notes for the
-    hashes tried). False for any bad or garbled signature; UnsupportedSignatureError for Ed25519."""
+    hashes and Ed25519 forms tried). False for any bad or garbled signature."""
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return _check_ed25519(key, signature, data)
     return any(_check(key, signature, data, algorithm()) for algorithm in _hashes_for(key))
 
 
 def verify_digest(key: PublicKey, signature: bytes, digest: bytes, algorithm: str) -> bool:
     """:func:`verify` for a message known only by its digest (a bundle's ``messageSignature``).
-    ``algorithm`` is ``sha256``, ``sha384`` or ``sha512``; a digest of another length is False."""
+    ``algorithm`` is ``sha256``, ``sha384`` or ``sha512``; a digest of another length is False.
+    An Ed25519 key verifies Ed25519ph over a SHA-512 digest only (pure Ed25519 needs the
+    message itself)."""
     factory = HASHES.get(algorithm)
     if factory is None:
         raise UnsupportedSignatureError(f"unsupported digest algorithm {algorithm!r}")
-    if factory not in _hashes_for(key) or len(digest) != factory().digest_size:
+    if len(digest) != factory().digest_size:
+        return False
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return algorithm == "sha512" and ed25519ph.verify_prehashed(key.public_bytes_raw(), signature, digest)
+    if factory not in _hashes_for(key):
         return False
     return _check(key, signature, digest, Prehashed(factory()))
