@@ -361,7 +361,7 @@ class _Converter:
         blobs = node.blobs
         where = blobs.where(digest)
         if target is None:
-            counts = isinstance(self.writer, (OCIDirWriter, RegistryWriter))  # as bytes move
+            counts = self.writer.copies_move_bytes
             self.writer.put_copy(
                 digest,
                 desc.size,
@@ -656,11 +656,10 @@ def convert(
             items[0].names = [_name_from_tag(f"{ref.name}:{ref.tag}")] if ref.tag else []
         writer = _writer(dest, legacy_docker=legacy_docker, source=source, registry=dest_registry)
         with writer:
-            if isinstance(writer, RegistryWriter):
-                # a partial index is refused before any blob goes up, not after
-                for item in items:
-                    if isinstance(item.node, ImageIndex):
-                        writer.check_complete([d for d, img in item.node.walk() if img is None])
+            # a partial index the destination can't take is refused before any blob goes out
+            for item in items:
+                if isinstance(item.node, ImageIndex):
+                    writer.check_complete([d for d, img in item.node.walk() if img is None])
             conv = _Converter(
                 source,
                 dest,
@@ -698,14 +697,12 @@ def convert(
                     for img in platform_images:
                         tagged = img is item.chosen or len(platform_images) == 1
                         docker_images.append(_docker_image(conv, img, repo_tags if tagged else []))
-            if isinstance(writer, DockerArchiveWriter):
-                conv.progress.phase("writing", sum(writer.blob_size(d) for d in writer.blobs))
+            if not writer.copies_move_bytes:  # an archive: its blobs are streamed now
+                conv.progress.phase("writing", writer.pending_bytes())
                 writer.progress = conv.progress.add
+            if isinstance(writer, DockerArchiveWriter):  # manifest.json lists images, not manifests
                 writer.commit_images(_merge_docker(docker_images), manifests)
             else:
-                if isinstance(writer, TarLayoutWriter):
-                    conv.progress.phase("writing", sum(writer.blob_size(d) for d in writer.blobs))
-                    writer.progress = conv.progress.add
                 writer.commit(manifests)
     return ConvertResult(dest, tuple(results))
 

@@ -27,7 +27,7 @@ import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import IO, Any, Final
+from typing import IO, Any, ClassVar, Final
 
 from ocitool._go import json as _gojson
 from ocitool._io.output import (
@@ -124,6 +124,22 @@ class LayoutWriter(ABC):
 
     path: str
     staging_dir: str
+    # Whether put_copy moves the bytes (a directory, a registry), so progress counts them as they
+    # are copied; an archive only records the blob and streams it at commit (see pending_bytes).
+    copies_move_bytes: ClassVar[bool] = True
+    # Called with byte counts as commit streams blobs (archives); set by the caller.
+    progress: Progress | None = None
+
+    def check_complete(self, absent: Sequence[Descriptor]) -> None:
+        """Before anything is written: refuse an index whose ``absent`` manifests (listed by it,
+        missing from the source) the destination cannot do without. Files and directories take
+        a partial index, as skopeo writes one; a registry refuses it (RegistryError)."""
+        return None  # a hook with a default (files take a partial index)
+
+    def pending_bytes(self) -> int:
+        """Bytes :meth:`commit` will still copy (an archive's blobs, streamed then); 0 for a
+        writer whose put_copy moved them already."""
+        return 0
 
     def new_temp(self) -> OutputFile:
         """A new pending file in the staging directory: write its ``file`` (without closing it),
@@ -301,7 +317,6 @@ class TarLayoutWriter(LayoutWriter):
         self.staging_dir = staging_for(path)  # raises OutputError naming path
         self.blobs: dict[Digest, _Blob] = {}
         self._lock = threading.Lock()
-        self.progress: Progress | None = None
 
     def has(self, digest: Digest) -> bool:
         with self._lock:
@@ -321,8 +336,13 @@ class TarLayoutWriter(LayoutWriter):
         with self._lock:
             self.blobs.setdefault(digest, _Blob(size, opener=opener, where=where))
 
+    copies_move_bytes: ClassVar[bool] = False
+
     def blob_size(self, digest: Digest) -> int:
         return self.blobs[digest].size
+
+    def pending_bytes(self) -> int:
+        return sum(blob.size for blob in self.blobs.values())
 
     def write_archive(self, members: dict[str, bytes | Digest]) -> None:
         """Write the tar: ``members`` maps names to contents or to blobs put earlier; parent
