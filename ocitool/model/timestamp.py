@@ -19,7 +19,6 @@ refused, as Go refuses them.
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 import re
 import time
@@ -71,9 +70,10 @@ def _civil_from_days(days: int) -> tuple[int, int, int]:
 
 
 def _days_in_month(year: int, month: int) -> int:
-    # calendar.isleap is plain arithmetic, so it is right for year 0 (a leap year) too.
+    # the Gregorian rule as calendar.isleap has it (not imported for this: start-up); Python's
+    # modulo keeps it right for year 0 (a leap year) and negative years
     if month == 2:
-        return 29 if calendar.isleap(year) else 28
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
     return 30 if month in (4, 6, 9, 11) else 31
 
 
