@@ -9,12 +9,12 @@ apart so that ``--help`` and the default tables don't load the Go template engin
 
 from __future__ import annotations
 
-import argparse
 import time
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ocitool.cli import RawDescriptionHelpFormatter
 from ocitool.errors import ImageNotFoundError, OcitoolError
 
 __all__ = [
@@ -190,5 +190,5 @@ def epilog(*examples: str, grammar: str = SOURCE_IMAGE) -> dict[str, Any]:
     lines = "\n".join(f"  ocitool {example}" for example in examples)
     return {
         "epilog": f"{grammar}\n\nexamples:\n{lines}" if grammar else f"examples:\n{lines}",
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
+        "formatter_class": RawDescriptionHelpFormatter,
     }
