@@ -121,12 +121,8 @@ class _Session:
 
     def write(self, built: BuiltImage) -> list[WrittenImage]:
         with built:
-            if self.dest.startswith(STORE_PREFIX):
-                name = self.dest[len(STORE_PREFIX) :]
-                ref = parse_normalized(name)
-                if ref.digest or not name:
-                    raise InvalidReferenceError(name, "a store destination needs a name with a tag")
-                familiar = ref.with_default_tag().familiar()
+            familiar = _store_name(self.dest)
+            if familiar is not None:
                 built.named(familiar)
                 LoadSaveService.load_into(self.store(), built, platform=self.options.platform)
                 return [WrittenImage(built.digest, familiar)]
@@ -134,9 +130,24 @@ class _Session:
             return [WrittenImage(image.digest) for image in result.images]
 
 
+def _store_name(dest: str) -> str | None:
+    """The name a ``store:NAME`` DEST gives the image (tag defaulted), None for another DEST.
+    Raises InvalidReferenceError for a missing name, a digest, or a name off the grammar."""
+    if not dest.startswith(STORE_PREFIX):
+        return None
+    name = dest[len(STORE_PREFIX) :]
+    if not name:
+        raise InvalidReferenceError(dest, "a store destination needs a name with a tag")
+    ref = parse_normalized(name)
+    if ref.digest:
+        raise InvalidReferenceError(name, "a store destination needs a name with a tag")
+    return ref.with_default_tag().familiar()
+
+
 def _run(
     dest: str, body: Callable[[_Session], BuiltImage], options: VerbOptions | None
 ) -> list[WrittenImage]:
+    _store_name(dest)  # a bad store name is refused before any layer is built
     with contextlib.ExitStack() as stack:
         session = _Session(stack, dest, options or VerbOptions())
         return session.write(body(session))

@@ -134,7 +134,7 @@ class LayoutWriter(ABC):
         """Before anything is written: refuse an index whose ``absent`` manifests (listed by it,
         missing from the source) the destination cannot do without. Files and directories take
         a partial index, as skopeo writes one; a registry refuses it (RegistryError)."""
-        return None  # a hook with a default (files take a partial index)
+        return None
 
     def pending_bytes(self) -> int:
         """Bytes :meth:`commit` will still copy (an archive's blobs, streamed then); 0 for a
@@ -310,6 +310,8 @@ class TarLayoutWriter(LayoutWriter):
     The tar is written front to back, never seeking: every member's size is known before its
     header (staged blobs from their files, copied blobs from their descriptors)."""
 
+    copies_move_bytes: ClassVar[bool] = False  # blobs are streamed at commit (pending_bytes)
+
     def __init__(self, path: str) -> None:
         self.path = path
         if os.path.isdir(path):
@@ -335,8 +337,6 @@ class TarLayoutWriter(LayoutWriter):
     ) -> None:
         with self._lock:
             self.blobs.setdefault(digest, _Blob(size, opener=opener, where=where))
-
-    copies_move_bytes: ClassVar[bool] = False
 
     def blob_size(self, digest: Digest) -> int:
         return self.blobs[digest].size
